@@ -1,0 +1,1 @@
+//! The Cortex-M4 firmware demo will live here; nothing is implemented yet.

@@ -1,0 +1,502 @@
+//! Byte layout of the int8 model file (`.bnq`), version 1. The spec is `docs/runtime-format.md`.
+//!
+//! Both sides of the format live here: the runtime reads headers and layer records with
+//! [`Header::read`] and [`LayerRecord::read`], and `bottleneck-export` writes them with the matching
+//! `write` methods, so the two cannot drift apart. All integers are little-endian; nothing is
+//! aligned, so a file can be read in place from flash or a byte slice of any alignment.
+
+use crate::Error;
+
+/// The first four bytes of every file.
+pub const MAGIC: [u8; 4] = *b"BTNQ";
+/// The format version this runtime reads and the exporter writes.
+pub const VERSION: u16 = 1;
+/// Bytes in the fixed header.
+pub const HEADER_LEN: usize = 64;
+/// Bytes in one layer record.
+pub const LAYER_LEN: usize = 48;
+/// Most layers a file may hold.
+pub const MAX_LAYERS: usize = 256;
+/// Largest channel count, height or width.
+pub const MAX_DIM: usize = 4096;
+/// Largest number of multiply-accumulate terms per output value. With |weight| <= 127, |input| <=
+/// 255 and |bias| <= [`MAX_BIAS`], the i32 accumulator cannot overflow:
+/// 65,536 * 127 * 255 + 2^24 < 2^31.
+pub const MAX_TERMS: usize = 1 << 16;
+/// Largest magnitude of a quantized bias.
+pub const MAX_BIAS: i32 = 1 << 24;
+/// Bytes of requantization data per output channel: multiplier (i32) then shift (i32).
+pub const REQUANT_LEN: usize = 8;
+
+/// Header flag: the model is a VAE; `sample` draws codes from N(0, I).
+pub const FLAG_VAE: u16 = 1;
+/// Header flag: the file holds a classifier section.
+pub const FLAG_CLASSIFIER: u16 = 1 << 1;
+/// Header flag: the classifier starts from the encoder's code (its encoder is the shared one).
+pub const FLAG_CLASSIFIER_FROM_CODE: u16 = 1 << 2;
+/// Header flag: per-dimension mean and standard deviation of the training codes are stored.
+pub const FLAG_LATENT_STATS: u16 = 1 << 3;
+const KNOWN_FLAGS: u16 = FLAG_VAE | FLAG_CLASSIFIER | FLAG_CLASSIFIER_FROM_CODE | FLAG_LATENT_STATS;
+
+/// Layer flag: ReLU fused into a convolution or linear layer (its output is unsigned).
+pub const LAYER_RELU: u8 = 1;
+/// Layer flag: the layer's output bytes are signed (`i8`); otherwise unsigned (`u8`).
+pub const LAYER_SIGNED: u8 = 1 << 1;
+
+/// What a layer computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum LayerKind {
+    /// 2-D convolution, square kernel stride and padding.
+    Conv2d = 1,
+    /// 2-D transposed convolution.
+    ConvTranspose2d = 2,
+    /// Fully connected layer on a `(n, 1, 1)` vector.
+    Linear = 3,
+    /// Logistic sigmoid, by 256-entry lookup table.
+    Sigmoid = 4,
+    /// Hyperbolic tangent, by 256-entry lookup table.
+    Tanh = 5,
+    /// Change of shape with the same number of values (no data movement).
+    Reshape = 6,
+}
+
+impl LayerKind {
+    fn from_byte(b: u8) -> Option<Self> {
+        Some(match b {
+            1 => Self::Conv2d,
+            2 => Self::ConvTranspose2d,
+            3 => Self::Linear,
+            4 => Self::Sigmoid,
+            5 => Self::Tanh,
+            6 => Self::Reshape,
+            _ => return None,
+        })
+    }
+
+    /// Whether the layer multiplies by weights (and so has weights, biases and requantization).
+    #[must_use]
+    pub fn has_weights(self) -> bool {
+        matches!(self, Self::Conv2d | Self::ConvTranspose2d | Self::Linear)
+    }
+
+    /// Whether the layer is a lookup table.
+    #[must_use]
+    pub fn has_lut(self) -> bool {
+        matches!(self, Self::Sigmoid | Self::Tanh)
+    }
+}
+
+/// A tensor shape: channels, height, width. Vectors are `(n, 1, 1)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Shape {
+    /// Channels.
+    pub c: u16,
+    /// Rows.
+    pub h: u16,
+    /// Columns.
+    pub w: u16,
+}
+
+impl Shape {
+    /// Number of values.
+    #[must_use]
+    pub fn len(self) -> usize {
+        usize::from(self.c) * usize::from(self.h) * usize::from(self.w)
+    }
+
+    /// Whether the shape holds no value.
+    #[must_use]
+    pub fn is_empty(self) -> bool {
+        self.len() == 0
+    }
+
+    /// A vector of `n` values.
+    #[must_use]
+    pub fn vector(n: u16) -> Self {
+        Self { c: n, h: 1, w: 1 }
+    }
+}
+
+/// A contiguous run of layers in the layer table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Span {
+    /// Index of the first layer.
+    pub first: u16,
+    /// Number of layers.
+    pub count: u16,
+}
+
+/// The fixed 64-byte header.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Header {
+    /// Total file length in bytes.
+    pub file_len: u32,
+    /// CRC-32 (IEEE) of bytes `16..file_len`.
+    pub crc32: u32,
+    /// `FLAG_*` bits.
+    pub flags: u16,
+    /// Number of layer records.
+    pub layer_count: u16,
+    /// Input image shape (channels, height, width).
+    pub input: Shape,
+    /// Whether quantized inputs are signed (images in [-1, 1]) or unsigned (images in [0, 1]).
+    pub input_signed: bool,
+    /// Real value of one input step.
+    pub input_scale: f32,
+    /// Code (latent) size.
+    pub latent: u16,
+    /// Classes of the classifier (0 without one).
+    pub classes: u16,
+    /// Real value of one code step (codes are signed).
+    pub code_scale: f32,
+    /// Encoder layers: input image to code.
+    pub encoder: Span,
+    /// Decoder layers: code to image.
+    pub decoder: Span,
+    /// Classifier layers: image (or code, with `FLAG_CLASSIFIER_FROM_CODE`) to logits.
+    pub classifier: Span,
+    /// Offset of the latent statistics (`latent` f32 means then `latent` f32 standard deviations),
+    /// 0 when absent.
+    pub latent_stats: u32,
+    /// Offset of the first layer record.
+    pub layer_table: u32,
+}
+
+/// Byte offsets of the header fields, for errors and for the spec.
+pub mod at {
+    #![allow(missing_docs)]
+    pub const MAGIC: usize = 0;
+    pub const VERSION: usize = 4;
+    pub const HEADER_LEN: usize = 6;
+    pub const FILE_LEN: usize = 8;
+    pub const CRC32: usize = 12;
+    pub const FLAGS: usize = 16;
+    pub const LAYER_COUNT: usize = 18;
+    pub const INPUT_C: usize = 20;
+    pub const INPUT_H: usize = 22;
+    pub const INPUT_W: usize = 24;
+    pub const INPUT_SIGNED: usize = 26;
+    pub const INPUT_SCALE: usize = 28;
+    pub const LATENT: usize = 32;
+    pub const CLASSES: usize = 34;
+    pub const CODE_SCALE: usize = 36;
+    pub const ENCODER: usize = 40;
+    pub const DECODER: usize = 44;
+    pub const CLASSIFIER: usize = 48;
+    pub const LATENT_STATS: usize = 52;
+    pub const LAYER_TABLE: usize = 56;
+    pub const RESERVED: usize = 60;
+}
+
+/// Little-endian field access that never panics: out-of-range reads are `None`.
+pub(crate) fn read_u8(b: &[u8], at: usize) -> Option<u8> {
+    b.get(at).copied()
+}
+
+pub(crate) fn read_u16(b: &[u8], at: usize) -> Option<u16> {
+    let s = b.get(at..at.checked_add(2)?)?;
+    Some(u16::from_le_bytes(s.try_into().ok()?))
+}
+
+pub(crate) fn read_u32(b: &[u8], at: usize) -> Option<u32> {
+    let s = b.get(at..at.checked_add(4)?)?;
+    Some(u32::from_le_bytes(s.try_into().ok()?))
+}
+
+pub(crate) fn read_i32(b: &[u8], at: usize) -> Option<i32> {
+    read_u32(b, at).map(|v| v as i32)
+}
+
+pub(crate) fn read_f32(b: &[u8], at: usize) -> Option<f32> {
+    read_u32(b, at).map(f32::from_bits)
+}
+
+fn put(out: &mut [u8], at: usize, bytes: &[u8]) {
+    if let Some(dst) = out.get_mut(at..at + bytes.len()) {
+        dst.copy_from_slice(bytes);
+    }
+}
+
+impl Header {
+    /// Reads the header fields (magic, version and header length checked; everything else is
+    /// checked by [`crate::Model::parse`]).
+    ///
+    /// # Errors
+    /// [`Error::TooShort`], [`Error::BadMagic`], [`Error::UnsupportedVersion`], [`Error::BadHeader`].
+    pub fn read(b: &[u8]) -> Result<Self, Error> {
+        if b.len() < HEADER_LEN {
+            return Err(Error::TooShort { len: b.len() });
+        }
+        if b.get(..4) != Some(&MAGIC[..]) {
+            return Err(Error::BadMagic);
+        }
+        let bad = |offset| Error::BadHeader { offset };
+        let version = read_u16(b, at::VERSION).ok_or(bad(at::VERSION))?;
+        if version != VERSION {
+            return Err(Error::UnsupportedVersion { found: version });
+        }
+        if read_u16(b, at::HEADER_LEN).map(usize::from) != Some(HEADER_LEN) {
+            return Err(bad(at::HEADER_LEN));
+        }
+        let u16_at = |o| read_u16(b, o).ok_or(bad(o));
+        let u32_at = |o| read_u32(b, o).ok_or(bad(o));
+        let f32_at = |o| read_f32(b, o).ok_or(bad(o));
+        let span_at = |o| -> Result<Span, Error> { Ok(Span { first: u16_at(o)?, count: u16_at(o + 2)? }) };
+        let flags = u16_at(at::FLAGS)?;
+        if flags & !KNOWN_FLAGS != 0 {
+            return Err(bad(at::FLAGS));
+        }
+        let input_signed = match read_u8(b, at::INPUT_SIGNED) {
+            Some(0) => false,
+            Some(1) => true,
+            _ => return Err(bad(at::INPUT_SIGNED)),
+        };
+        Ok(Self {
+            file_len: u32_at(at::FILE_LEN)?,
+            crc32: u32_at(at::CRC32)?,
+            flags,
+            layer_count: u16_at(at::LAYER_COUNT)?,
+            input: Shape { c: u16_at(at::INPUT_C)?, h: u16_at(at::INPUT_H)?, w: u16_at(at::INPUT_W)? },
+            input_signed,
+            input_scale: f32_at(at::INPUT_SCALE)?,
+            latent: u16_at(at::LATENT)?,
+            classes: u16_at(at::CLASSES)?,
+            code_scale: f32_at(at::CODE_SCALE)?,
+            encoder: span_at(at::ENCODER)?,
+            decoder: span_at(at::DECODER)?,
+            classifier: span_at(at::CLASSIFIER)?,
+            latent_stats: u32_at(at::LATENT_STATS)?,
+            layer_table: u32_at(at::LAYER_TABLE)?,
+        })
+    }
+
+    /// Writes the header into the first [`HEADER_LEN`] bytes of `out` (magic, version and header
+    /// length included). The checksum field is written as stored in `self`.
+    pub fn write(&self, out: &mut [u8; HEADER_LEN]) {
+        out.fill(0);
+        put(out, at::MAGIC, &MAGIC);
+        put(out, at::VERSION, &VERSION.to_le_bytes());
+        put(out, at::HEADER_LEN, &(HEADER_LEN as u16).to_le_bytes());
+        put(out, at::FILE_LEN, &self.file_len.to_le_bytes());
+        put(out, at::CRC32, &self.crc32.to_le_bytes());
+        put(out, at::FLAGS, &self.flags.to_le_bytes());
+        put(out, at::LAYER_COUNT, &self.layer_count.to_le_bytes());
+        put(out, at::INPUT_C, &self.input.c.to_le_bytes());
+        put(out, at::INPUT_H, &self.input.h.to_le_bytes());
+        put(out, at::INPUT_W, &self.input.w.to_le_bytes());
+        put(out, at::INPUT_SIGNED, &[u8::from(self.input_signed)]);
+        put(out, at::INPUT_SCALE, &self.input_scale.to_le_bytes());
+        put(out, at::LATENT, &self.latent.to_le_bytes());
+        put(out, at::CLASSES, &self.classes.to_le_bytes());
+        put(out, at::CODE_SCALE, &self.code_scale.to_le_bytes());
+        for (o, s) in [(at::ENCODER, self.encoder), (at::DECODER, self.decoder), (at::CLASSIFIER, self.classifier)] {
+            put(out, o, &s.first.to_le_bytes());
+            put(out, o + 2, &s.count.to_le_bytes());
+        }
+        put(out, at::LATENT_STATS, &self.latent_stats.to_le_bytes());
+        put(out, at::LAYER_TABLE, &self.layer_table.to_le_bytes());
+    }
+}
+
+/// One 48-byte layer record.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LayerRecord {
+    /// What the layer computes.
+    pub kind: LayerKind,
+    /// `LAYER_*` bits.
+    pub flags: u8,
+    /// Kernel rows and columns (convolutions; 1 otherwise).
+    pub kernel: (u8, u8),
+    /// Stride (convolutions; 1 otherwise).
+    pub stride: u8,
+    /// Zero padding on every side (convolutions).
+    pub padding: u8,
+    /// Extra rows and columns at the bottom/right of a transposed convolution's output.
+    pub output_padding: u8,
+    /// Input shape.
+    pub input: Shape,
+    /// Output shape.
+    pub output: Shape,
+    /// Real value of one output step.
+    pub out_scale: f32,
+    /// Offset of the i8 weights, `[kh][kw][in_c][out_c]`.
+    pub weights: u32,
+    /// Offset of the i32 biases, one per output channel.
+    pub bias: u32,
+    /// Offset of the requantization table, [`REQUANT_LEN`] bytes per output channel.
+    pub requant: u32,
+    /// Offset of the 256-byte lookup table (sigmoid, tanh).
+    pub lut: u32,
+}
+
+/// Byte offsets inside a layer record.
+mod rec {
+    pub const KIND: usize = 0;
+    pub const FLAGS: usize = 1;
+    pub const KERNEL_H: usize = 2;
+    pub const KERNEL_W: usize = 3;
+    pub const STRIDE: usize = 4;
+    pub const PADDING: usize = 5;
+    pub const OUTPUT_PADDING: usize = 6;
+    pub const INPUT: usize = 8;
+    pub const OUTPUT: usize = 14;
+    pub const OUT_SCALE: usize = 20;
+    pub const WEIGHTS: usize = 24;
+    pub const BIAS: usize = 28;
+    pub const REQUANT: usize = 32;
+    pub const LUT: usize = 36;
+}
+
+impl LayerRecord {
+    /// Reads record `index` from a record slice of exactly [`LAYER_LEN`] bytes.
+    ///
+    /// # Errors
+    /// [`Error::UnknownLayer`] for an unknown kind, [`Error::OutOfBounds`] for a short slice.
+    pub fn read(b: &[u8], index: u16) -> Result<Self, Error> {
+        let oob = Error::OutOfBounds { layer: index };
+        if b.len() < LAYER_LEN {
+            return Err(oob);
+        }
+        let kind_byte = read_u8(b, rec::KIND).ok_or(oob)?;
+        let kind = LayerKind::from_byte(kind_byte).ok_or(Error::UnknownLayer { layer: index, kind: kind_byte })?;
+        let u8_at = |o| read_u8(b, o).ok_or(oob);
+        let u16_at = |o| read_u16(b, o).ok_or(oob);
+        let u32_at = |o| read_u32(b, o).ok_or(oob);
+        let shape_at =
+            |o| -> Result<Shape, Error> { Ok(Shape { c: u16_at(o)?, h: u16_at(o + 2)?, w: u16_at(o + 4)? }) };
+        Ok(Self {
+            kind,
+            flags: u8_at(rec::FLAGS)?,
+            kernel: (u8_at(rec::KERNEL_H)?, u8_at(rec::KERNEL_W)?),
+            stride: u8_at(rec::STRIDE)?,
+            padding: u8_at(rec::PADDING)?,
+            output_padding: u8_at(rec::OUTPUT_PADDING)?,
+            input: shape_at(rec::INPUT)?,
+            output: shape_at(rec::OUTPUT)?,
+            out_scale: read_f32(b, rec::OUT_SCALE).ok_or(oob)?,
+            weights: u32_at(rec::WEIGHTS)?,
+            bias: u32_at(rec::BIAS)?,
+            requant: u32_at(rec::REQUANT)?,
+            lut: u32_at(rec::LUT)?,
+        })
+    }
+
+    /// Writes the record into `out`.
+    pub fn write(&self, out: &mut [u8; LAYER_LEN]) {
+        out.fill(0);
+        put(out, rec::KIND, &[self.kind as u8]);
+        put(out, rec::FLAGS, &[self.flags]);
+        put(out, rec::KERNEL_H, &[self.kernel.0]);
+        put(out, rec::KERNEL_W, &[self.kernel.1]);
+        put(out, rec::STRIDE, &[self.stride]);
+        put(out, rec::PADDING, &[self.padding]);
+        put(out, rec::OUTPUT_PADDING, &[self.output_padding]);
+        for (o, s) in [(rec::INPUT, self.input), (rec::OUTPUT, self.output)] {
+            put(out, o, &s.c.to_le_bytes());
+            put(out, o + 2, &s.h.to_le_bytes());
+            put(out, o + 4, &s.w.to_le_bytes());
+        }
+        put(out, rec::OUT_SCALE, &self.out_scale.to_le_bytes());
+        put(out, rec::WEIGHTS, &self.weights.to_le_bytes());
+        put(out, rec::BIAS, &self.bias.to_le_bytes());
+        put(out, rec::REQUANT, &self.requant.to_le_bytes());
+        put(out, rec::LUT, &self.lut.to_le_bytes());
+    }
+
+    /// Whether ReLU is fused into this layer.
+    #[must_use]
+    pub fn relu(&self) -> bool {
+        self.flags & LAYER_RELU != 0
+    }
+
+    /// Whether this layer's output bytes are signed.
+    #[must_use]
+    pub fn signed_out(&self) -> bool {
+        self.flags & LAYER_SIGNED != 0
+    }
+}
+
+/// CRC-32 (IEEE 802.3, reflected, as zlib and PNG use) of `bytes`.
+#[must_use]
+pub fn crc32(bytes: &[u8]) -> u32 {
+    // Evaluated at compile time: an index out of bounds would fail the build, not panic.
+    #[allow(clippy::indexing_slicing)]
+    const TABLE: [u32; 256] = {
+        let mut table = [0u32; 256];
+        let mut i = 0;
+        while i < 256 {
+            let mut c = i as u32;
+            let mut k = 0;
+            while k < 8 {
+                c = if c & 1 != 0 { 0xedb8_8320 ^ (c >> 1) } else { c >> 1 };
+                k += 1;
+            }
+            table[i] = c;
+            i += 1;
+        }
+        table
+    };
+    let mut crc = !0u32;
+    for &b in bytes {
+        let idx = ((crc ^ u32::from(b)) & 0xff) as u8;
+        // The table has 256 entries and idx is a u8: this lookup cannot fail.
+        crc = TABLE.get(usize::from(idx)).copied().unwrap_or(0) ^ (crc >> 8);
+    }
+    !crc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crc32_matches_the_standard_check_value() {
+        assert_eq!(crc32(b"123456789"), 0xcbf4_3926);
+        assert_eq!(crc32(b""), 0);
+    }
+
+    #[test]
+    fn header_and_record_round_trip() {
+        let h = Header {
+            file_len: 1234,
+            crc32: 0xdead_beef,
+            flags: FLAG_VAE | FLAG_LATENT_STATS,
+            layer_count: 9,
+            input: Shape { c: 1, h: 28, w: 28 },
+            input_signed: false,
+            input_scale: 1.0 / 255.0,
+            latent: 16,
+            classes: 10,
+            code_scale: 0.03,
+            encoder: Span { first: 0, count: 5 },
+            decoder: Span { first: 5, count: 4 },
+            classifier: Span::default(),
+            latent_stats: 1000,
+            layer_table: 64,
+        };
+        let mut buf = [0u8; HEADER_LEN];
+        h.write(&mut buf);
+        assert_eq!(Header::read(&buf).unwrap(), h);
+        let r = LayerRecord {
+            kind: LayerKind::ConvTranspose2d,
+            flags: LAYER_RELU,
+            kernel: (4, 4),
+            stride: 2,
+            padding: 1,
+            output_padding: 0,
+            input: Shape { c: 16, h: 7, w: 7 },
+            output: Shape { c: 8, h: 14, w: 14 },
+            out_scale: 0.5,
+            weights: 100,
+            bias: 200,
+            requant: 300,
+            lut: 0,
+        };
+        let mut rb = [0u8; LAYER_LEN];
+        r.write(&mut rb);
+        assert_eq!(LayerRecord::read(&rb, 0).unwrap(), r);
+        rb[0] = 99;
+        assert_eq!(LayerRecord::read(&rb, 3), Err(Error::UnknownLayer { layer: 3, kind: 99 }));
+    }
+}

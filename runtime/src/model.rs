@@ -1,0 +1,645 @@
+//! `Model`: a validated, borrowed view of an int8 model file, and its entry points.
+
+use crate::Error;
+use crate::format::{
+    self, FLAG_CLASSIFIER, FLAG_CLASSIFIER_FROM_CODE, FLAG_LATENT_STATS, FLAG_VAE, HEADER_LEN, Header, LAYER_LEN,
+    LayerKind, LayerRecord, MAX_BIAS, MAX_DIM, MAX_LAYERS, MAX_TERMS, REQUANT_LEN, Shape, Span,
+};
+use crate::kernels::{self, Weights};
+use crate::sample::Rng;
+
+/// The operations a model file can serve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entry {
+    /// Image to code.
+    Encode,
+    /// Code to image.
+    Decode,
+    /// Image to class logits.
+    Classify,
+    /// Random code to image.
+    Sample,
+}
+
+/// Which kind of autoencoder the file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A plain (or denoising) autoencoder: samples come from the stored code statistics.
+    Autoencoder,
+    /// A variational autoencoder: codes are posterior means, samples come from N(0, I).
+    Variational,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Section {
+    Encoder = 0,
+    Decoder = 1,
+    Classifier = 2,
+}
+
+/// A parsed and fully validated model, borrowing the file's bytes.
+///
+/// Parsing checks everything once (magic, version, length, checksum, every layer's shapes, table
+/// bounds and quantization parameters, how sections chain); the entry points then trust the view.
+#[derive(Debug, Clone, Copy)]
+pub struct Model<'a> {
+    bytes: &'a [u8],
+    header: Header,
+    /// Scratch bytes per entry point, in `Entry` order.
+    scratch: [usize; 4],
+}
+
+/// Where one layer's tables are.
+struct Tables<'a> {
+    weights: Weights<'a>,
+    lut: &'a [u8],
+}
+
+impl<'a> Model<'a> {
+    /// Parses and validates a model file without copying it.
+    ///
+    /// # Errors
+    /// A parsing [`Error`] naming what is wrong (and where): a truncated file, bad magic, unknown
+    /// version, checksum mismatch, or a layer whose sizes, tables or quantization do not add up.
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, Error> {
+        let header = Header::read(bytes)?;
+        let file_len = header.file_len as usize;
+        if file_len != bytes.len() {
+            return Err(Error::LengthMismatch { expected: file_len, found: bytes.len() });
+        }
+        let found = format::crc32(bytes.get(format::at::FLAGS..).unwrap_or(&[]));
+        if found != header.crc32 {
+            return Err(Error::BadChecksum { expected: header.crc32, found });
+        }
+        let mut model = Self { bytes, header, scratch: [0; 4] };
+        model.validate()?;
+        model.scratch = [
+            model.plan(&[Section::Encoder])?,
+            model.plan(&[Section::Decoder])?,
+            if model.has_classifier() {
+                if model.classifier_from_code() {
+                    model.plan(&[Section::Encoder, Section::Classifier])?
+                } else {
+                    model.plan(&[Section::Classifier])?
+                }
+            } else {
+                0
+            },
+            model.plan(&[Section::Decoder])?,
+        ];
+        Ok(model)
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        let h = &self.header;
+        let bad = |offset| Error::BadHeader { offset };
+        let dim_ok = |s: Shape| !s.is_empty() && [s.c, s.h, s.w].iter().all(|&d| usize::from(d) <= MAX_DIM);
+        if !dim_ok(h.input) {
+            return Err(bad(format::at::INPUT_C));
+        }
+        if h.latent == 0 || usize::from(h.latent) > MAX_DIM {
+            return Err(bad(format::at::LATENT));
+        }
+        if !scale_ok(h.input_scale) {
+            return Err(bad(format::at::INPUT_SCALE));
+        }
+        if !scale_ok(h.code_scale) {
+            return Err(bad(format::at::CODE_SCALE));
+        }
+        let count = usize::from(h.layer_count);
+        if count == 0 || count > MAX_LAYERS {
+            return Err(bad(format::at::LAYER_COUNT));
+        }
+        let table_end = (h.layer_table as usize)
+            .checked_add(count * LAYER_LEN)
+            .filter(|&end| h.layer_table as usize >= HEADER_LEN && end <= self.bytes.len())
+            .ok_or(bad(format::at::LAYER_TABLE))?;
+        let _ = table_end;
+        if self.has_classifier() != (h.classes > 0)
+            || (!self.has_classifier() && h.flags & FLAG_CLASSIFIER_FROM_CODE != 0)
+        {
+            return Err(bad(format::at::CLASSES));
+        }
+        if h.flags & FLAG_LATENT_STATS != 0 {
+            self.stats_bytes().ok_or(bad(format::at::LATENT_STATS))?;
+            if !self.latent_stats_ok() {
+                return Err(bad(format::at::LATENT_STATS));
+            }
+        } else if h.latent_stats != 0 {
+            return Err(bad(format::at::LATENT_STATS));
+        }
+
+        for i in 0..h.layer_count {
+            let rec = self.record(i)?;
+            self.check_layer(i, &rec)?;
+        }
+
+        let code = Shape::vector(h.latent);
+        self.check_section(Section::Encoder, h.encoder, h.input, h.input_signed, code, Some(h.code_scale))?;
+        self.check_section(Section::Decoder, h.decoder, code, true, h.input, None)?;
+        if self.has_classifier() {
+            let (from, from_signed) =
+                if self.classifier_from_code() { (code, true) } else { (h.input, h.input_signed) };
+            self.check_section(Section::Classifier, h.classifier, from, from_signed, Shape::vector(h.classes), None)?;
+        } else if h.classifier.count != 0 {
+            return Err(Error::BadSection { section: Section::Classifier as u8 });
+        }
+        Ok(())
+    }
+
+    /// Checks one layer on its own: shapes add up, tables lie inside the file, quantization is sane.
+    fn check_layer(&self, layer: u16, rec: &LayerRecord) -> Result<(), Error> {
+        let shape_err = Error::BadShape { layer };
+        let quant_err = Error::BadQuantization { layer };
+        for s in [rec.input, rec.output] {
+            if s.is_empty() || [s.c, s.h, s.w].iter().any(|&d| usize::from(d) > MAX_DIM) {
+                return Err(shape_err);
+            }
+        }
+        if !scale_ok(rec.out_scale) {
+            return Err(quant_err);
+        }
+        let (i, o) = (rec.input, rec.output);
+        match rec.kind {
+            LayerKind::Conv2d | LayerKind::ConvTranspose2d => {
+                let (kh, kw, s, p) = (
+                    usize::from(rec.kernel.0),
+                    usize::from(rec.kernel.1),
+                    usize::from(rec.stride),
+                    usize::from(rec.padding),
+                );
+                if kh == 0 || kw == 0 || s == 0 || p >= kh.max(kw) {
+                    return Err(shape_err);
+                }
+                let expect = |n: u16, k: usize| -> Option<usize> {
+                    let n = usize::from(n);
+                    if rec.kind == LayerKind::Conv2d {
+                        if rec.output_padding != 0 {
+                            return None;
+                        }
+                        Some((n + 2 * p).checked_sub(k)? / s + 1)
+                    } else {
+                        let op = usize::from(rec.output_padding);
+                        if op >= s.max(1) && op != 0 {
+                            return None;
+                        }
+                        ((n - 1) * s + k + op).checked_sub(2 * p)
+                    }
+                };
+                if expect(i.h, kh) != Some(usize::from(o.h)) || expect(i.w, kw) != Some(usize::from(o.w)) {
+                    return Err(shape_err);
+                }
+            }
+            LayerKind::Linear => {
+                if i.h != 1
+                    || i.w != 1
+                    || o.h != 1
+                    || o.w != 1
+                    || rec.kernel != (1, 1)
+                    || rec.stride != 1
+                    || rec.padding != 0
+                    || rec.output_padding != 0
+                {
+                    return Err(shape_err);
+                }
+            }
+            LayerKind::Sigmoid | LayerKind::Tanh | LayerKind::Reshape => {
+                if i.len() != o.len() || (rec.kind != LayerKind::Reshape && i != o) {
+                    return Err(shape_err);
+                }
+                let sigmoid_unsigned = rec.kind != LayerKind::Sigmoid || !rec.signed_out();
+                let tanh_signed = rec.kind != LayerKind::Tanh || rec.signed_out();
+                if rec.relu() || !sigmoid_unsigned || !tanh_signed {
+                    return Err(quant_err);
+                }
+            }
+        }
+        if rec.kind.has_weights() {
+            // Fused ReLU and unsigned output go together: requantization clamps at zero.
+            if rec.relu() == rec.signed_out() {
+                return Err(quant_err);
+            }
+            let (kh, kw) = (usize::from(rec.kernel.0), usize::from(rec.kernel.1));
+            let terms = kh * kw * usize::from(i.c);
+            if terms > MAX_TERMS {
+                return Err(quant_err);
+            }
+            let oc = usize::from(o.c);
+            let t = self.tables(layer, rec)?;
+            if t.weights.w.len() != terms * oc {
+                return Err(Error::OutOfBounds { layer });
+            }
+            for ch in 0..oc {
+                let bias = format::read_i32(t.weights.bias, ch * 4).ok_or(Error::OutOfBounds { layer })?;
+                let mult = format::read_i32(t.weights.requant, ch * REQUANT_LEN).ok_or(Error::OutOfBounds { layer })?;
+                let shift =
+                    format::read_i32(t.weights.requant, ch * REQUANT_LEN + 4).ok_or(Error::OutOfBounds { layer })?;
+                if !(-MAX_BIAS..=MAX_BIAS).contains(&bias) || mult < 0 || !(1..=62).contains(&shift) {
+                    return Err(quant_err);
+                }
+            }
+        } else {
+            self.tables(layer, rec)?;
+        }
+        Ok(())
+    }
+
+    /// Checks that a section's layers chain from `input` to `output`, and that signedness and
+    /// scales agree at the joints.
+    fn check_section(
+        &self,
+        section: Section,
+        span: Span,
+        input: Shape,
+        input_signed: bool,
+        output: Shape,
+        output_scale: Option<f32>,
+    ) -> Result<(), Error> {
+        let err = Error::BadSection { section: section as u8 };
+        let end = usize::from(span.first) + usize::from(span.count);
+        if span.count == 0 || end > usize::from(self.header.layer_count) {
+            return Err(err);
+        }
+        let (mut shape, mut signed) = (input, input_signed);
+        let mut last_scale = None;
+        for i in span.first..span.first + span.count {
+            let rec = self.record(i)?;
+            if rec.input != shape {
+                return Err(err);
+            }
+            // A reshape moves no data, so its bytes keep their signedness.
+            if rec.kind == LayerKind::Reshape && rec.signed_out() != signed {
+                return Err(err);
+            }
+            shape = rec.output;
+            signed = rec.signed_out();
+            last_scale = Some(rec.out_scale);
+        }
+        if shape != output {
+            return Err(err);
+        }
+        // Codes are signed, at the header's code scale, so that decode and classify can read them.
+        if let Some(code_scale) = output_scale
+            && (!signed || last_scale.map(f32::to_bits) != Some(code_scale.to_bits()))
+        {
+            return Err(err);
+        }
+        Ok(())
+    }
+
+    /// Sizes of the two ping-pong buffers needed to run `sections` one after the other: the input
+    /// goes to the first, and each weighted layer writes to the other one.
+    fn buffers(&self, sections: &[Section]) -> Result<[usize; 2], Error> {
+        let first = sections.first().map_or(self.header.input, |&s| self.section_input(s));
+        let mut sizes = [first.len(), 0];
+        let mut cur = 0usize;
+        for &s in sections {
+            let span = self.span(s);
+            for i in span.first..span.first + span.count {
+                let rec = self.record(i)?;
+                if rec.kind.has_weights() {
+                    cur ^= 1;
+                    if let Some(size) = sizes.get_mut(cur) {
+                        *size = (*size).max(rec.output.len());
+                    }
+                }
+            }
+        }
+        Ok(sizes)
+    }
+
+    /// Scratch bytes needed to run `sections`.
+    fn plan(&self, sections: &[Section]) -> Result<usize, Error> {
+        let [a, b] = self.buffers(sections)?;
+        Ok(a + b)
+    }
+
+    fn section_input(&self, s: Section) -> Shape {
+        match s {
+            Section::Encoder => self.header.input,
+            Section::Decoder => Shape::vector(self.header.latent),
+            Section::Classifier if self.classifier_from_code() => Shape::vector(self.header.latent),
+            Section::Classifier => self.header.input,
+        }
+    }
+
+    fn span(&self, s: Section) -> Span {
+        match s {
+            Section::Encoder => self.header.encoder,
+            Section::Decoder => self.header.decoder,
+            Section::Classifier => self.header.classifier,
+        }
+    }
+
+    fn record(&self, index: u16) -> Result<LayerRecord, Error> {
+        let oob = Error::OutOfBounds { layer: index };
+        let at = (self.header.layer_table as usize).checked_add(usize::from(index) * LAYER_LEN).ok_or(oob)?;
+        let b = self.bytes.get(at..at.checked_add(LAYER_LEN).ok_or(oob)?).ok_or(oob)?;
+        LayerRecord::read(b, index)
+    }
+
+    fn slice(&self, layer: u16, offset: u32, len: usize) -> Result<&'a [u8], Error> {
+        let oob = Error::OutOfBounds { layer };
+        let start = offset as usize;
+        // Tables may not overlap the header or the layer table.
+        let table_end = self.header.layer_table as usize + usize::from(self.header.layer_count) * LAYER_LEN;
+        if start < table_end {
+            return Err(oob);
+        }
+        self.bytes.get(start..start.checked_add(len).ok_or(oob)?).ok_or(oob)
+    }
+
+    fn tables(&self, layer: u16, rec: &LayerRecord) -> Result<Tables<'a>, Error> {
+        let empty = Weights { w: &[], bias: &[], requant: &[] };
+        if rec.kind.has_weights() {
+            let oc = usize::from(rec.output.c);
+            let n = usize::from(rec.kernel.0) * usize::from(rec.kernel.1) * usize::from(rec.input.c) * oc;
+            Ok(Tables {
+                weights: Weights {
+                    w: self.slice(layer, rec.weights, n)?,
+                    bias: self.slice(layer, rec.bias, oc * 4)?,
+                    requant: self.slice(layer, rec.requant, oc * REQUANT_LEN)?,
+                },
+                lut: &[],
+            })
+        } else if rec.kind.has_lut() {
+            Ok(Tables { weights: empty, lut: self.slice(layer, rec.lut, 256)? })
+        } else {
+            Ok(Tables { weights: empty, lut: &[] })
+        }
+    }
+
+    fn stats_bytes(&self) -> Option<&'a [u8]> {
+        let len = usize::from(self.header.latent) * 8;
+        let start = self.header.latent_stats as usize;
+        if start < HEADER_LEN {
+            return None;
+        }
+        self.bytes.get(start..start.checked_add(len)?)
+    }
+
+    fn latent_stats_ok(&self) -> bool {
+        (0..usize::from(self.header.latent))
+            .all(|d| matches!(self.latent_stat(d), Some((m, s)) if m.is_finite() && s.is_finite() && s >= 0.0))
+    }
+
+    /// Mean and standard deviation of training codes in dimension `d`.
+    fn latent_stat(&self, d: usize) -> Option<(f32, f32)> {
+        let b = self.stats_bytes()?;
+        let latent = usize::from(self.header.latent);
+        Some((format::read_f32(b, d * 4)?, format::read_f32(b, (latent + d) * 4)?))
+    }
+
+    // ----- what the file holds -----
+
+    /// The validated header.
+    #[must_use]
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// Input image shape (channels, height, width); inputs are channel-major (`[c][h][w]`).
+    #[must_use]
+    pub fn input_shape(&self) -> Shape {
+        self.header.input
+    }
+
+    /// Values per input image.
+    #[must_use]
+    pub fn input_len(&self) -> usize {
+        self.header.input.len()
+    }
+
+    /// Code (latent) size.
+    #[must_use]
+    pub fn latent_len(&self) -> usize {
+        usize::from(self.header.latent)
+    }
+
+    /// Number of classes, when the file holds a classifier.
+    #[must_use]
+    pub fn classes(&self) -> Option<usize> {
+        self.has_classifier().then_some(usize::from(self.header.classes))
+    }
+
+    /// Autoencoder or VAE.
+    #[must_use]
+    pub fn kind(&self) -> Kind {
+        if self.header.flags & FLAG_VAE != 0 { Kind::Variational } else { Kind::Autoencoder }
+    }
+
+    /// Whether input values are expected in `[-1, 1]` (otherwise `[0, 1]`).
+    #[must_use]
+    pub fn input_symmetric(&self) -> bool {
+        self.header.input_signed
+    }
+
+    /// Scratch bytes that `entry` needs; pass at least this many.
+    #[must_use]
+    pub fn scratch_len(&self, entry: Entry) -> usize {
+        self.scratch.get(entry as usize).copied().unwrap_or(0)
+    }
+
+    /// The most scratch any entry point needs.
+    #[must_use]
+    pub fn max_scratch_len(&self) -> usize {
+        self.scratch.iter().copied().max().unwrap_or(0)
+    }
+
+    fn has_classifier(&self) -> bool {
+        self.header.flags & FLAG_CLASSIFIER != 0
+    }
+
+    fn classifier_from_code(&self) -> bool {
+        self.header.flags & FLAG_CLASSIFIER_FROM_CODE != 0
+    }
+
+    // ----- entry points -----
+
+    /// Encodes an image (`input_len` values, `[c][h][w]`, in `[0, 1]` or `[-1, 1]`) into `code`
+    /// (`latent_len` values). For a VAE the code is the posterior mean.
+    ///
+    /// # Errors
+    /// [`Error::InputLength`], [`Error::OutputLength`], [`Error::ScratchTooSmall`].
+    pub fn encode(&self, input: &[f32], code: &mut [f32], scratch: &mut [u8]) -> Result<(), Error> {
+        check_len(code.len(), self.latent_len(), false)?;
+        let (out, signed, scale) = self.run(&[Section::Encoder], Source::Image(input), scratch)?;
+        dequantize(out, signed, scale, code);
+        Ok(())
+    }
+
+    /// Decodes `code` (`latent_len` values) into an image (`input_len` values, `[c][h][w]`).
+    ///
+    /// # Errors
+    /// [`Error::InputLength`], [`Error::OutputLength`], [`Error::ScratchTooSmall`].
+    pub fn decode(&self, code: &[f32], image: &mut [f32], scratch: &mut [u8]) -> Result<(), Error> {
+        check_len(image.len(), self.input_len(), false)?;
+        let (out, signed, scale) = self.run(&[Section::Decoder], Source::Code(code), scratch)?;
+        self.write_image(out, signed, scale, image);
+        Ok(())
+    }
+
+    /// Classifies an image; writes the class logits and returns the most likely class (the first
+    /// one on ties).
+    ///
+    /// # Errors
+    /// [`Error::NoClassifier`], [`Error::InputLength`], [`Error::OutputLength`],
+    /// [`Error::ScratchTooSmall`].
+    pub fn classify(&self, input: &[f32], logits: &mut [f32], scratch: &mut [u8]) -> Result<usize, Error> {
+        let classes = self.classes().ok_or(Error::NoClassifier)?;
+        check_len(logits.len(), classes, false)?;
+        let sections: &[Section] =
+            if self.classifier_from_code() { &[Section::Encoder, Section::Classifier] } else { &[Section::Classifier] };
+        let (out, signed, scale) = self.run(sections, Source::Image(input), scratch)?;
+        dequantize(out, signed, scale, logits);
+        Ok(argmax(out, signed))
+    }
+
+    /// Draws a code (N(0, I) for a VAE; the training codes' per-dimension Gaussian for an
+    /// autoencoder) and decodes it. Writes the code and the image.
+    ///
+    /// # Errors
+    /// As [`Model::decode`], plus [`Error::OutputLength`] for `code`.
+    pub fn sample(&self, rng: &mut Rng, code: &mut [f32], image: &mut [f32], scratch: &mut [u8]) -> Result<(), Error> {
+        check_len(code.len(), self.latent_len(), false)?;
+        for (d, z) in code.iter_mut().enumerate() {
+            let n = rng.normal();
+            *z = match (self.kind(), self.latent_stat(d)) {
+                (Kind::Autoencoder, Some((mean, std))) => mean + std * n,
+                _ => n,
+            };
+        }
+        self.decode(code, image, scratch)
+    }
+
+    /// Runs `sections` from `source`; returns the final tensor's bytes, signedness and scale.
+    fn run<'s>(
+        &self,
+        sections: &[Section],
+        source: Source<'_>,
+        scratch: &'s mut [u8],
+    ) -> Result<(&'s [u8], bool, f32), Error> {
+        let [size_a, size_b] = self.buffers(sections)?;
+        let too_small = Error::ScratchTooSmall { needed: size_a + size_b, found: scratch.len() };
+        let (a, rest) = scratch.split_at_mut_checked(size_a).ok_or(too_small)?;
+        let b = rest.get_mut(..size_b).ok_or(too_small)?;
+        let mut bufs = [a, b];
+
+        let (mut signed, mut scale, mut len) = match source {
+            Source::Image(pixels) => {
+                check_len(pixels.len(), self.input_len(), true)?;
+                let dst = bufs[0].get_mut(..self.input_len()).ok_or(too_small)?;
+                quantize_image(pixels, self.header.input, self.header.input_signed, self.header.input_scale, dst);
+                (self.header.input_signed, self.header.input_scale, self.input_len())
+            }
+            Source::Code(code) => {
+                check_len(code.len(), self.latent_len(), true)?;
+                let dst = bufs[0].get_mut(..self.latent_len()).ok_or(too_small)?;
+                for (q, &z) in dst.iter_mut().zip(code) {
+                    *q = quantize(z, true, self.header.code_scale);
+                }
+                (true, self.header.code_scale, self.latent_len())
+            }
+        };
+        let mut cur = 0usize;
+        for &s in sections {
+            let span = self.span(s);
+            for i in span.first..span.first + span.count {
+                let rec = self.record(i)?;
+                let tables = self.tables(i, &rec)?;
+                let out_len = rec.output.len();
+                if rec.kind.has_weights() {
+                    let [x, y] = &mut bufs;
+                    let (src, dst) = if cur == 0 { (&**x, &mut **y) } else { (&**y, &mut **x) };
+                    let src = src.get(..len).ok_or(Error::BadShape { layer: i })?;
+                    let dst = dst.get_mut(..out_len).ok_or(Error::BadShape { layer: i })?;
+                    kernels::weighted(&rec, &tables.weights, src, signed, dst)
+                        .map_err(|_| Error::BadShape { layer: i })?;
+                    cur ^= 1;
+                } else if rec.kind.has_lut() {
+                    let buf = bufs.get_mut(cur).and_then(|b| b.get_mut(..len)).ok_or(Error::BadShape { layer: i })?;
+                    kernels::lookup(tables.lut, buf).map_err(|_| Error::OutOfBounds { layer: i })?;
+                }
+                signed = rec.signed_out();
+                scale = rec.out_scale;
+                len = out_len;
+            }
+        }
+        let [x, y] = bufs;
+        let out: &'s [u8] = if cur == 0 { x } else { y };
+        Ok((out.get(..len).ok_or(Error::OutputLength { expected: len, found: out.len() })?, signed, scale))
+    }
+
+    /// Converts the final channel-last image bytes to `[c][h][w]` values.
+    fn write_image(&self, q: &[u8], signed: bool, scale: f32, image: &mut [f32]) {
+        let s = self.header.input;
+        let (c, hw) = (usize::from(s.c), usize::from(s.h) * usize::from(s.w));
+        for (p, pixel) in q.chunks_exact(c.max(1)).enumerate() {
+            for (ch, &b) in pixel.iter().enumerate() {
+                if let Some(v) = image.get_mut(ch * hw + p) {
+                    *v = value(b, signed) as f32 * scale;
+                }
+            }
+        }
+    }
+}
+
+enum Source<'x> {
+    Image(&'x [f32]),
+    Code(&'x [f32]),
+}
+
+fn scale_ok(s: f32) -> bool {
+    s.is_normal() && s > 0.0
+}
+
+fn check_len(found: usize, expected: usize, input: bool) -> Result<(), Error> {
+    if found == expected {
+        Ok(())
+    } else if input {
+        Err(Error::InputLength { expected, found })
+    } else {
+        Err(Error::OutputLength { expected, found })
+    }
+}
+
+#[inline]
+fn value(b: u8, signed: bool) -> i32 {
+    if signed { i32::from(b as i8) } else { i32::from(b) }
+}
+
+/// Nearest step of `scale`, clamped to the byte range. NaN becomes 0.
+#[inline]
+fn quantize(x: f32, signed: bool, scale: f32) -> u8 {
+    let q = libm::roundf(x / scale) as i32; // `as` saturates, NaN -> 0
+    if signed { q.clamp(-127, 127) as i8 as u8 } else { q.clamp(0, 255) as u8 }
+}
+
+/// Quantizes a `[c][h][w]` image into channel-last bytes.
+fn quantize_image(pixels: &[f32], shape: Shape, signed: bool, scale: f32, dst: &mut [u8]) {
+    let (c, hw) = (usize::from(shape.c), usize::from(shape.h) * usize::from(shape.w));
+    for (ch, plane) in pixels.chunks_exact(hw.max(1)).enumerate() {
+        for (p, &x) in plane.iter().enumerate() {
+            if let Some(q) = dst.get_mut(p * c + ch) {
+                *q = quantize(x, signed, scale);
+            }
+        }
+    }
+}
+
+fn dequantize(q: &[u8], signed: bool, scale: f32, out: &mut [f32]) {
+    for (o, &b) in out.iter_mut().zip(q) {
+        *o = value(b, signed) as f32 * scale;
+    }
+}
+
+fn argmax(q: &[u8], signed: bool) -> usize {
+    let mut best = (0usize, i32::MIN);
+    for (i, &b) in q.iter().enumerate() {
+        let v = value(b, signed);
+        if v > best.1 {
+            best = (i, v);
+        }
+    }
+    best.0
+}

@@ -1,0 +1,8 @@
+//! End-to-end tests: the real `bottleneck` binary on small data in temporary folders.
+//!
+//! Build the binary first (`cargo build --release -p bottleneck`; `cargo xtask ci` does), or point
+//! `BOTTLENECK_BIN` at one.
+
+mod data;
+mod train;
+mod util;

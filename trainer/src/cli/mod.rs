@@ -1,0 +1,56 @@
+//! The `bottleneck` command line: every argument documented here is the manual.
+
+mod args;
+mod data;
+mod resume;
+mod run;
+mod train;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Train, explore, export and validate autoencoders on small images.
+///
+/// Quick start: `bottleneck run` trains the default models on Fashion-MNIST (the installed dataset
+/// or the sample shipped with Bottleneck) and writes a run directory under runs/.
+#[derive(Debug, Parser)]
+#[command(name = "bottleneck", version, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show which dataset files are used and how many images each split and class has; or make
+    /// the small stratified sample shipped in the repository.
+    Data(data::DataCmd),
+    /// Train one model into a run directory.
+    Train(train::TrainCmd),
+    /// Continue a run from its latest checkpoint (at most one epoch is lost when a run is killed).
+    Resume(resume::ResumeCmd),
+    /// The whole pipeline with a quick default configuration: train the convolutional autoencoder
+    /// and write its run directory.
+    Run(run::RunCmd),
+}
+
+/// Parses the command line, runs the command, prints any error with its causes, and returns the
+/// process exit code (0 on success, 1 on error; clap exits with 2 on a usage error).
+#[must_use]
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Data(c) => c.run(),
+        Command::Train(c) => c.run(),
+        Command::Resume(c) => c.run(),
+        Command::Run(c) => c.run(),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

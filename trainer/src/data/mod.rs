@@ -1,0 +1,13 @@
+//! Datasets: IDX files, where to find them, splits, the toy set.
+
+pub mod batch;
+pub mod dataset;
+pub mod idx;
+pub mod rng;
+pub mod source;
+pub mod split;
+pub mod toy;
+
+pub use batch::InputRange;
+pub use dataset::{Dataset, DatasetKind, ImageSet};
+pub use source::{DataSource, Origin};

@@ -1,0 +1,6 @@
+//! What the commands do, independent of the command line: train a model into a run directory,
+//! make its figures, and the whole pipeline.
+
+pub mod figures;
+pub mod prepare;
+pub mod train;

@@ -1,0 +1,165 @@
+//! The convolutional autoencoder of seed 002 (tables 1 and 2): three convolutions and two linear
+//! layers, and a mirrored decoder ending in a sigmoid.
+
+use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
+use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d};
+use burn::prelude::*;
+use burn::tensor::activation::{relu, sigmoid};
+
+/// Shape of the image the convolutional models take.
+pub const SIDE: usize = 28;
+/// Values per image.
+pub const PIXELS: usize = SIDE * SIDE;
+/// Features after the third convolution: 32 channels of 3x3.
+pub const CONV_FEATURES: usize = 32 * 3 * 3;
+
+/// The encoder: `[B, 784]` images in [0, 1] to `[B, out]` codes.
+///
+/// | layer | output | kernel | stride | padding | activation |
+/// |---|---|---|---|---|---|
+/// | conv1 | 8x14x14 | 4 | 2 | 1 | ReLU |
+/// | conv2 | 16x7x7 | 4 | 2 | 1 | ReLU |
+/// | conv3 | 32x3x3 | 3 | 2 | 0 | none (as seed 002's table 1) |
+/// | fc1 | 64 | | | | ReLU, dropout |
+/// | fc2 | out | | | | dropout |
+#[derive(Module, Debug)]
+pub struct ConvEncoder {
+    pub conv1: Conv2d,
+    pub conv2: Conv2d,
+    pub conv3: Conv2d,
+    pub fc1: Linear,
+    pub fc2: Linear,
+    pub dropout: Dropout,
+}
+
+/// The decoder: `[B, latent]` codes to `[B, 784]` images in [0, 1]; the mirror of the encoder.
+#[derive(Module, Debug)]
+pub struct ConvDecoder {
+    pub fc1: Linear,
+    pub fc2: Linear,
+    pub deconv1: ConvTranspose2d,
+    pub deconv2: ConvTranspose2d,
+    pub deconv3: ConvTranspose2d,
+    pub dropout: Dropout,
+}
+
+/// Options of the convolutional autoencoder.
+#[derive(Config, Debug)]
+pub struct ConvAeConfig {
+    /// Code size `d`.
+    #[config(default = 16)]
+    pub latent: usize,
+    /// Dropout after each linear layer (`dr` in seed 002).
+    #[config(default = 0.0)]
+    pub dropout: f64,
+}
+
+/// Encoder and decoder.
+#[derive(Module, Debug)]
+pub struct ConvAe {
+    pub encoder: ConvEncoder,
+    pub decoder: ConvDecoder,
+}
+
+impl ConvAeConfig {
+    /// Builds the model on `device` (weights are drawn on first use).
+    #[must_use]
+    pub fn init(&self, device: &Device) -> ConvAe {
+        ConvAe {
+            encoder: encoder(self.latent, self.dropout, device),
+            decoder: decoder(self.latent, self.dropout, device),
+        }
+    }
+}
+
+/// The seed-002 encoder with `out` outputs (the code size; twice it for a VAE's mean and
+/// log-variance).
+#[must_use]
+pub fn encoder(out: usize, dropout: f64, device: &Device) -> ConvEncoder {
+    let conv = |cin, cout, k, p| {
+        Conv2dConfig::new([cin, cout], [k, k])
+            .with_stride([2, 2])
+            .with_padding(PaddingConfig2d::Explicit(p, p, p, p))
+            .init(device)
+    };
+    ConvEncoder {
+        conv1: conv(1, 8, 4, 1),
+        conv2: conv(8, 16, 4, 1),
+        conv3: conv(16, 32, 3, 0),
+        fc1: LinearConfig::new(CONV_FEATURES, 64).init(device),
+        fc2: LinearConfig::new(64, out).init(device),
+        dropout: DropoutConfig::new(dropout).init(),
+    }
+}
+
+/// The seed-002 decoder from `latent` inputs.
+#[must_use]
+pub fn decoder(latent: usize, dropout: f64, device: &Device) -> ConvDecoder {
+    let deconv = |cin, cout, k, p| {
+        ConvTranspose2dConfig::new([cin, cout], [k, k]).with_stride([2, 2]).with_padding([p, p]).init(device)
+    };
+    ConvDecoder {
+        fc1: LinearConfig::new(latent, 64).init(device),
+        fc2: LinearConfig::new(64, CONV_FEATURES).init(device),
+        deconv1: deconv(32, 16, 3, 0),
+        deconv2: deconv(16, 8, 4, 1),
+        deconv3: deconv(8, 1, 4, 1),
+        dropout: DropoutConfig::new(dropout).init(),
+    }
+}
+
+impl ConvEncoder {
+    /// `[B, 784]` -> `[B, out]`.
+    pub fn forward(&self, images: Tensor<2>) -> Tensor<2> {
+        let [batch, _] = images.dims();
+        let x = images.reshape([batch, 1, SIDE, SIDE]);
+        let x = relu(self.conv1.forward(x));
+        let x = relu(self.conv2.forward(x));
+        let x = self.conv3.forward(x);
+        let x = x.reshape([batch, CONV_FEATURES]);
+        let x = self.dropout.forward(relu(self.fc1.forward(x)));
+        self.dropout.forward(self.fc2.forward(x))
+    }
+}
+
+impl ConvDecoder {
+    /// `[B, latent]` -> `[B, 784]` in (0, 1).
+    pub fn forward(&self, codes: Tensor<2>) -> Tensor<2> {
+        sigmoid(self.logits(codes))
+    }
+
+    /// The decoder before its sigmoid (for losses computed from logits).
+    pub fn logits(&self, codes: Tensor<2>) -> Tensor<2> {
+        let [batch, _] = codes.dims();
+        let x = self.dropout.forward(relu(self.fc1.forward(codes)));
+        let x = self.dropout.forward(relu(self.fc2.forward(x)));
+        let x = x.reshape([batch, 32, 3, 3]);
+        let x = relu(self.deconv1.forward(x));
+        let x = relu(self.deconv2.forward(x));
+        self.deconv3.forward(x).reshape([batch, PIXELS])
+    }
+}
+
+impl ConvAe {
+    /// `[B, 784]` images to `[B, 784]` reconstructions.
+    pub fn forward(&self, images: Tensor<2>) -> Tensor<2> {
+        self.decoder.forward(self.encoder.forward(images))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_follow_the_seed_tables() {
+        let device = Device::flex();
+        let model = ConvAeConfig::new().with_latent(5).init(&device);
+        let x = Tensor::<2>::zeros([3, PIXELS], &device);
+        assert_eq!(model.encoder.forward(x.clone()).dims(), [3, 5]);
+        let y = model.forward(x);
+        assert_eq!(y.dims(), [3, PIXELS]);
+        let v: Vec<f32> = y.try_into_vec_as::<f32>().unwrap();
+        assert!(v.iter().all(|p| (0.0..=1.0).contains(p)));
+    }
+}

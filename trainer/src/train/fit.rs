@@ -1,0 +1,278 @@
+//! The one training loop every model shares: batches, optimizer steps, per-epoch evaluation,
+//! progress, divergence detection and checkpoints.
+
+use std::time::Instant;
+
+use anyhow::Context as _;
+use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::checkpoint::{Checkpoints, Saved};
+use super::history::{History, Row};
+use super::optim::OptimConfig;
+use crate::data::rng::SplitMix64;
+
+/// The parts of a dataset a loss is computed on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    /// Examples trained on.
+    Train,
+    /// Held-out part of the training split (may be empty).
+    Valid,
+    /// The official test split.
+    Test,
+}
+
+impl Split {
+    /// Prefix of this split's metric columns.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Train => "train",
+            Self::Valid => "valid",
+            Self::Test => "test",
+        }
+    }
+}
+
+/// What a model is trained to do: how a batch becomes losses.
+pub trait Objective {
+    /// The model trained.
+    type Model: Module;
+
+    /// Names of the values [`Objective::losses`] returns; the first one is minimised.
+    fn metrics(&self) -> Vec<&'static str>;
+
+    /// Number of examples in `split`.
+    fn len(&self, split: Split) -> usize;
+
+    /// Batch means of every metric on examples `indices` of `split`, with tensors created on
+    /// `device` (an autodiff device while training). `epoch` seeds per-epoch randomness.
+    fn losses(
+        &self,
+        model: &Self::Model,
+        split: Split,
+        indices: &[usize],
+        device: &Device,
+        epoch: usize,
+    ) -> Vec<Tensor<1>>;
+}
+
+/// How to train.
+#[derive(Debug, Clone)]
+pub struct FitOptions {
+    /// Epochs in total (a resumed run continues up to this).
+    pub epochs: usize,
+    /// Examples per optimizer step.
+    pub batch_size: usize,
+    /// Examples per evaluation batch.
+    pub eval_batch_size: usize,
+    /// Seed of the data order.
+    pub seed: u64,
+    /// Optimizer and schedule.
+    pub optim: OptimConfig,
+    /// Stop when the validation loss has not improved for this many epochs (needs a validation
+    /// split).
+    pub patience: Option<usize>,
+    /// Whether to show a progress bar and per-epoch lines on stderr.
+    pub progress: bool,
+    /// Prefix of progress lines (e.g. the model name).
+    pub label: String,
+}
+
+/// Why training stopped early with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum FitError {
+    #[error(
+        "training diverged: {metric} became {value} at epoch {epoch}, batch {batch} (learning rate \
+         {lr:e}); lower --lr or change --optimizer. {kept}"
+    )]
+    Diverged { metric: &'static str, value: f32, epoch: usize, batch: usize, lr: f64, kept: String },
+}
+
+/// The result of [`fit`].
+#[derive(Debug)]
+pub struct Fitted<M> {
+    /// The trained model (on the autodiff device).
+    pub model: M,
+    /// Metrics per epoch.
+    pub history: History,
+    /// Whether early stopping ended training before `epochs`.
+    pub stopped_early: bool,
+}
+
+/// The metric columns `objective` produces for the splits that have data.
+pub fn columns<O: Objective>(objective: &O) -> Vec<String> {
+    let mut cols = Vec::new();
+    for split in [Split::Train, Split::Valid, Split::Test] {
+        if objective.len(split) > 0 {
+            cols.extend(objective.metrics().iter().map(|m| format!("{}_{m}", split.name())));
+        }
+    }
+    cols
+}
+
+/// Mean of every metric over `split`, in evaluation mode.
+pub fn evaluate<O: Objective>(
+    objective: &O,
+    model: &O::Model,
+    split: Split,
+    device: &Device,
+    batch: usize,
+) -> Vec<f64> {
+    let n = objective.len(split);
+    let mut sums = vec![0.0f64; objective.metrics().len()];
+    let indices: Vec<usize> = (0..n).collect();
+    for chunk in indices.chunks(batch.max(1)) {
+        for (s, t) in sums.iter_mut().zip(objective.losses(model, split, chunk, device, 0)) {
+            *s += f64::from(t.into_scalar::<f32>()) * chunk.len() as f64;
+        }
+    }
+    sums.iter().map(|s| s / n.max(1) as f64).collect()
+}
+
+/// Trains `model` (already on the autodiff device `device.autodiff()`), resuming from `resume` if
+/// given, saving a checkpoint after every epoch when `checkpoints` is given.
+///
+/// # Errors
+/// [`FitError::Diverged`] on a non-finite loss (the last checkpoint stays as it was), or an I/O
+/// error while checkpointing.
+pub fn fit<O: Objective>(
+    objective: &O,
+    mut model: O::Model,
+    opts: &FitOptions,
+    device: &Device,
+    checkpoints: Option<&Checkpoints>,
+    resume: Option<Saved>,
+) -> anyhow::Result<Fitted<O::Model>> {
+    let train_device = device.clone().autodiff();
+    let metrics = objective.metrics();
+    let mut optim: ModuleOptimizer = opts.optim.build();
+    let mut history = History::new(columns(objective));
+    let mut start = 0;
+    if let Some(saved) = resume {
+        model = model.try_load_record(saved.model).map_err(|e| anyhow::anyhow!("loading the checkpoint: {e}"))?;
+        optim = optim.from_bytes(saved.optimizer).map_err(|e| anyhow::anyhow!("loading the optimizer state: {e}"))?;
+        start = saved.epoch;
+        history = saved.history;
+    }
+    let n = objective.len(Split::Train);
+    anyhow::ensure!(n > 0, "no training examples");
+    let batch_size = opts.batch_size.clamp(1, n);
+    let batches = n.div_ceil(batch_size);
+    let total_steps = batches * opts.epochs;
+    let (mut best_valid, mut since_best) = (f64::INFINITY, 0usize);
+    for r in &history.rows {
+        if let Some(v) = valid_loss(&history, r, metrics[0]) {
+            if v < best_valid {
+                best_valid = v;
+                since_best = 0;
+            } else {
+                since_best += 1;
+            }
+        }
+    }
+    let mut stopped_early = false;
+
+    for epoch in start..opts.epochs {
+        if let Some(p) = opts.patience
+            && objective.len(Split::Valid) > 0
+            && since_best >= p
+        {
+            stopped_early = true;
+            break;
+        }
+        let mut order: Vec<usize> = (0..n).collect();
+        SplitMix64::derive(opts.seed, &format!("order-{epoch}")).shuffle(&mut order);
+        let bar = progress_bar(opts, epoch, batches);
+        let started = Instant::now();
+        let mut sums = vec![0.0f64; metrics.len()];
+        let mut seen = 0usize;
+        let mut lr = opts.optim.lr;
+        for (b, idx) in order.chunks(batch_size).enumerate() {
+            lr = opts.optim.lr_at(epoch * batches + b, total_steps, opts.epochs);
+            let losses = objective.losses(&model, Split::Train, idx, &train_device, epoch);
+            let values: Vec<f32> = losses.iter().map(|t| t.clone().into_scalar::<f32>()).collect();
+            if let Some((m, &v)) = metrics.iter().zip(&values).find(|(_, v)| !v.is_finite()) {
+                bar.abandon();
+                let kept = match checkpoints {
+                    Some(c) if epoch > 0 => {
+                        format!("The last good checkpoint (epoch {epoch}) is in {}.", c.dir().display())
+                    }
+                    _ => "No checkpoint was written.".to_string(),
+                };
+                return Err(FitError::Diverged { metric: m, value: v, epoch: epoch + 1, batch: b + 1, lr, kept }.into());
+            }
+            let grads = GradientsParams::from_grads(losses[0].backward(), &model);
+            model = optim.step(lr, model, grads);
+            for (s, v) in sums.iter_mut().zip(&values) {
+                *s += f64::from(*v) * idx.len() as f64;
+            }
+            seen += idx.len();
+            bar.inc(1);
+            bar.set_message(format!("{} {:.5}", metrics[0], sums[0] / seen as f64));
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        bar.finish_and_clear();
+
+        let eval_model = model.valid();
+        let mut values: Vec<Option<f64>> = sums.iter().map(|s| Some(s / seen as f64)).collect();
+        for split in [Split::Valid, Split::Test] {
+            if objective.len(split) > 0 {
+                values.extend(
+                    evaluate(objective, &eval_model, split, device, opts.eval_batch_size).into_iter().map(Some),
+                );
+            }
+        }
+        let row = Row { epoch: epoch + 1, seconds, lr, values };
+        if opts.progress {
+            eprintln!("{}", describe_row(&opts.label, opts.epochs, &history.columns, &row));
+        }
+        history.rows.push(row);
+        if let Some(v) = history.rows.last().and_then(|r| valid_loss(&history, r, metrics[0])) {
+            if v < best_valid {
+                best_valid = v;
+                since_best = 0;
+            } else {
+                since_best += 1;
+            }
+        }
+        if let Some(c) = checkpoints {
+            c.save(epoch + 1, &model, &optim, &history).context("saving a checkpoint")?;
+        }
+    }
+    Ok(Fitted { model, history, stopped_early })
+}
+
+fn valid_loss(history: &History, row: &Row, metric: &str) -> Option<f64> {
+    let col = history.columns.iter().position(|c| *c == format!("valid_{metric}"))?;
+    row.values.get(col).copied().flatten()
+}
+
+fn progress_bar(opts: &FitOptions, epoch: usize, batches: usize) -> ProgressBar {
+    if !opts.progress {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(batches as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} batches  {msg}  {elapsed}<{eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(format!("{} epoch {}/{}", opts.label, epoch + 1, opts.epochs));
+    bar
+}
+
+/// One line per epoch: `conv-ae epoch 3/10  train_mse 0.02134  test_mse 0.02051  9.2 s`.
+#[must_use]
+pub fn describe_row(label: &str, epochs: usize, columns: &[String], row: &Row) -> String {
+    let mut s = format!("{label} epoch {}/{epochs}", row.epoch);
+    for (c, v) in columns.iter().zip(&row.values) {
+        if let Some(v) = v {
+            s.push_str(&format!("  {c} {v:.5}"));
+        }
+    }
+    s.push_str(&format!("  {:.1} s", row.seconds));
+    s
+}

@@ -1,0 +1,126 @@
+//! Per-epoch metrics, kept in memory and written as `metrics.csv`.
+
+use std::fmt::Write as _;
+
+use anyhow::{Context as _, bail};
+
+/// One row per epoch: `epoch, seconds, lr`, then one column per metric and split, named
+/// `<split>_<metric>` (e.g. `train_mse`, `valid_mse`, `test_mse`). Missing values are empty cells.
+#[derive(Debug, Clone, PartialEq)]
+pub struct History {
+    /// Metric columns after `epoch, seconds, lr`.
+    pub columns: Vec<String>,
+    /// The rows, in epoch order.
+    pub rows: Vec<Row>,
+}
+
+/// One epoch's numbers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// 1-based epoch number.
+    pub epoch: usize,
+    /// Wall-clock seconds spent training in this epoch (evaluation excluded).
+    pub seconds: f64,
+    /// Learning rate at the epoch's last step.
+    pub lr: f64,
+    /// One value per column, `None` where the split does not exist.
+    pub values: Vec<Option<f64>>,
+}
+
+impl History {
+    /// An empty history with these metric columns.
+    #[must_use]
+    pub fn new(columns: Vec<String>) -> Self {
+        Self { columns, rows: Vec::new() }
+    }
+
+    /// The values of column `name`, with their epochs, skipping empty cells.
+    #[must_use]
+    pub fn series(&self, name: &str) -> Vec<(usize, f64)> {
+        let Some(c) = self.columns.iter().position(|n| n == name) else { return Vec::new() };
+        self.rows.iter().filter_map(|r| r.values[c].map(|v| (r.epoch, v))).collect()
+    }
+
+    /// The last value of column `name`.
+    #[must_use]
+    pub fn last(&self, name: &str) -> Option<f64> {
+        self.series(name).last().map(|&(_, v)| v)
+    }
+
+    /// Total training seconds.
+    #[must_use]
+    pub fn total_seconds(&self) -> f64 {
+        self.rows.iter().map(|r| r.seconds).sum()
+    }
+
+    /// CSV text with a header line.
+    #[must_use]
+    pub fn to_csv(&self) -> String {
+        let mut s = String::from("epoch,seconds,lr");
+        for c in &self.columns {
+            s.push(',');
+            s.push_str(c);
+        }
+        s.push('\n');
+        for r in &self.rows {
+            let _ = write!(s, "{},{:.3},{:e}", r.epoch, r.seconds, r.lr);
+            for v in &r.values {
+                s.push(',');
+                if let Some(v) = v {
+                    let _ = write!(s, "{v:.6e}");
+                }
+            }
+            s.push('\n');
+        }
+        s
+    }
+
+    /// Parses what [`History::to_csv`] wrote.
+    ///
+    /// # Errors
+    /// On a malformed header, row or number.
+    pub fn from_csv(text: &str) -> anyhow::Result<Self> {
+        let mut lines = text.lines();
+        let header = lines.next().context("empty metrics file")?;
+        let cols: Vec<&str> = header.split(',').collect();
+        if cols.len() < 3 || cols[..3] != ["epoch", "seconds", "lr"] {
+            bail!("metrics header should start with epoch,seconds,lr; found {header:?}");
+        }
+        let mut h = Self::new(cols[3..].iter().map(|c| (*c).to_string()).collect());
+        for (n, line) in lines.enumerate() {
+            let cells: Vec<&str> = line.split(',').collect();
+            if cells.len() != cols.len() {
+                bail!("metrics line {} has {} cells, the header {}", n + 2, cells.len(), cols.len());
+            }
+            let num = |s: &str| s.parse::<f64>().with_context(|| format!("metrics line {}: bad number {s:?}", n + 2));
+            h.rows.push(Row {
+                epoch: cells[0].parse().with_context(|| format!("metrics line {}: bad epoch", n + 2))?,
+                seconds: num(cells[1])?,
+                lr: num(cells[2])?,
+                values: cells[3..]
+                    .iter()
+                    .map(|c| if c.is_empty() { Ok(None) } else { num(c).map(Some) })
+                    .collect::<Result<_, _>>()?,
+            });
+        }
+        Ok(h)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_round_trips_with_missing_cells() {
+        let mut h = History::new(vec!["train_mse".into(), "valid_mse".into()]);
+        h.rows.push(Row { epoch: 1, seconds: 9.5, lr: 1e-3, values: vec![Some(0.031), None] });
+        h.rows.push(Row { epoch: 2, seconds: 9.25, lr: 1e-3, values: vec![Some(0.021), Some(0.0205)] });
+        let back = History::from_csv(&h.to_csv()).unwrap();
+        assert_eq!(back, h);
+        assert_eq!(back.series("valid_mse"), vec![(2, 0.0205)]);
+        assert_eq!(back.last("train_mse"), Some(0.021));
+        assert!(History::from_csv("a,b\n").is_err());
+        assert!(History::from_csv("epoch,seconds,lr,x\n1,2,3\n").is_err());
+    }
+}

@@ -1,0 +1,43 @@
+//! `cargo xtask <task>`: the project's automation, in Rust so it runs wherever cargo does.
+//!
+//! Tasks:
+//! - `ci`: install what the checks need when it is missing, then format check, clippy (warnings
+//!   denied), the CUDA type-check, and every test. `.ci/run` calls this.
+//! - `sample-data`: rebuild `data/fashion-mnist-sample/` from the full Fashion-MNIST.
+
+mod ci;
+mod install;
+mod sample;
+mod shell;
+
+use std::process::ExitCode;
+
+fn usage() -> ExitCode {
+    eprintln!(
+        "usage: cargo xtask <task>\n\n\
+         tasks:\n  \
+           ci            install what is missing, then fmt, clippy, cuda type-check, tests\n  \
+           sample-data   rebuild data/fashion-mnist-sample from the full Fashion-MNIST\n"
+    );
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci::run(&args[1..]),
+        Some("sample-data") => sample::run(&args[1..]),
+        Some("-h" | "--help" | "help") | None => return usage(),
+        Some(other) => {
+            eprintln!("unknown task {other:?}");
+            return usage();
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
