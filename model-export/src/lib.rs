@@ -1,3 +1,19 @@
-//! Export of trained Bottleneck models: a burn-free description of the layer graph, int8
-//! quantization into the runtime format, and validation vectors.
+//! Export of trained Bottleneck models, without burn.
+//!
+//! The trainer describes a trained model as a [`graph::Model`] (layers with float weights in
+//! PyTorch layouts); this crate turns it into the int8 runtime file ([`quantize`]), validation
+//! vectors ([`vectors`]), and checks it with a float reference interpreter ([`reference`]).
 #![deny(missing_docs)]
+
+mod bnq;
+pub mod error;
+pub mod graph;
+mod lower;
+pub mod quantize;
+pub mod reference;
+pub mod validate;
+pub mod vectors;
+
+pub use error::ExportError;
+pub use graph::{Classifier, InputRange, LatentStats, Layer, Model, Network, Tensor, Variant};
+pub use quantize::{Quantized, quantize};

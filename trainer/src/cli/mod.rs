@@ -2,9 +2,11 @@
 
 mod args;
 mod data;
+mod export;
 mod resume;
 mod run;
 mod train;
+mod validate;
 
 use std::process::ExitCode;
 
@@ -30,6 +32,12 @@ enum Command {
     Train(train::TrainCmd),
     /// Continue a run from its latest checkpoint (at most one epoch is lost when a run is killed).
     Resume(resume::ResumeCmd),
+    /// Write the int8 runtime file (RUN_DIR/export/model.bnq) and validation vectors
+    /// (vectors.bin) of a trained run.
+    Export(export::ExportCmd),
+    /// Run the int8 runtime on the validation vectors and the test set and compare it with the
+    /// float model; exits non-zero when agreement falls below the thresholds.
+    Validate(validate::ValidateCmd),
     /// The whole pipeline with a quick default configuration: train the convolutional autoencoder
     /// and write its run directory.
     Run(run::RunCmd),
@@ -45,6 +53,8 @@ pub fn main() -> ExitCode {
         Command::Train(c) => c.run(),
         Command::Resume(c) => c.run(),
         Command::Run(c) => c.run(),
+        Command::Export(c) => c.run(),
+        Command::Validate(c) => c.run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

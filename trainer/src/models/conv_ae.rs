@@ -1,10 +1,13 @@
 //! The convolutional autoencoder of seed 002 (tables 1 and 2): three convolutions and two linear
 //! layers, and a mirrored decoder ending in a sigmoid.
 
+use bottleneck_export::{Layer, Network};
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::activation::{relu, sigmoid};
+
+use super::export;
 
 /// Shape of the image the convolutional models take.
 pub const SIDE: usize = 28;
@@ -137,6 +140,52 @@ impl ConvDecoder {
         let x = relu(self.deconv1.forward(x));
         let x = relu(self.deconv2.forward(x));
         self.deconv3.forward(x).reshape([batch, PIXELS])
+    }
+}
+
+impl ConvEncoder {
+    /// The layers for export (dropout omitted: export is for inference).
+    ///
+    /// # Errors
+    /// When weights cannot be read.
+    pub fn network(&self) -> anyhow::Result<Network> {
+        Ok(Network {
+            layers: vec![
+                export::conv2d(&self.conv1)?,
+                Layer::Relu,
+                export::conv2d(&self.conv2)?,
+                Layer::Relu,
+                export::conv2d(&self.conv3)?,
+                Layer::Flatten,
+                export::linear(&self.fc1)?,
+                Layer::Relu,
+                export::linear(&self.fc2)?,
+            ],
+        })
+    }
+}
+
+impl ConvDecoder {
+    /// The layers for export (dropout omitted).
+    ///
+    /// # Errors
+    /// When weights cannot be read.
+    pub fn network(&self) -> anyhow::Result<Network> {
+        Ok(Network {
+            layers: vec![
+                export::linear(&self.fc1)?,
+                Layer::Relu,
+                export::linear(&self.fc2)?,
+                Layer::Relu,
+                Layer::Unflatten { channels: 32, height: 3, width: 3 },
+                export::conv_transpose2d(&self.deconv1)?,
+                Layer::Relu,
+                export::conv_transpose2d(&self.deconv2)?,
+                Layer::Relu,
+                export::conv_transpose2d(&self.deconv3)?,
+                Layer::Sigmoid,
+            ],
+        })
     }
 }
 

@@ -1,6 +1,7 @@
 //! Model definitions, one file per architecture.
 
 pub mod conv_ae;
+pub mod export;
 
 use burn::prelude::*;
 

@@ -1,0 +1,300 @@
+//! A burn-free description of a trained model: layers with float weights, in PyTorch/ONNX layouts.
+//!
+//! The trainer builds a [`Model`] from its burn modules; everything downstream (int8 quantization,
+//! ONNX, safetensors, validation) works from this description, so none of it needs burn.
+
+use crate::error::ExportError;
+
+/// A dense float tensor, row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tensor {
+    /// Sizes, outermost first.
+    pub shape: Vec<usize>,
+    /// `shape.iter().product()` values.
+    pub data: Vec<f32>,
+}
+
+impl Tensor {
+    /// A tensor, checking that the data fills the shape.
+    ///
+    /// # Errors
+    /// [`ExportError::Graph`] when the lengths disagree.
+    pub fn new(shape: Vec<usize>, data: Vec<f32>) -> Result<Self, ExportError> {
+        let n: usize = shape.iter().product();
+        if n != data.len() {
+            return Err(ExportError::Graph(format!("tensor of shape {shape:?} needs {n} values, got {}", data.len())));
+        }
+        Ok(Self { shape, data })
+    }
+}
+
+/// One layer. Weights use PyTorch's layouts (which ONNX shares).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Layer {
+    /// 2-D convolution; `weight` is `[out, in, kh, kw]`.
+    Conv2d {
+        /// Kernel weights.
+        weight: Tensor,
+        /// One bias per output channel.
+        bias: Vec<f32>,
+        /// Stride, both directions.
+        stride: usize,
+        /// Zero padding on every side.
+        padding: usize,
+    },
+    /// 2-D transposed convolution; `weight` is `[in, out, kh, kw]`.
+    ConvTranspose2d {
+        /// Kernel weights.
+        weight: Tensor,
+        /// One bias per output channel.
+        bias: Vec<f32>,
+        /// Stride, both directions.
+        stride: usize,
+        /// Padding removed from every side of the full output.
+        padding: usize,
+        /// Extra rows/columns at the bottom and right.
+        output_padding: usize,
+    },
+    /// Fully connected; `weight` is `[out, in]`.
+    Linear {
+        /// Weights.
+        weight: Tensor,
+        /// One bias per output.
+        bias: Vec<f32>,
+    },
+    /// Batch normalisation over channels, in evaluation mode (running statistics).
+    BatchNorm {
+        /// Scale per channel.
+        gamma: Vec<f32>,
+        /// Shift per channel.
+        beta: Vec<f32>,
+        /// Running mean per channel.
+        mean: Vec<f32>,
+        /// Running variance per channel.
+        var: Vec<f32>,
+        /// Added to the variance.
+        epsilon: f32,
+    },
+    /// `max(x, 0)`.
+    Relu,
+    /// `1 / (1 + exp(-x))`.
+    Sigmoid,
+    /// `tanh(x)`.
+    Tanh,
+    /// `[c, h, w]` to `[c * h * w]`, channel-major (as `torch.flatten`).
+    Flatten,
+    /// `[n]` to `[c, h, w]`, channel-major.
+    Unflatten {
+        /// Channels.
+        channels: usize,
+        /// Rows.
+        height: usize,
+        /// Columns.
+        width: usize,
+    },
+}
+
+/// A shape without the batch dimension: `[channels, height, width]`; vectors are `[n, 1, 1]`.
+pub type Shape = [usize; 3];
+
+/// Output shape of `layer` on `input`.
+///
+/// # Errors
+/// [`ExportError::Graph`] when the layer cannot take that input.
+pub fn layer_output(layer: &Layer, input: Shape, index: usize) -> Result<Shape, ExportError> {
+    let bad = |msg: String| ExportError::Graph(format!("layer {index}: {msg}"));
+    let [c, h, w] = input;
+    match layer {
+        Layer::Conv2d { weight, bias, stride, padding } => {
+            let [o, i, kh, kw] = dims4(weight).map_err(bad)?;
+            if i != c || bias.len() != o || *stride == 0 {
+                return Err(bad(format!(
+                    "conv weight {:?} / bias {} do not fit input {input:?}",
+                    weight.shape,
+                    bias.len()
+                )));
+            }
+            let out = |n: usize, k: usize| (n + 2 * padding).checked_sub(k).map(|v| v / stride + 1);
+            match (out(h, kh), out(w, kw)) {
+                (Some(oh), Some(ow)) => Ok([o, oh, ow]),
+                _ => Err(bad(format!("kernel {kh}x{kw} larger than padded input {input:?}"))),
+            }
+        }
+        Layer::ConvTranspose2d { weight, bias, stride, padding, output_padding } => {
+            let [i, o, kh, kw] = dims4(weight).map_err(bad)?;
+            if i != c || bias.len() != o || *stride == 0 || *output_padding >= (*stride).max(1) && *output_padding != 0
+            {
+                return Err(bad(format!("transposed conv weight {:?} does not fit input {input:?}", weight.shape)));
+            }
+            let out = |n: usize, k: usize| ((n - 1) * stride + k + output_padding).checked_sub(2 * padding);
+            match (out(h, kh), out(w, kw)) {
+                (Some(oh), Some(ow)) if oh > 0 && ow > 0 => Ok([o, oh, ow]),
+                _ => Err(bad("padding larger than the output".into())),
+            }
+        }
+        Layer::Linear { weight, bias } => {
+            let (o, i) = match weight.shape.as_slice() {
+                [o, i] => (*o, *i),
+                s => return Err(bad(format!("linear weight should be 2-D, is {s:?}"))),
+            };
+            if input != [i, 1, 1] || bias.len() != o {
+                return Err(bad(format!("linear {i}->{o} does not fit input {input:?}")));
+            }
+            Ok([o, 1, 1])
+        }
+        Layer::BatchNorm { gamma, beta, mean, var, .. } => {
+            if [gamma.len(), beta.len(), mean.len(), var.len()].iter().any(|&n| n != c) {
+                return Err(bad(format!("batch norm over {} channels does not fit input {input:?}", gamma.len())));
+            }
+            Ok(input)
+        }
+        Layer::Relu | Layer::Sigmoid | Layer::Tanh => Ok(input),
+        Layer::Flatten => Ok([c * h * w, 1, 1]),
+        Layer::Unflatten { channels, height, width } => {
+            if c * h * w != channels * height * width || h != 1 || w != 1 {
+                return Err(bad(format!("cannot unflatten {input:?} to {channels}x{height}x{width}")));
+            }
+            Ok([*channels, *height, *width])
+        }
+    }
+}
+
+fn dims4(t: &Tensor) -> Result<[usize; 4], String> {
+    match t.shape.as_slice() {
+        [a, b, c, d] => Ok([*a, *b, *c, *d]),
+        s => Err(format!("expected a 4-D weight, got {s:?}")),
+    }
+}
+
+/// A chain of layers.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Network {
+    /// The layers, first applied first.
+    pub layers: Vec<Layer>,
+}
+
+impl Network {
+    /// Output shape for `input`, checking every layer.
+    ///
+    /// # Errors
+    /// [`ExportError::Graph`] naming the first layer that does not fit.
+    pub fn output_shape(&self, input: Shape) -> Result<Shape, ExportError> {
+        self.layers.iter().enumerate().try_fold(input, |s, (i, l)| layer_output(l, s, i))
+    }
+
+    /// Number of weights and biases.
+    #[must_use]
+    pub fn parameters(&self) -> usize {
+        self.layers
+            .iter()
+            .map(|l| match l {
+                Layer::Conv2d { weight, bias, .. }
+                | Layer::ConvTranspose2d { weight, bias, .. }
+                | Layer::Linear { weight, bias } => weight.data.len() + bias.len(),
+                Layer::BatchNorm { gamma, .. } => 2 * gamma.len(),
+                _ => 0,
+            })
+            .sum()
+    }
+}
+
+/// How pixels map to model inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputRange {
+    /// `[0, 1]` (sigmoid decoders).
+    Unit,
+    /// `[-1, 1]` (tanh decoders).
+    Symmetric,
+}
+
+/// Plain or variational.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variant {
+    /// Encoder output is the code.
+    Autoencoder,
+    /// Encoder output is `[mean, log-variance]`, each `latent` long.
+    Variational,
+}
+
+/// A classifier on top of an encoder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Classifier {
+    /// Its own encoder (fine-tuned or trained from scratch), or `None` when it uses the model's
+    /// encoder unchanged (a frozen encoder).
+    pub encoder: Option<Network>,
+    /// Code to logits.
+    pub head: Network,
+}
+
+/// Per-dimension statistics of the training codes (for sampling a plain autoencoder).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LatentStats {
+    /// Mean per dimension.
+    pub mean: Vec<f32>,
+    /// Standard deviation per dimension.
+    pub std: Vec<f32>,
+}
+
+/// A trained model, ready for export.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    /// Short name, e.g. `conv-ae`.
+    pub name: String,
+    /// Plain or variational.
+    pub variant: Variant,
+    /// Input image shape.
+    pub input: Shape,
+    /// Pixel mapping.
+    pub input_range: InputRange,
+    /// Code size.
+    pub latent: usize,
+    /// Image to code (VAE: to mean and log-variance, concatenated).
+    pub encoder: Network,
+    /// Code to image.
+    pub decoder: Network,
+    /// Optional classifier.
+    pub classifier: Option<Classifier>,
+    /// Class names (for the classifier and for reports).
+    pub classes: Vec<String>,
+    /// Training-code statistics.
+    pub latent_stats: Option<LatentStats>,
+    /// Free-form key/value pairs (the run's configuration), copied into exported files.
+    pub metadata: Vec<(String, String)>,
+}
+
+impl Model {
+    /// Checks that every part fits together.
+    ///
+    /// # Errors
+    /// [`ExportError::Graph`] describing the first mismatch.
+    pub fn validate(&self) -> Result<(), ExportError> {
+        let err = |m: String| Err(ExportError::Graph(format!("{}: {m}", self.name)));
+        let enc_out = if self.variant == Variant::Variational { 2 * self.latent } else { self.latent };
+        let e = self.encoder.output_shape(self.input)?;
+        if e != [enc_out, 1, 1] {
+            return err(format!("encoder gives {e:?}, expected [{enc_out}, 1, 1]"));
+        }
+        let d = self.decoder.output_shape([self.latent, 1, 1])?;
+        if d != self.input {
+            return err(format!("decoder gives {d:?}, expected the input shape {:?}", self.input));
+        }
+        if let Some(c) = &self.classifier {
+            if let Some(enc) = &c.encoder {
+                let s = enc.output_shape(self.input)?;
+                if s != [self.latent, 1, 1] {
+                    return err(format!("classifier encoder gives {s:?}, expected [{}, 1, 1]", self.latent));
+                }
+            }
+            let h = c.head.output_shape([self.latent, 1, 1])?;
+            if h != [self.classes.len(), 1, 1] {
+                return err(format!("classifier head gives {h:?}, expected [{}, 1, 1]", self.classes.len()));
+            }
+        }
+        if let Some(s) = &self.latent_stats
+            && (s.mean.len() != self.latent || s.std.len() != self.latent)
+        {
+            return err("latent statistics do not match the code size".into());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,112 @@
+//! `bottleneck export`: the int8 runtime file and validation vectors of a run.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use bottleneck_export::reference;
+use bottleneck_export::vectors::{Vector, Vectors};
+use bottleneck_export::{Quantized, quantize};
+
+use super::prepare::stratified_subset;
+use super::trained::{Trained, latent_stats};
+use crate::data::Dataset;
+use crate::data::batch::image_values;
+use crate::run_dir::{RunConfig, RunDir};
+use crate::util::atomic_write_bytes;
+
+/// Largest difference tolerated between burn and the exporter's float interpreter on the same
+/// graph; more means the conversion to the export graph is wrong.
+const GRAPH_TOLERANCE: f32 = 1e-3;
+
+/// What to export.
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
+    /// Training images used to calibrate activation ranges.
+    pub calibration_images: usize,
+    /// Training images whose codes give the latent statistics.
+    pub stats_images: usize,
+    /// Test images written to `vectors.bin`.
+    pub vectors: usize,
+}
+
+impl Default for ExportOptions {
+    fn default() -> Self {
+        Self { calibration_images: 1000, stats_images: 10_000, vectors: 300 }
+    }
+}
+
+/// Files written by an export.
+#[derive(Debug)]
+pub struct Exported {
+    /// `RUN/export/model.bnq`.
+    pub bnq: PathBuf,
+    /// `RUN/export/vectors.bin`.
+    pub vectors: PathBuf,
+    /// The quantized model and its per-layer report.
+    pub quantized: Quantized,
+    /// Float parameters of the exported graph.
+    pub parameters: usize,
+    /// Largest |burn - reference interpreter| seen on the vectors (graph conversion check).
+    pub graph_error: f32,
+}
+
+/// The export folder of a run.
+#[must_use]
+pub fn export_dir(run: &RunDir) -> PathBuf {
+    run.root.join("export")
+}
+
+/// Exports the int8 model and validation vectors of `run`, calibrating on `data`.
+///
+/// # Errors
+/// When the run's model cannot be loaded, the graph conversion disagrees with burn, quantization
+/// fails, or files cannot be written.
+pub fn export(run: &RunDir, config: &RunConfig, data: &Dataset, opts: &ExportOptions) -> anyhow::Result<Exported> {
+    let device = config.train.device.device()?;
+    let model = Trained::load(run, config, &device)?;
+    let sets = super::train::prepared(config, data);
+    let range = model.range();
+
+    let stats_set = stratified_subset(&sets.train, opts.stats_images, config.train.seed);
+    let all: Vec<usize> = (0..stats_set.len()).collect();
+    let stats = latent_stats(&model.outputs(&stats_set, &all, &device)?.codes, model.latent());
+    let graph = model.graph(config, data.classes(), Some(stats))?;
+
+    let calib_set = stratified_subset(&sets.train, opts.calibration_images, config.train.seed ^ 1);
+    let calib: Vec<Vec<f32>> = (0..calib_set.len()).map(|i| image_values(&calib_set, &[i], range)).collect();
+    let quantized = quantize(&graph, &calib).context("quantizing")?;
+
+    let vec_set = stratified_subset(&sets.test, opts.vectors, config.train.seed ^ 2);
+    let idx: Vec<usize> = (0..vec_set.len()).collect();
+    let float = model.outputs(&vec_set, &idx, &device)?;
+    let (latent, pixels) = (graph.latent, vec_set.image_len());
+    let classes = if graph.classifier.is_some() { graph.classes.len() } else { 0 };
+    let mut items = Vec::with_capacity(idx.len());
+    let mut graph_error = 0f32;
+    for i in idx {
+        let input = image_values(&vec_set, &[i], range);
+        let code = float.codes[i * latent..(i + 1) * latent].to_vec();
+        let reconstruction = float.reconstructions[i * pixels..(i + 1) * pixels].to_vec();
+        // The exporter's own float interpreter must agree with burn on the converted graph.
+        let (ref_code, _) = reference::forward(&graph.encoder, &input, graph.input)?;
+        let (ref_img, _) = reference::forward(&graph.decoder, &code, [latent, 1, 1])?;
+        for (a, b) in ref_code.iter().zip(&code).chain(ref_img.iter().zip(&reconstruction)) {
+            graph_error = graph_error.max((a - b).abs());
+        }
+        let logits = if classes > 0 { float.logits[i * classes..(i + 1) * classes].to_vec() } else { Vec::new() };
+        items.push(Vector { label: u32::from(vec_set.labels[i]), input, code, reconstruction, logits });
+    }
+    anyhow::ensure!(
+        graph_error <= GRAPH_TOLERANCE,
+        "the exported graph disagrees with the burn model by {graph_error} (more than {GRAPH_TOLERANCE}): a bug in the graph conversion"
+    );
+    let vectors = Vectors { input_shape: graph.input, latent, classes, items };
+
+    let dir = export_dir(run);
+    let bnq = dir.join("model.bnq");
+    atomic_write_bytes(&bnq, &quantized.bytes).with_context(|| format!("writing {}", bnq.display()))?;
+    let vec_path = dir.join("vectors.bin");
+    atomic_write_bytes(&vec_path, &vectors.to_bytes()?).with_context(|| format!("writing {}", vec_path.display()))?;
+    let parameters = graph.encoder.parameters() + graph.decoder.parameters();
+    Ok(Exported { bnq, vectors: vec_path, quantized, parameters, graph_error })
+}

@@ -1,0 +1,141 @@
+//! A trained model loaded back from its run directory, whatever its kind.
+
+use anyhow::Context as _;
+use bottleneck_export::graph::{InputRange as GRange, Variant};
+use bottleneck_export::{LatentStats, Model as Graph};
+use burn::prelude::*;
+use burn::store::ModuleRecord;
+use burn::tensor::Bytes;
+
+use crate::data::ImageSet;
+use crate::data::batch::{InputRange, image_tensor};
+use crate::models::Autoencoder;
+use crate::models::conv_ae::ConvAe;
+use crate::run_dir::{ModelSpec, RunConfig, RunDir};
+
+/// The model of a run, on a plain (non-autodiff) device.
+#[derive(Debug)]
+pub enum Trained {
+    /// A convolutional autoencoder.
+    ConvAe(ConvAe),
+}
+
+/// Float outputs for a batch of images.
+#[derive(Debug, Clone, Default)]
+pub struct FloatOutputs {
+    /// Codes, `latent` per image (a VAE's mean).
+    pub codes: Vec<f32>,
+    /// Reconstructions, `pixels` per image.
+    pub reconstructions: Vec<f32>,
+    /// Logits, `classes` per image (empty without a classifier).
+    pub logits: Vec<f32>,
+}
+
+fn to_vec(t: Tensor<2>) -> anyhow::Result<Vec<f32>> {
+    t.try_into_vec_as::<f32>().map_err(|e| anyhow::anyhow!("reading outputs: {e:?}"))
+}
+
+impl Trained {
+    /// Loads `model.bpk` of `run` onto `device`.
+    ///
+    /// # Errors
+    /// When the weights are missing, corrupt or of another architecture.
+    pub fn load(run: &RunDir, config: &RunConfig, device: &Device) -> anyhow::Result<Self> {
+        let path = run.model_path();
+        let bytes = std::fs::read(&path).with_context(|| {
+            format!("reading {} (is the run finished? `bottleneck resume` completes it)", path.display())
+        })?;
+        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
+            .map_err(|e| anyhow::anyhow!("{}: not a burn model file: {e}", path.display()))?;
+        let bad = |e| anyhow::anyhow!("{}: weights do not fit the model in config.toml: {e}", path.display());
+        Ok(match &config.model {
+            ModelSpec::ConvAe(c) => Self::ConvAe(c.init(device).try_load_record(record).map_err(bad)?),
+        })
+    }
+
+    /// How the model maps pixels.
+    #[must_use]
+    pub fn range(&self) -> InputRange {
+        match self {
+            Self::ConvAe(_) => InputRange::Unit,
+        }
+    }
+
+    /// Code size.
+    #[must_use]
+    pub fn latent(&self) -> usize {
+        match self {
+            Self::ConvAe(m) => m.latent(),
+        }
+    }
+
+    /// Codes, reconstructions (and logits) of `indices` of `set`, in batches.
+    ///
+    /// # Errors
+    /// When outputs cannot be read back.
+    pub fn outputs(&self, set: &ImageSet, indices: &[usize], device: &Device) -> anyhow::Result<FloatOutputs> {
+        let mut out = FloatOutputs::default();
+        for chunk in indices.chunks(1000) {
+            let x = image_tensor(set, chunk, self.range(), device);
+            match self {
+                Self::ConvAe(m) => {
+                    let z = m.encode(x);
+                    out.codes.extend(to_vec(z.clone())?);
+                    out.reconstructions.extend(to_vec(m.decode(z))?);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The burn-free description of the model for export, with `stats` of its training codes.
+    ///
+    /// # Errors
+    /// When weights cannot be read or a layer cannot be described.
+    pub fn graph(&self, config: &RunConfig, classes: &[&str], stats: Option<LatentStats>) -> anyhow::Result<Graph> {
+        let metadata = vec![
+            ("bottleneck.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
+            ("bottleneck.config".to_string(), toml::to_string(config).context("serialising the config")?),
+        ];
+        let graph = match self {
+            Self::ConvAe(m) => Graph {
+                name: config.model.kind().to_string(),
+                variant: Variant::Autoencoder,
+                input: [1, 28, 28],
+                input_range: GRange::Unit,
+                latent: m.latent(),
+                encoder: m.encoder.network()?,
+                decoder: m.decoder.network()?,
+                classifier: None,
+                classes: classes.iter().map(|c| (*c).to_string()).collect(),
+                latent_stats: stats,
+                metadata,
+            },
+        };
+        graph.validate()?;
+        Ok(graph)
+    }
+}
+
+/// Per-dimension mean and standard deviation of `codes` (`latent` values per row).
+#[must_use]
+pub fn latent_stats(codes: &[f32], latent: usize) -> LatentStats {
+    let n = (codes.len() / latent.max(1)).max(1) as f64;
+    let mut mean = vec![0f64; latent];
+    for row in codes.chunks(latent) {
+        for (m, &v) in mean.iter_mut().zip(row) {
+            *m += f64::from(v);
+        }
+    }
+    mean.iter_mut().for_each(|m| *m /= n);
+    let mut var = vec![0f64; latent];
+    for row in codes.chunks(latent) {
+        for ((s, &v), m) in var.iter_mut().zip(row).zip(&mean) {
+            *s += (f64::from(v) - m).powi(2);
+        }
+    }
+    LatentStats {
+        mean: mean.iter().map(|&m| m as f32).collect(),
+        std: var.iter().map(|&s| (s / n).sqrt() as f32).collect(),
+    }
+}

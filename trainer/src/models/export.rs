@@ -1,0 +1,86 @@
+//! Burn modules to the burn-free layer description of `bottleneck-export`.
+
+use anyhow::{Context as _, bail};
+use bottleneck_export::{Layer, Tensor as GTensor};
+use burn::nn::conv::{Conv2d, ConvTranspose2d};
+use burn::nn::{Linear, PaddingConfig2d};
+use burn::prelude::*;
+
+fn values<const D: usize>(t: Tensor<D>) -> anyhow::Result<(Vec<usize>, Vec<f32>)> {
+    let dims = t.dims().to_vec();
+    let data = t.try_into_vec_as::<f32>().map_err(|e| anyhow::anyhow!("reading weights: {e:?}"))?;
+    Ok((dims, data))
+}
+
+fn bias_of(bias: Option<&burn::module::Param<Tensor<1>>>, n: usize) -> anyhow::Result<Vec<f32>> {
+    match bias {
+        Some(b) => Ok(values(b.val())?.1),
+        None => Ok(vec![0.0; n]),
+    }
+}
+
+/// A burn `Conv2d` (square stride, symmetric padding, no groups or dilation).
+///
+/// # Errors
+/// For configurations the export format does not describe.
+pub fn conv2d(c: &Conv2d) -> anyhow::Result<Layer> {
+    let padding = match c.padding {
+        PaddingConfig2d::Valid => 0,
+        PaddingConfig2d::Explicit(t, l, b, r) if t == l && l == b && b == r => t,
+        ref p => bail!("conv2d padding {p:?} cannot be exported (only symmetric padding)"),
+    };
+    if c.stride[0] != c.stride[1] || c.groups != 1 || c.dilation != [1, 1] {
+        bail!("conv2d with stride {:?}, groups {}, dilation {:?} cannot be exported", c.stride, c.groups, c.dilation);
+    }
+    let (shape, data) = values(c.weight.val())?;
+    let out = shape[0];
+    Ok(Layer::Conv2d {
+        weight: GTensor::new(shape, data)?,
+        bias: bias_of(c.bias.as_ref(), out)?,
+        stride: c.stride[0],
+        padding,
+    })
+}
+
+/// A burn `ConvTranspose2d`.
+///
+/// # Errors
+/// For configurations the export format does not describe.
+pub fn conv_transpose2d(c: &ConvTranspose2d) -> anyhow::Result<Layer> {
+    if c.stride[0] != c.stride[1]
+        || c.padding[0] != c.padding[1]
+        || c.padding_out[0] != c.padding_out[1]
+        || c.groups != 1
+        || c.dilation != [1, 1]
+    {
+        bail!("conv-transpose2d with stride {:?} padding {:?} cannot be exported", c.stride, c.padding);
+    }
+    let (shape, data) = values(c.weight.val())?;
+    let out = shape[1];
+    Ok(Layer::ConvTranspose2d {
+        weight: GTensor::new(shape, data)?,
+        bias: bias_of(c.bias.as_ref(), out)?,
+        stride: c.stride[0],
+        padding: c.padding[0],
+        output_padding: c.padding_out[0],
+    })
+}
+
+/// A burn `Linear` (weights `[in, out]`), as `[out, in]`.
+///
+/// # Errors
+/// When the weights cannot be read.
+pub fn linear(l: &Linear) -> anyhow::Result<Layer> {
+    let (shape, data) = values(l.weight.val())?;
+    let (d_in, d_out) = (shape[0], shape[1]);
+    let mut t = vec![0f32; data.len()];
+    for i in 0..d_in {
+        for o in 0..d_out {
+            t[o * d_in + i] = data[i * d_out + o];
+        }
+    }
+    Ok(Layer::Linear {
+        weight: GTensor::new(vec![d_out, d_in], t).context("linear weights")?,
+        bias: bias_of(l.bias.as_ref(), d_out)?,
+    })
+}
