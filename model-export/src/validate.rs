@@ -2,8 +2,9 @@
 //! trainer. Also digests the runtime's outputs, so that two targets can be shown bit-identical by
 //! comparing one number.
 
-use bottleneck_runtime::format::crc32;
-use bottleneck_runtime::{Error as RtError, Model, Rng};
+use bottleneck_runtime::check::{self, Buffers};
+use bottleneck_runtime::format::Crc32;
+use bottleneck_runtime::{Error as RtError, Model};
 
 use crate::vectors::Vectors;
 
@@ -51,53 +52,47 @@ fn argmax(v: &[f32]) -> usize {
     v.iter().enumerate().fold((0, f32::NEG_INFINITY), |b, (i, &x)| if x > b.1 { (i, x) } else { b }).0
 }
 
-/// Runs `model` on every vector and compares.
+/// Runs `model` on every vector (the standard sequence of [`bottleneck_runtime::check`]) and
+/// compares with the float outputs stored in the vectors.
 ///
 /// # Errors
 /// A runtime [`RtError`] when the file and the vectors disagree on sizes.
 pub fn check(model: &Model<'_>, vectors: &Vectors) -> Result<Agreement, RtError> {
-    let mut scratch = vec![0u8; model.max_scratch_len()];
     let latent = model.latent_len();
     let code_scale = model.header().code_scale;
+    let (mut scratch, mut code) = (vec![0u8; model.max_scratch_len()], vec![0f32; latent]);
+    let (mut image, mut roundtrip) = (vec![0f32; model.input_len()], vec![0f32; model.input_len()]);
+    let mut logits = vec![0f32; model.classes().unwrap_or(0)];
+    let mut b = Buffers {
+        code: &mut code,
+        image: &mut image,
+        roundtrip: &mut roundtrip,
+        logits: &mut logits,
+        scratch: &mut scratch,
+    };
+    let mut crc = Crc32::new();
     let (mut code_max, mut code_sum, mut recon_sq, mut float_sq, mut int8_sq) = (0f32, 0f64, 0f64, 0f64, 0f64);
     let (mut agree, mut right_int8, mut right_float) = (0usize, 0usize, 0usize);
-    let mut bits: Vec<u8> = Vec::new();
-    let mut code = vec![0f32; latent];
-    let mut image = vec![0f32; model.input_len()];
-    let mut logits = vec![0f32; model.classes().unwrap_or(0)];
     for v in &vectors.items {
-        model.encode(&v.input, &mut code, &mut scratch)?;
-        for (a, b) in code.iter().zip(&v.code) {
-            code_max = code_max.max((a - b).abs());
-            code_sum += f64::from((a - b).abs());
+        let class = check::vector(model, &v.input, &v.code, &mut b, &mut crc)?;
+        for (a, f) in b.code.iter().zip(&v.code) {
+            code_max = code_max.max((a - f).abs());
+            code_sum += f64::from((a - f).abs());
         }
-        // Decode the float code, so reconstruction error is the decoder's alone.
-        model.decode(&v.code, &mut image, &mut scratch)?;
-        for ((a, b), x) in image.iter().zip(&v.reconstruction).zip(&v.input) {
-            recon_sq += f64::from(a - b).powi(2);
-            float_sq += f64::from(b - x).powi(2);
+        // `image` decodes the float code (the decoder's error alone); `roundtrip` is int8 end to end.
+        for (((a, f), x), r) in b.image.iter().zip(&v.reconstruction).zip(&v.input).zip(b.roundtrip.iter()) {
+            recon_sq += f64::from(a - f).powi(2);
+            float_sq += f64::from(f - x).powi(2);
+            int8_sq += f64::from(r - x).powi(2);
         }
-        // End to end: the int8 code through the int8 decoder.
-        let mut e2e = vec![0f32; image.len()];
-        model.decode(&code, &mut e2e, &mut scratch)?;
-        for (a, x) in e2e.iter().zip(&v.input) {
-            int8_sq += f64::from(a - x).powi(2);
-        }
-        bits.extend(code.iter().chain(&image).chain(&e2e).flat_map(|f| f.to_bits().to_le_bytes()));
-        if model.classes().is_some() {
-            let class = model.classify(&v.input, &mut logits, &mut scratch)?;
+        if let Some(class) = class {
             let float_class = argmax(&v.logits);
             agree += usize::from(class == float_class);
             right_int8 += usize::from(class as u32 == v.label);
             right_float += usize::from(float_class as u32 == v.label);
-            bits.extend(logits.iter().flat_map(|f| f.to_bits().to_le_bytes()));
         }
     }
-    let mut rng = Rng::new(1234);
-    for _ in 0..2 {
-        model.sample(&mut rng, &mut code, &mut image, &mut scratch)?;
-        bits.extend(code.iter().chain(&image).flat_map(|f| f.to_bits().to_le_bytes()));
-    }
+    check::samples(model, check::SAMPLE_SEED, check::SAMPLE_COUNT, &mut b, &mut crc)?;
     let n = vectors.items.len();
     let pixels = (n * model.input_len()).max(1) as f64;
     let has_classifier = model.classes().is_some();
@@ -111,6 +106,6 @@ pub fn check(model: &Model<'_>, vectors: &Vectors) -> Result<Agreement, RtError>
         mse_int8: int8_sq / pixels,
         top1: has_classifier.then_some((agree, n)),
         accuracy: has_classifier.then_some((right_int8, right_float, n)),
-        digest: crc32(&bits),
+        digest: crc.finish(),
     })
 }

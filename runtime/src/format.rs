@@ -420,30 +420,63 @@ impl LayerRecord {
 /// CRC-32 (IEEE 802.3, reflected, as zlib and PNG use) of `bytes`.
 #[must_use]
 pub fn crc32(bytes: &[u8]) -> u32 {
-    // Evaluated at compile time: an index out of bounds would fail the build, not panic.
-    #[allow(clippy::indexing_slicing)]
-    const TABLE: [u32; 256] = {
-        let mut table = [0u32; 256];
-        let mut i = 0;
-        while i < 256 {
-            let mut c = i as u32;
-            let mut k = 0;
-            while k < 8 {
-                c = if c & 1 != 0 { 0xedb8_8320 ^ (c >> 1) } else { c >> 1 };
-                k += 1;
-            }
-            table[i] = c;
-            i += 1;
-        }
-        table
-    };
-    let mut crc = !0u32;
-    for &b in bytes {
-        let idx = ((crc ^ u32::from(b)) & 0xff) as u8;
-        // The table has 256 entries and idx is a u8: this lookup cannot fail.
-        crc = TABLE.get(usize::from(idx)).copied().unwrap_or(0) ^ (crc >> 8);
+    let mut c = Crc32::new();
+    c.update(bytes);
+    c.finish()
+}
+
+/// A streaming CRC-32 (IEEE), for digests of outputs computed piece by piece.
+#[derive(Debug, Clone, Copy)]
+pub struct Crc32 {
+    state: u32,
+}
+
+impl Default for Crc32 {
+    fn default() -> Self {
+        Self::new()
     }
-    !crc
+}
+
+impl Crc32 {
+    /// An empty digest.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self { state: !0 }
+    }
+
+    /// Folds in more bytes.
+    pub fn update(&mut self, bytes: &[u8]) {
+        // Evaluated at compile time: an index out of bounds would fail the build, not panic.
+        #[allow(clippy::indexing_slicing)]
+        const TABLE: [u32; 256] = {
+            let mut table = [0u32; 256];
+            let mut i = 0;
+            while i < 256 {
+                let mut c = i as u32;
+                let mut k = 0;
+                while k < 8 {
+                    c = if c & 1 != 0 { 0xedb8_8320 ^ (c >> 1) } else { c >> 1 };
+                    k += 1;
+                }
+                table[i] = c;
+                i += 1;
+            }
+            table
+        };
+        for &b in bytes {
+            let idx = (self.state ^ u32::from(b)) as u8;
+            // A u8 index into a 256-entry table is always in bounds.
+            #[allow(clippy::indexing_slicing)]
+            let t = TABLE[usize::from(idx)];
+            self.state = t ^ (self.state >> 8);
+        }
+    }
+
+    /// The digest of everything folded in so far.
+    #[must_use]
+    pub const fn finish(&self) -> u32 {
+        !self.state
+    }
 }
 
 #[cfg(test)]

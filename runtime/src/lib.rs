@@ -28,6 +28,7 @@
 #[cfg(feature = "std")]
 extern crate no_std_compat as std;
 
+pub mod check;
 mod error;
 pub mod format;
 mod kernels;

@@ -41,12 +41,19 @@ enum Section {
 ///
 /// Parsing checks everything once (magic, version, length, checksum, every layer's shapes, table
 /// bounds and quantization parameters, how sections chain); the entry points then trust the view.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct Model<'a> {
     bytes: &'a [u8],
     header: Header,
     /// Scratch bytes per entry point, in `Entry` order.
     scratch: [usize; 4],
+}
+
+impl core::fmt::Debug for Model<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // The bytes themselves would swamp any log: show their length only.
+        f.debug_struct("Model").field("len", &self.bytes.len()).field("header", &self.header).finish_non_exhaustive()
+    }
 }
 
 /// Where one layer's tables are.
@@ -239,7 +246,14 @@ impl<'a> Model<'a> {
                 }
             }
         } else {
+            // Layers without weights must not point at any: a stray offset is damage.
+            if rec.weights != 0 || rec.bias != 0 || rec.requant != 0 {
+                return Err(Error::OutOfBounds { layer });
+            }
             self.tables(layer, rec)?;
+        }
+        if !rec.kind.has_lut() && rec.lut != 0 {
+            return Err(Error::OutOfBounds { layer });
         }
         Ok(())
     }

@@ -1,0 +1,108 @@
+//! A seed-002-shaped model with random weights and blobby test images, shared by the tests.
+#![allow(dead_code)]
+
+use bottleneck_export::{Classifier, InputRange, LatentStats, Layer, Model, Network, Tensor, Variant};
+use bottleneck_runtime::Rng;
+
+fn rand_tensor(rng: &mut Rng, shape: &[usize], fan_in: usize) -> Tensor {
+    let bound = 1.0 / (fan_in as f32).sqrt();
+    let n = shape.iter().product();
+    Tensor::new(shape.to_vec(), (0..n).map(|_| (rng.normal() * bound).clamp(-3.0 * bound, 3.0 * bound)).collect())
+        .unwrap()
+}
+
+fn bias(rng: &mut Rng, n: usize) -> Vec<f32> {
+    (0..n).map(|_| rng.normal() * 0.05).collect()
+}
+
+fn conv(rng: &mut Rng, i: usize, o: usize, k: usize, s: usize, p: usize) -> Layer {
+    Layer::Conv2d { weight: rand_tensor(rng, &[o, i, k, k], i * k * k), bias: bias(rng, o), stride: s, padding: p }
+}
+
+fn tconv(rng: &mut Rng, i: usize, o: usize, k: usize, s: usize, p: usize) -> Layer {
+    Layer::ConvTranspose2d {
+        weight: rand_tensor(rng, &[i, o, k, k], i * k * k / (s * s)),
+        bias: bias(rng, o),
+        stride: s,
+        padding: p,
+        output_padding: 0,
+    }
+}
+
+fn linear(rng: &mut Rng, i: usize, o: usize) -> Layer {
+    Layer::Linear { weight: rand_tensor(rng, &[o, i], i), bias: bias(rng, o) }
+}
+
+/// The seed-002 conv autoencoder shape (conv3 without activation, as its table 1), random weights.
+pub fn model(variant: Variant, classifier: bool) -> Model {
+    let mut r = Rng::new(11);
+    let latent = 6;
+    let enc_out = if variant == Variant::Variational { 2 * latent } else { latent };
+    let encoder = |r: &mut Rng, out: usize| Network {
+        layers: vec![
+            conv(r, 1, 8, 4, 2, 1),
+            Layer::Relu,
+            conv(r, 8, 16, 4, 2, 1),
+            Layer::Relu,
+            conv(r, 16, 32, 3, 2, 0),
+            Layer::Flatten,
+            linear(r, 288, 64),
+            Layer::Relu,
+            linear(r, 64, out),
+        ],
+    };
+    let enc = encoder(&mut r, enc_out);
+    let decoder = Network {
+        layers: vec![
+            linear(&mut r, latent, 64),
+            Layer::Relu,
+            linear(&mut r, 64, 288),
+            Layer::Relu,
+            Layer::Unflatten { channels: 32, height: 3, width: 3 },
+            tconv(&mut r, 32, 16, 3, 2, 0),
+            Layer::Relu,
+            tconv(&mut r, 16, 8, 4, 2, 1),
+            Layer::Relu,
+            tconv(&mut r, 8, 1, 4, 2, 1),
+            Layer::Sigmoid,
+        ],
+    };
+    let classifier = classifier.then(|| Classifier {
+        encoder: Some(encoder(&mut r, latent)),
+        head: Network { layers: vec![linear(&mut r, latent, 32), Layer::Relu, linear(&mut r, 32, 10)] },
+    });
+    Model {
+        name: "test".into(),
+        variant,
+        input: [1, 28, 28],
+        input_range: InputRange::Unit,
+        latent,
+        encoder: enc,
+        decoder,
+        classifier,
+        classes: (0..10).map(|c| c.to_string()).collect(),
+        latent_stats: Some(LatentStats { mean: vec![0.1; latent], std: vec![0.5; latent] }),
+        metadata: vec![],
+    }
+}
+
+/// Blobby images in [0, 1] (random rectangles), so activations look like real ones.
+pub fn images(n: usize, seed: u64) -> Vec<Vec<f32>> {
+    let mut r = Rng::new(seed);
+    (0..n)
+        .map(|_| {
+            let mut img = vec![0f32; 784];
+            for _ in 0..3 {
+                let (y0, x0) = ((r.next_u32() % 20) as usize, (r.next_u32() % 20) as usize);
+                let (h, w) = (4 + (r.next_u32() % 8) as usize, 4 + (r.next_u32() % 8) as usize);
+                let v = (r.next_u32() % 256) as f32 / 255.0;
+                for y in y0..(y0 + h).min(28) {
+                    for x in x0..(x0 + w).min(28) {
+                        img[y * 28 + x] = v;
+                    }
+                }
+            }
+            img
+        })
+        .collect()
+}
