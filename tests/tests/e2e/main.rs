@@ -4,5 +4,6 @@
 //! `BOTTLENECK_BIN` at one.
 
 mod data;
+mod export;
 mod train;
 mod util;

@@ -89,6 +89,10 @@ fn pipeline_writes_the_run_directory() {
         dir.path(),
         &["run", "--data", s.to_str().unwrap(), "--epochs", "1", "--limit-train", "512", "--limit-test", "100", "-q"],
     );
-    assert!(out.contains("runs/pipeline"), "{out}");
-    assert!(dir.path().join("runs/pipeline/figures/reconstructions.png").is_file());
+    assert!(out.contains("pipeline finished: runs/pipeline"), "{out}");
+    assert!(out.contains("validation") || out.contains("test set"), "{out}");
+    let run = dir.path().join("runs/pipeline/conv-ae");
+    for f in ["figures/reconstructions.png", "export/model.bnq", "export/vectors.bin"] {
+        assert!(run.join(f).is_file(), "missing {f}");
+    }
 }

@@ -38,8 +38,8 @@ enum Command {
     /// Run the int8 runtime on the validation vectors and the test set and compare it with the
     /// float model; exits non-zero when agreement falls below the thresholds.
     Validate(validate::ValidateCmd),
-    /// The whole pipeline with a quick default configuration: train the convolutional autoencoder
-    /// and write its run directory.
+    /// The whole pipeline with a quick default configuration: train the convolutional autoencoder,
+    /// export it to int8 and validate the int8 model against the float one.
     Run(run::RunCmd),
 }
 
