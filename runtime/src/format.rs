@@ -444,6 +444,13 @@ impl Crc32 {
         Self { state: !0 }
     }
 
+    /// Continues a digest from its current value (`resume(d.finish())` behaves like `d`), so that
+    /// a digest can be kept as a plain `u32` between calls. `resume(0)` is a fresh digest.
+    #[must_use]
+    pub const fn resume(digest: u32) -> Self {
+        Self { state: !digest }
+    }
+
     /// Folds in more bytes.
     pub fn update(&mut self, bytes: &[u8]) {
         // Evaluated at compile time: an index out of bounds would fail the build, not panic.
@@ -487,6 +494,12 @@ mod tests {
     fn crc32_matches_the_standard_check_value() {
         assert_eq!(crc32(b"123456789"), 0xcbf4_3926);
         assert_eq!(crc32(b""), 0);
+        // Streaming in pieces, and resuming from a digest value, give the same result.
+        let mut c = Crc32::resume(0);
+        c.update(b"1234");
+        let mut d = Crc32::resume(c.finish());
+        d.update(b"56789");
+        assert_eq!(d.finish(), 0xcbf4_3926);
     }
 
     #[test]

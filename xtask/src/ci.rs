@@ -6,18 +6,35 @@
 use crate::install;
 use crate::shell::{self, cargo};
 
+const WASM: &str = "wasm32-unknown-unknown";
+const THUMB: &str = "thumbv7em-none-eabihf";
+
 pub fn run(args: &[String]) -> Result<(), String> {
     let skip_cuda = args.iter().any(|a| a == "--no-cuda");
     if let Some(bad) = args.iter().find(|a| *a != "--no-cuda") {
         return Err(format!("unknown option {bad:?} (ci takes --no-cuda)"));
     }
-    install::rustup(&["rustfmt", "clippy"], &[])?;
-    install::apt(&[("dataset-fashion-mnist", "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")])?;
+    install::rustup(&["rustfmt", "clippy"], &[WASM, THUMB])?;
+    install::apt(&[
+        ("dataset-fashion-mnist", "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"),
+        ("nodejs", "/usr/bin/node"),
+    ])?;
 
     shell::run("format", cargo(&["fmt", "--all", "--", "--check"]))?;
     shell::run("clippy", cargo(&["clippy", "--release", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
-    // The end-to-end tests run the real binary: build it first.
+    for target in [WASM, THUMB] {
+        let mut args = vec!["clippy", "--release", "--target", target, "-p", "bottleneck-runtime"];
+        if target == WASM {
+            args.extend(["-p", "bottleneck-wasm"]);
+        }
+        args.extend(["--", "-D", "warnings"]);
+        shell::run(&format!("clippy {target}"), cargo(&args))?;
+    }
+    // The runtime builds with no std and no allocator for the microcontroller.
+    shell::run("runtime for Cortex-M4", cargo(&["build", "--release", "-p", "bottleneck-runtime", "--target", THUMB]))?;
+    // The end-to-end tests run the real binary and the wasm module: build them first.
     shell::run("build", cargo(&["build", "--release", "-p", "bottleneck"]))?;
+    shell::run("wasm module", cargo(&["build", "--release", "-p", "bottleneck-wasm", "--target", WASM]))?;
     shell::run("tests", cargo(&["test", "--release", "--workspace"]))?;
     if !skip_cuda {
         // Type-checks the CUDA backend; DOCS_RS=1 skips the LLVM download that a real build needs

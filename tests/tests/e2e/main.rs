@@ -5,5 +5,6 @@
 
 mod data;
 mod export;
+mod targets;
 mod train;
 mod util;
