@@ -9,8 +9,10 @@ mod bnq;
 pub mod error;
 pub mod graph;
 mod lower;
+pub mod onnx;
 pub mod quantize;
 pub mod reference;
+pub mod safetensors;
 pub mod validate;
 pub mod vectors;
 

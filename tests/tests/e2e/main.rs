@@ -5,6 +5,7 @@
 
 mod data;
 mod export;
+mod onnx;
 mod targets;
 mod train;
 mod util;

@@ -18,6 +18,10 @@ pub struct ExportCmd {
     /// Test images written to vectors.bin with the float model's outputs.
     #[arg(long, default_value_t = 300)]
     vectors: usize,
+    /// Also write ONNX files (encoder, decoder, classifier; VAE encoder and decoder) and the
+    /// weights as model.safetensors.
+    #[arg(long)]
+    onnx: bool,
     /// Folder holding the IDX files (default: the folder the run used).
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
@@ -48,6 +52,9 @@ pub(crate) fn print_export(e: &Exported) {
         );
     }
     println!("vectors:     {}", e.vectors.display());
+    for (path, bytes) in &e.files {
+        println!("             {} ({bytes} bytes)", path.display());
+    }
     println!("graph check: burn and the export graph agree to {:.1e}", e.graph_error);
 }
 

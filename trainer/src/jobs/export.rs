@@ -27,11 +27,13 @@ pub struct ExportOptions {
     pub stats_images: usize,
     /// Test images written to `vectors.bin`.
     pub vectors: usize,
+    /// Also write ONNX files and `model.safetensors`.
+    pub onnx: bool,
 }
 
 impl Default for ExportOptions {
     fn default() -> Self {
-        Self { calibration_images: 1000, stats_images: 10_000, vectors: 300 }
+        Self { calibration_images: 1000, stats_images: 10_000, vectors: 300, onnx: true }
     }
 }
 
@@ -48,6 +50,8 @@ pub struct Exported {
     pub parameters: usize,
     /// Largest |burn - reference interpreter| seen on the vectors (graph conversion check).
     pub graph_error: f32,
+    /// ONNX files and `model.safetensors` written, with their sizes.
+    pub files: Vec<(PathBuf, usize)>,
 }
 
 /// The export folder of a run.
@@ -107,6 +111,23 @@ pub fn export(run: &RunDir, config: &RunConfig, data: &Dataset, opts: &ExportOpt
     atomic_write_bytes(&bnq, &quantized.bytes).with_context(|| format!("writing {}", bnq.display()))?;
     let vec_path = dir.join("vectors.bin");
     atomic_write_bytes(&vec_path, &vectors.to_bytes()?).with_context(|| format!("writing {}", vec_path.display()))?;
-    let parameters = graph.encoder.parameters() + graph.decoder.parameters();
-    Ok(Exported { bnq, vectors: vec_path, quantized, parameters, graph_error })
+    let mut files = Vec::new();
+    if opts.onnx {
+        for f in bottleneck_export::onnx::export(&graph)? {
+            let path = dir.join(format!("{}.onnx", f.name));
+            atomic_write_bytes(&path, &f.bytes).with_context(|| format!("writing {}", path.display()))?;
+            files.push((path, f.bytes.len()));
+        }
+        let st = bottleneck_export::safetensors::export(&graph)?;
+        let path = dir.join("model.safetensors");
+        atomic_write_bytes(&path, &st).with_context(|| format!("writing {}", path.display()))?;
+        files.push((path, st.len()));
+    }
+    let parameters = graph.encoder.parameters()
+        + graph.decoder.parameters()
+        + graph
+            .classifier
+            .as_ref()
+            .map_or(0, |c| c.head.parameters() + c.encoder.as_ref().map_or(0, |e| e.parameters()));
+    Ok(Exported { bnq, vectors: vec_path, quantized, parameters, graph_error, files })
 }

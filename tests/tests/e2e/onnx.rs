@@ -1,0 +1,70 @@
+//! ONNX files exported from a burn-trained model run in tract and reproduce burn's own outputs
+//! (stored in vectors.bin) to 1e-4.
+
+use std::path::Path;
+
+use bottleneck_export::vectors::Vectors;
+use tract_onnx::prelude::*;
+
+use super::util::{ok, sample};
+
+fn run(path: &Path, input: &[f32], dims: &[usize]) -> Vec<f32> {
+    let plan = tract_onnx::onnx()
+        .model_for_path(path)
+        .unwrap_or_else(|e| panic!("tract cannot read {}: {e}", path.display()))
+        .into_optimized()
+        .unwrap()
+        .into_runnable()
+        .unwrap();
+    let out = plan.run(tvec!(Tensor::from_shape(dims, input).unwrap().into())).unwrap();
+    out[0].try_as_plain_ram().unwrap().as_slice::<f32>().unwrap().to_vec()
+}
+
+fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max)
+}
+
+#[test]
+fn onnx_files_reproduce_burn_in_tract() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = sample();
+    ok(
+        dir.path(),
+        &[
+            "train",
+            "conv-ae",
+            "--data",
+            s.to_str().unwrap(),
+            "--limit-train",
+            "800",
+            "--limit-test",
+            "100",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "32",
+            "--runs",
+            "runs",
+            "--name",
+            "m",
+            "-q",
+        ],
+    );
+    let out = ok(dir.path(), &["export", "runs/m", "--onnx", "--vectors", "64", "--calibration-images", "100"]);
+    assert!(out.contains("encoder.onnx") && out.contains("decoder.onnx") && out.contains("model.safetensors"), "{out}");
+    let export = dir.path().join("runs/m/export");
+    let v = Vectors::from_bytes(&std::fs::read(export.join("vectors.bin")).unwrap(), "vectors.bin").unwrap();
+    let n = v.items.len();
+    let inputs: Vec<f32> = v.items.iter().flat_map(|x| x.input.clone()).collect();
+    let codes: Vec<f32> = v.items.iter().flat_map(|x| x.code.clone()).collect();
+    let recons: Vec<f32> = v.items.iter().flat_map(|x| x.reconstruction.clone()).collect();
+    // The whole batch at once: the batch dimension is dynamic.
+    let got_codes = run(&export.join("encoder.onnx"), &inputs, &[n, 1, 28, 28]);
+    assert!(max_diff(&got_codes, &codes) <= 1e-4, "codes differ by {}", max_diff(&got_codes, &codes));
+    let got_images = run(&export.join("decoder.onnx"), &codes, &[n, v.latent]);
+    assert!(max_diff(&got_images, &recons) <= 1e-4, "reconstructions differ by {}", max_diff(&got_images, &recons));
+    // And one at a time.
+    let one = run(&export.join("encoder.onnx"), &v.items[0].input, &[1, 1, 28, 28]);
+    assert!(max_diff(&one, &v.items[0].code) <= 1e-4);
+}
