@@ -6,6 +6,7 @@
 use crate::install;
 use crate::shell::{self, cargo};
 
+const ROUNDTRIP: &str = "tests/onnx-roundtrip/Cargo.toml";
 const WASM: &str = "wasm32-unknown-unknown";
 const THUMB: &str = "thumbv7em-none-eabihf";
 
@@ -21,6 +22,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     ])?;
 
     shell::run("format", cargo(&["fmt", "--all", "--", "--check"]))?;
+    shell::run("format round trip", cargo(&["fmt", "--manifest-path", ROUNDTRIP, "--", "--check"]))?;
     shell::run("clippy", cargo(&["clippy", "--release", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
     for target in [WASM, THUMB] {
         let mut args = vec!["clippy", "--release", "--target", target, "-p", "bottleneck-runtime"];
@@ -36,6 +38,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     shell::run("build", cargo(&["build", "--release", "-p", "bottleneck"]))?;
     shell::run("wasm module", cargo(&["build", "--release", "-p", "bottleneck-wasm", "--target", WASM]))?;
     shell::run("tests", cargo(&["test", "--release", "--workspace"]))?;
+    // ONNX written by Bottleneck, imported back with burn-import (its own lock file: docs/onnx.md).
+    shell::run("onnx round trip", cargo(&["test", "--release", "--manifest-path", ROUNDTRIP]))?;
     if !skip_cuda {
         // Type-checks the CUDA backend; DOCS_RS=1 skips the LLVM download that a real build needs
         // (see docs/cuda.md for the real build).

@@ -4,8 +4,10 @@
 //! - `ci`: install what the checks need when it is missing, then format check, clippy (warnings
 //!   denied), the CUDA type-check, and every test. `.ci/run` calls this.
 //! - `sample-data`: rebuild `data/fashion-mnist-sample/` from the full Fashion-MNIST.
+//! - `golden`: refresh the golden files tests read (`tests/onnx-roundtrip/models/`).
 
 mod ci;
+mod golden;
 mod install;
 mod sample;
 mod shell;
@@ -17,7 +19,8 @@ fn usage() -> ExitCode {
         "usage: cargo xtask <task>\n\n\
          tasks:\n  \
            ci            install what is missing, then fmt, clippy, cuda type-check, tests\n  \
-           sample-data   rebuild data/fashion-mnist-sample from the full Fashion-MNIST\n"
+           sample-data   rebuild data/fashion-mnist-sample from the full Fashion-MNIST\n  \
+           golden        refresh the golden files of tests/onnx-roundtrip from a small training run\n"
     );
     ExitCode::from(2)
 }
@@ -27,6 +30,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(&args[1..]),
         Some("sample-data") => sample::run(&args[1..]),
+        Some("golden") => golden::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => return usage(),
         Some(other) => {
             eprintln!("unknown task {other:?}");
