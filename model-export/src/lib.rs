@@ -10,6 +10,7 @@ pub mod error;
 pub mod graph;
 mod lower;
 pub mod onnx;
+pub mod onnx_import;
 pub mod quantize;
 pub mod reference;
 pub mod safetensors;

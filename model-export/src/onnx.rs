@@ -289,6 +289,24 @@ fn serialise(name: &'static str, m: &ModelProto) -> Result<OnnxFile, ExportError
     })
 }
 
+/// One network as a standalone ONNX file (input `input`, output `output`), e.g. a whole
+/// autoencoder as one graph.
+///
+/// # Errors
+/// [`ExportError::Graph`] when the network does not fit `shape`.
+pub fn network_file(model: &Model, net: &Network, shape: Shape, name: &'static str) -> Result<OnnxFile, ExportError> {
+    let mut b = Builder::default();
+    let (out, s) = b.network(net, name, "input", shape)?;
+    b.rename_last(&out, "output");
+    let m = b.finish(
+        model,
+        name,
+        vec![value_info("input", &value_dims(shape))],
+        vec![value_info("output", &value_dims(s))],
+    );
+    serialise(name, &m)
+}
+
 /// Every ONNX file the model has: encoder and decoder (`vae-encoder`, `vae-decoder` for a VAE), and
 /// `classifier` when it has one.
 ///

@@ -30,6 +30,21 @@ pub const RUN_FORMAT: u32 = 1;
 pub enum ModelSpec {
     /// The convolutional autoencoder of seed 002.
     ConvAe(ConvAeConfig),
+    /// A model brought in from ONNX files by `bottleneck import` (not trained here).
+    Imported(ImportedSpec),
+}
+
+/// Where an imported model's ONNX files are, relative to the run directory.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ImportedSpec {
+    /// The encoder, or a whole autoencoder when `decoder` is absent.
+    pub autoencoder: PathBuf,
+    /// A separate decoder file.
+    pub decoder: Option<PathBuf>,
+    /// A classifier file (image to logits).
+    pub classifier: Option<PathBuf>,
+    /// Whether the model takes images in [-1, 1] (otherwise [0, 1]).
+    pub symmetric_input: bool,
 }
 
 impl ModelSpec {
@@ -38,6 +53,7 @@ impl ModelSpec {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::ConvAe(_) => "conv-ae",
+            Self::Imported(_) => "imported",
         }
     }
 }

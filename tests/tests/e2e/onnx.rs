@@ -68,3 +68,67 @@ fn onnx_files_reproduce_burn_in_tract() {
     let one = run(&export.join("encoder.onnx"), &v.items[0].input, &[1, 1, 28, 28]);
     assert!(max_diff(&one, &v.items[0].code) <= 1e-4);
 }
+
+#[test]
+fn exported_onnx_imports_back_as_a_run_that_exports_and_validates() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = sample();
+    let data = s.to_str().unwrap();
+    ok(
+        dir.path(),
+        &[
+            "train",
+            "conv-ae",
+            "--data",
+            data,
+            "--limit-train",
+            "800",
+            "--limit-test",
+            "100",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "32",
+            "--runs",
+            "runs",
+            "--name",
+            "m",
+            "-q",
+        ],
+    );
+    ok(dir.path(), &["export", "runs/m", "--onnx", "--vectors", "16", "--calibration-images", "100"]);
+    let out = ok(
+        dir.path(),
+        &[
+            "import",
+            "runs/m/export/encoder.onnx",
+            "--decoder",
+            "runs/m/export/decoder.onnx",
+            "--name",
+            "back",
+            "--data",
+            data,
+            "--limit-train",
+            "400",
+            "--limit-test",
+            "100",
+        ],
+    );
+    assert!(out.contains("imported into runs/back") && out.contains("code of 16"), "{out}");
+    ok(dir.path(), &["export", "runs/back", "--vectors", "16", "--calibration-images", "100"]);
+    let v = ok(dir.path(), &["validate", "runs/back"]);
+    assert!(v.contains("validation passed"), "{v}");
+    // An imported run is not trained here.
+    let err = super::util::fails(dir.path(), &["resume", "runs/back"], 1);
+    assert!(err.contains("imported model"), "{err}");
+}
+
+#[test]
+fn import_refuses_unsupported_files_and_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("junk.onnx"), b"not onnx").unwrap();
+    let s = sample();
+    let err = super::util::fails(dir.path(), &["import", "junk.onnx", "--data", s.to_str().unwrap()], 1);
+    assert!(err.contains("junk.onnx") && err.contains("not an ONNX model"), "{err}");
+    assert!(!dir.path().join("runs/imported").exists(), "a failed import left a run directory");
+}

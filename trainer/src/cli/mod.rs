@@ -3,6 +3,7 @@
 mod args;
 mod data;
 mod export;
+mod import;
 mod resume;
 mod run;
 mod train;
@@ -35,6 +36,9 @@ enum Command {
     /// Write the int8 runtime file (RUN_DIR/export/model.bnq) and validation vectors
     /// (vectors.bin) of a trained run.
     Export(export::ExportCmd),
+    /// Bring an outside ONNX autoencoder (and classifier) in as a run directory that export and
+    /// validate accept.
+    Import(import::ImportCmd),
     /// Run the int8 runtime on the validation vectors and the test set and compare it with the
     /// float model; exits non-zero when agreement falls below the thresholds.
     Validate(validate::ValidateCmd),
@@ -55,6 +59,7 @@ pub fn main() -> ExitCode {
         Command::Run(c) => c.run(),
         Command::Export(c) => c.run(),
         Command::Validate(c) => c.run(),
+        Command::Import(c) => c.run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,6 +3,7 @@
 
 pub mod export;
 pub mod figures;
+pub mod import;
 pub mod prepare;
 pub mod train;
 pub mod trained;

@@ -54,6 +54,9 @@ pub fn train(
     progress: bool,
     resume: bool,
 ) -> anyhow::Result<Outcome> {
+    if let ModelSpec::Imported(_) = config.model {
+        return not_trainable(run);
+    }
     let sets = prepared(config, data);
     let device = config.train.device.device()?;
     device.seed(config.train.seed);
@@ -100,7 +103,13 @@ pub fn train(
             )?;
             Ok(Outcome { history: fitted.history, stopped_early: fitted.stopped_early })
         }
+        ModelSpec::Imported(_) => not_trainable(run),
     }
+}
+
+/// The error for trying to train (or resume) an imported model.
+fn not_trainable(run: &RunDir) -> anyhow::Result<Outcome> {
+    anyhow::bail!("{} holds an imported model, which is not trained here", run.root.display())
 }
 
 /// Saves the final weights, metrics and figures of an autoencoder run.

@@ -18,6 +18,8 @@ use crate::run_dir::{ModelSpec, RunConfig, RunDir};
 pub enum Trained {
     /// A convolutional autoencoder.
     ConvAe(ConvAe),
+    /// A model imported from ONNX, run by the exporter's float interpreter.
+    Imported(Box<Graph>),
 }
 
 /// Float outputs for a batch of images.
@@ -42,14 +44,10 @@ impl Trained {
     /// When the weights are missing, corrupt or of another architecture.
     pub fn load(run: &RunDir, config: &RunConfig, device: &Device) -> anyhow::Result<Self> {
         let path = run.model_path();
-        let bytes = std::fs::read(&path).with_context(|| {
-            format!("reading {} (is the run finished? `bottleneck resume` completes it)", path.display())
-        })?;
-        let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
-            .map_err(|e| anyhow::anyhow!("{}: not a burn model file: {e}", path.display()))?;
         let bad = |e| anyhow::anyhow!("{}: weights do not fit the model in config.toml: {e}", path.display());
         Ok(match &config.model {
-            ModelSpec::ConvAe(c) => Self::ConvAe(c.init(device).try_load_record(record).map_err(bad)?),
+            ModelSpec::ConvAe(c) => Self::ConvAe(c.init(device).try_load_record(record(run)?).map_err(bad)?),
+            ModelSpec::Imported(spec) => Self::Imported(Box::new(crate::jobs::import::graph(run, spec, config)?)),
         })
     }
 
@@ -58,6 +56,10 @@ impl Trained {
     pub fn range(&self) -> InputRange {
         match self {
             Self::ConvAe(_) => InputRange::Unit,
+            Self::Imported(g) => match g.input_range {
+                GRange::Unit => InputRange::Unit,
+                GRange::Symmetric => InputRange::Symmetric,
+            },
         }
     }
 
@@ -66,6 +68,7 @@ impl Trained {
     pub fn latent(&self) -> usize {
         match self {
             Self::ConvAe(m) => m.latent(),
+            Self::Imported(g) => g.latent,
         }
     }
 
@@ -75,6 +78,9 @@ impl Trained {
     /// When outputs cannot be read back.
     pub fn outputs(&self, set: &ImageSet, indices: &[usize], device: &Device) -> anyhow::Result<FloatOutputs> {
         let mut out = FloatOutputs::default();
+        if let Self::Imported(g) = self {
+            return imported_outputs(g, set, indices, self.range());
+        }
         for chunk in indices.chunks(1000) {
             let x = image_tensor(set, chunk, self.range(), device);
             match self {
@@ -83,6 +89,7 @@ impl Trained {
                     out.codes.extend(to_vec(z.clone())?);
                     out.reconstructions.extend(to_vec(m.decode(z))?);
                 }
+                Self::Imported(_) => {}
             }
         }
         Ok(out)
@@ -98,6 +105,7 @@ impl Trained {
             ("bottleneck.config".to_string(), toml::to_string(config).context("serialising the config")?),
         ];
         let graph = match self {
+            Self::Imported(g) => Graph { latent_stats: stats, metadata, ..(**g).clone() },
             Self::ConvAe(m) => Graph {
                 name: config.model.kind().to_string(),
                 variant: Variant::Autoencoder,
@@ -115,6 +123,38 @@ impl Trained {
         graph.validate()?;
         Ok(graph)
     }
+}
+
+/// The burn record in `model.bpk` of `run`.
+fn record(run: &RunDir) -> anyhow::Result<ModuleRecord> {
+    let path = run.model_path();
+    let bytes = std::fs::read(&path).with_context(|| {
+        format!("reading {} (is the run finished? `bottleneck resume` completes it)", path.display())
+    })?;
+    ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
+        .map_err(|e| anyhow::anyhow!("{}: not a burn model file: {e}", path.display()))
+}
+
+/// Float outputs of an imported graph, from the exporter's reference interpreter.
+fn imported_outputs(g: &Graph, set: &ImageSet, indices: &[usize], range: InputRange) -> anyhow::Result<FloatOutputs> {
+    use bottleneck_export::reference::forward;
+    let mut out = FloatOutputs::default();
+    let l = g.latent;
+    for &i in indices {
+        let x = crate::data::batch::image_values(set, &[i], range);
+        let (enc, _) = forward(&g.encoder, &x, g.input)?;
+        let code = &enc[..l];
+        out.codes.extend_from_slice(code);
+        out.reconstructions.extend(forward(&g.decoder, code, [l, 1, 1])?.0);
+        if let Some(c) = &g.classifier {
+            let (start, shape) = match &c.encoder {
+                Some(e) => (forward(e, &x, g.input)?.0, [l, 1, 1]),
+                None => (code.to_vec(), [l, 1, 1]),
+            };
+            out.logits.extend(forward(&c.head, &start, shape)?.0);
+        }
+    }
+    Ok(out)
 }
 
 /// Per-dimension mean and standard deviation of `codes` (`latent` values per row).
