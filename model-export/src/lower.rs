@@ -207,51 +207,59 @@ pub(crate) fn as_network(ops: &[Lowered]) -> Network {
     Network { layers }
 }
 
-/// A weight tensor rearranged for the runtime: `[kh][kw][in][out]`, with the permutations of a
-/// linear layer applied.
-pub(crate) fn runtime_weights(op: &Lowered) -> (Vec<f32>, usize, usize, usize, usize) {
+/// Weights rearranged for the runtime (docs/runtime-format.md), with the output channel (in
+/// memory order) of each value: conv `[out][ky][kx][in]`; transposed conv, per class `(ry, rx)`
+/// of `(o + padding) mod stride`, `[out][kyi][kxi][in]` with `ky = ry + stride * kyi`; linear
+/// `[out][in]` with the permutations applied. Also returns `(kh, kw, in, out)`.
+pub(crate) fn runtime_weights(op: &Lowered) -> (Vec<f32>, Vec<usize>, [usize; 4]) {
+    let (mut w, mut ch) = (Vec::new(), Vec::new());
     match &op.layer {
         Layer::Conv2d { weight, .. } => {
             let [o, i, kh, kw] = [weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3]];
-            let mut w = vec![0f32; o * i * kh * kw];
             for oc in 0..o {
-                for ic in 0..i {
-                    for y in 0..kh {
-                        for x in 0..kw {
-                            w[((y * kw + x) * i + ic) * o + oc] = weight.data[((oc * i + ic) * kh + y) * kw + x];
+                for y in 0..kh {
+                    for x in 0..kw {
+                        for ic in 0..i {
+                            w.push(weight.data[((oc * i + ic) * kh + y) * kw + x]);
+                            ch.push(oc);
                         }
                     }
                 }
             }
-            (w, kh, kw, i, o)
+            (w, ch, [kh, kw, i, o])
         }
-        Layer::ConvTranspose2d { weight, .. } => {
+        Layer::ConvTranspose2d { weight, stride, .. } => {
             let [i, o, kh, kw] = [weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3]];
-            let mut w = vec![0f32; o * i * kh * kw];
-            for ic in 0..i {
-                for oc in 0..o {
-                    for y in 0..kh {
-                        for x in 0..kw {
-                            w[((y * kw + x) * i + ic) * o + oc] = weight.data[((ic * o + oc) * kh + y) * kw + x];
+            let s = (*stride).max(1);
+            for ry in 0..s {
+                for rx in 0..s {
+                    for oc in 0..o {
+                        for y in (ry..kh).step_by(s) {
+                            for x in (rx..kw).step_by(s) {
+                                for ic in 0..i {
+                                    w.push(weight.data[((ic * o + oc) * kh + y) * kw + x]);
+                                    ch.push(oc);
+                                }
+                            }
                         }
                     }
                 }
             }
-            (w, kh, kw, i, o)
+            (w, ch, [kh, kw, i, o])
         }
         Layer::Linear { weight, .. } => {
             let (o, i) = (weight.shape[0], weight.shape[1]);
-            let mut w = vec![0f32; o * i];
             for mo in 0..o {
                 let lo = op.out_perm.as_ref().map_or(mo, |p| p[mo]);
                 for mi in 0..i {
                     let li = op.in_perm.as_ref().map_or(mi, |p| p[mi]);
-                    w[mi * o + mo] = weight.data[lo * i + li];
+                    w.push(weight.data[lo * i + li]);
+                    ch.push(mo);
                 }
             }
-            (w, 1, 1, i, o)
+            (w, ch, [1, 1, i, o])
         }
-        _ => (Vec::new(), 0, 0, 0, 0),
+        _ => (w, ch, [0; 4]),
     }
 }
 

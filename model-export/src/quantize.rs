@@ -239,7 +239,7 @@ fn emit(op: &Lowered, in_q: Quant, out_q: Quant) -> Result<(LayerData, usize), E
         _ => {}
     }
     if op.is_weighted() {
-        let (w, kh, kw, ic, oc) = runtime_weights(op);
+        let (w, channel, [kh, kw, ic, oc]) = runtime_weights(op);
         rec.kernel = (
             u8::try_from(kh).map_err(|_| ExportError::TooLarge(format!("kernel height {kh}")))?,
             u8::try_from(kw).map_err(|_| ExportError::TooLarge(format!("kernel width {kw}")))?,
@@ -250,14 +250,14 @@ fn emit(op: &Lowered, in_q: Quant, out_q: Quant) -> Result<(LayerData, usize), E
         let bias = runtime_bias(op);
         // Per-output-channel weight scales; layout is [tap][in][out], so channel o is every oc-th value.
         let mut absmax = vec![0f32; oc];
-        for (j, &v) in w.iter().enumerate() {
-            absmax[j % oc] = absmax[j % oc].max(v.abs());
+        for (&v, &c) in w.iter().zip(&channel) {
+            absmax[c] = absmax[c].max(v.abs());
         }
         let w_scale: Vec<f32> = absmax.iter().map(|&a| if a > 0.0 { a / 127.0 } else { 1.0 }).collect();
         data.weights = w
             .iter()
-            .enumerate()
-            .map(|(j, &v)| ((v / w_scale[j % oc]).round().clamp(-127.0, 127.0) as i8) as u8)
+            .zip(&channel)
+            .map(|(&v, &c)| ((v / w_scale[c]).round().clamp(-127.0, 127.0) as i8) as u8)
             .collect();
         for o in 0..oc {
             let acc_scale = f64::from(w_scale[o]) * f64::from(in_q.scale);

@@ -19,10 +19,10 @@ pub const LAYER_LEN: usize = 48;
 pub const MAX_LAYERS: usize = 256;
 /// Largest channel count, height or width.
 pub const MAX_DIM: usize = 4096;
-/// Largest number of multiply-accumulate terms per output value. With |weight| <= 127, |input| <=
-/// 255 and |bias| <= [`MAX_BIAS`], the i32 accumulator cannot overflow:
-/// 65,536 * 127 * 255 + 2^24 < 2^31.
-pub const MAX_TERMS: usize = 1 << 16;
+/// Largest number of multiply-accumulate terms per output value. Any weight byte is accepted
+/// (including -128), so with |weight| <= 128, |input| <= 255 and |bias| <= [`MAX_BIAS`] the i32
+/// accumulator cannot overflow: 32,768 * 128 * 255 + 2^24 < 2^31.
+pub const MAX_TERMS: usize = 1 << 15;
 /// Largest magnitude of a quantized bias.
 pub const MAX_BIAS: i32 = 1 << 24;
 /// Bytes of requantization data per output channel: multiplier (i32) then shift (i32).

@@ -1,21 +1,22 @@
 //! Portable integer kernels: convolution, transposed convolution and linear layers with i8 weights,
 //! u8 or i8 activations, i32 accumulation and fixed-point requantization.
 //!
-//! Activations are stored channel-last (`[h][w][c]`) so that, for one output pixel, each input tap
-//! contributes `x * w[tap][c][..]` to a contiguous run of output channels: the inner loop is a
-//! broadcast multiply-add over output channels, which compilers vectorise on every target.
-//! Everything here is integer arithmetic with a fixed evaluation order, so results are identical
-//! on every target.
+//! Every weighted layer is computed as dot products: for each output pixel the inputs its output
+//! reads are gathered into a contiguous patch (zeros for padding), and each output channel is the
+//! dot product of the patch with that channel's weight row. Long contiguous dot products of bytes
+//! are what compilers vectorise best on every target. A transposed convolution with stride `s` is
+//! split into `s x s` classes of output pixels by `(o + padding) mod s`: all pixels of a class read
+//! the same kernel taps, so each class is an ordinary convolution with its own weight block.
+//!
+//! Activations are stored channel-last (`[h][w][c]`). Everything here is integer arithmetic with a
+//! fixed evaluation order, so results are identical on every target.
 
 use crate::Error;
-use crate::format::{LayerKind, LayerRecord, REQUANT_LEN, read_i32};
-
-/// Output channels accumulated at once: bounds the stack to `4 * BLOCK` bytes.
-const BLOCK: usize = 64;
+use crate::format::{LayerKind, LayerRecord};
 
 /// The tables of one weighted layer, already bounds-checked by `Model::parse`.
 pub(crate) struct Weights<'a> {
-    /// `[kh][kw][in_c][out_c]` i8 weights.
+    /// i8 weights, one row per output channel (per class for transposed convolutions).
     pub w: &'a [u8],
     /// `out_c` i32 biases.
     pub bias: &'a [u8],
@@ -34,101 +35,227 @@ pub(crate) fn requantize(acc: i32, mult: i32, shift: u32, lo: i32, hi: i32) -> i
     rounded.clamp(i64::from(lo), i64::from(hi)) as i32
 }
 
+/// Kernel taps `k` with `k mod s == r` among `0..k_len`.
 #[inline]
-fn byte_value<const SIGNED: bool>(b: u8) -> i32 {
-    if SIGNED { i32::from(b as i8) } else { i32::from(b) }
+pub(crate) fn class_taps(k_len: usize, s: usize, r: usize) -> usize {
+    if r >= k_len { 0 } else { (k_len - r).div_ceil(s) }
 }
 
-/// Runs one weighted layer (`Conv2d`, `ConvTranspose2d` or `Linear`) from `input` to `output`.
-pub(crate) fn weighted(
-    rec: &LayerRecord,
-    tables: &Weights<'_>,
-    input: &[u8],
-    in_signed: bool,
-    output: &mut [u8],
-) -> Result<(), Error> {
-    if in_signed {
-        weighted_impl::<true>(rec, tables, input, output)
-    } else {
-        weighted_impl::<false>(rec, tables, input, output)
+/// Taps of all residue classes below `r`.
+#[inline]
+pub(crate) fn taps_before(k_len: usize, s: usize, r: usize) -> usize {
+    (0..r).map(|q| class_taps(k_len, s, q)).sum()
+}
+
+/// Bytes of patch a layer needs (0 for linear layers, which read their input directly).
+pub(crate) fn patch_len(rec: &LayerRecord) -> usize {
+    let (kh, kw, ic) = (usize::from(rec.kernel.0), usize::from(rec.kernel.1), usize::from(rec.input.c));
+    let s = usize::from(rec.stride).max(1);
+    match rec.kind {
+        LayerKind::Conv2d => kh * kw * ic,
+        LayerKind::ConvTranspose2d => kh.div_ceil(s) * kw.div_ceil(s) * ic,
+        _ => 0,
     }
 }
 
-fn weighted_impl<const SIGNED: bool>(
-    rec: &LayerRecord,
-    tables: &Weights<'_>,
-    input: &[u8],
-    output: &mut [u8],
-) -> Result<(), Error> {
-    let err = Error::BadShape { layer: 0 };
-    let (ic, ih, iw) = (usize::from(rec.input.c), usize::from(rec.input.h), usize::from(rec.input.w));
-    let (oc, oh, ow) = (usize::from(rec.output.c), usize::from(rec.output.h), usize::from(rec.output.w));
-    let (kh, kw) = (usize::from(rec.kernel.0), usize::from(rec.kernel.1));
-    let (stride, pad) = (usize::from(rec.stride), usize::from(rec.padding));
-    let transposed = rec.kind == LayerKind::ConvTranspose2d;
-    let (lo, hi) = if rec.signed_out() { (-127, 127) } else { (0, 255) };
-    let mut acc = [0i32; BLOCK];
+/// The kernels proper, as a macro so that they can be compiled more than once: plainly (the
+/// portable build) and with extra target features enabled (see `crate::dispatch`). `$feature` is
+/// an optional `#[target_feature]` attribute put on every function, so that each build's
+/// functions call each other within the same feature set.
+macro_rules! kernel_set {
+    ($(#[$feature:meta])?) => {
+        use $crate::Error;
+        use $crate::format::{LayerKind, LayerRecord, REQUANT_LEN};
+        use $crate::kernels::{Weights, class_taps, requantize, taps_before};
 
-    for oy in 0..oh {
-        for ox in 0..ow {
-            let out_pixel = output.get_mut((oy * ow + ox) * oc..(oy * ow + ox + 1) * oc).ok_or(err)?;
-            let mut ob = 0;
-            while ob < oc {
-                let bn = BLOCK.min(oc - ob);
-                let acc = acc.get_mut(..bn).ok_or(err)?;
-                for (o, a) in acc.iter_mut().enumerate() {
-                    *a = read_i32(tables.bias, (ob + o) * 4).ok_or(err)?;
+        /// An activation byte's value.
+        #[inline]
+        $(#[$feature])?
+        fn value<const SIGNED: bool>(b: u8) -> i32 {
+            if SIGNED { i32::from(b as i8) } else { i32::from(b) }
+        }
+
+        /// Dot product of activations `x` (u8 or i8) with i8 weights `w`. Lengths are at most
+        /// `MAX_TERMS` (checked at parse), so the i32 sum cannot overflow.
+        #[inline]
+        $(#[$feature])?
+        pub(crate) fn dot<const SIGNED: bool>(x: &[u8], w: &[u8]) -> i32 {
+            x.iter().zip(w).fold(0i32, |acc, (&a, &b)| acc + value::<SIGNED>(a) * i32::from(b as i8))
+        }
+
+        /// Four dot products sharing `x`: each activation is loaded and widened once for four
+        /// output channels.
+        #[inline]
+        $(#[$feature])?
+        fn dot4<const SIGNED: bool>(x: &[u8], w: [&[u8]; 4]) -> [i32; 4] {
+            let [w0, w1, w2, w3] = w;
+            let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
+            for ((((&a, &b0), &b1), &b2), &b3) in x.iter().zip(w0).zip(w1).zip(w2).zip(w3) {
+                let v = value::<SIGNED>(a);
+                a0 += v * i32::from(b0 as i8);
+                a1 += v * i32::from(b1 as i8);
+                a2 += v * i32::from(b2 as i8);
+                a3 += v * i32::from(b3 as i8);
+            }
+            [a0, a1, a2, a3]
+        }
+
+        /// Requantizes one accumulator with its channel's bias and (multiplier, shift).
+        #[inline]
+        $(#[$feature])?
+        fn store(dst: &mut u8, acc: i32, bias: &[u8; 4], requant: &[u8; REQUANT_LEN], signed_out: bool) {
+            let (lo, hi) = if signed_out { (-127, 127) } else { (0, 255) };
+            let [m0, m1, m2, m3, s0, s1, s2, s3] = *requant;
+            let mult = i32::from_le_bytes([m0, m1, m2, m3]);
+            let shift = u32::from_le_bytes([s0, s1, s2, s3]);
+            let q = requantize(i32::from_le_bytes(*bias) + acc, mult, shift, lo, hi);
+            *dst = if signed_out { (q as i8) as u8 } else { q as u8 };
+        }
+
+        /// Writes one output pixel: for each channel, bias + dot(patch, row), requantized.
+        /// Channels are taken four at a time so that the patch is read once per four rows.
+        #[inline]
+        $(#[$feature])?
+        fn emit<const SIGNED: bool>(out: &mut [u8], patch: &[u8], rows: &[u8], tables: &Weights<'_>, signed_out: bool) {
+            let biases = tables.bias.as_chunks::<4>().0;
+            let requants = tables.requant.as_chunks::<REQUANT_LEN>().0;
+            let k = patch.len();
+            if k == 0 {
+                // A class with no taps (kernel smaller than the stride) leaves only the bias.
+                for ((dst, b), r) in out.iter_mut().zip(biases).zip(requants) {
+                    store(dst, 0, b, r, signed_out);
                 }
-                for ky in 0..kh {
-                    // Input row feeding output row `oy` through kernel row `ky`, if any.
-                    let Some(iy) = source_index(oy, ky, stride, pad, ih, transposed) else { continue };
-                    for kx in 0..kw {
-                        let Some(ix) = source_index(ox, kx, stride, pad, iw, transposed) else { continue };
-                        let x = input.get((iy * iw + ix) * ic..(iy * iw + ix + 1) * ic).ok_or(err)?;
-                        let tap = (ky * kw + kx) * ic * oc;
-                        for (c, &xb) in x.iter().enumerate() {
-                            let xv = byte_value::<SIGNED>(xb);
-                            if xv == 0 {
-                                continue; // post-ReLU activations are often zero
+                return;
+            }
+            let done = out.len() - out.len() % 4;
+            let mut outs = out.chunks_exact_mut(4);
+            let mut rows4 = rows.chunks_exact(4 * k);
+            let mut params = biases.chunks_exact(4).zip(requants.chunks_exact(4));
+            for ((dst, w), (b, r)) in (&mut outs).zip(&mut rows4).zip(&mut params) {
+                let (w01, w23) = w.split_at(2 * k);
+                let (w0, w1) = w01.split_at(k);
+                let (w2, w3) = w23.split_at(k);
+                let acc = dot4::<SIGNED>(patch, [w0, w1, w2, w3]);
+                for (((d, a), b), r) in dst.iter_mut().zip(acc).zip(b).zip(r) {
+                    store(d, a, b, r, signed_out);
+                }
+            }
+            // The last channels, fewer than four.
+            let rest = outs.into_remainder();
+            let rows = rows4.remainder().chunks_exact(k);
+            let params = biases.get(done..).unwrap_or_default().iter().zip(requants.get(done..).unwrap_or_default());
+            for ((dst, w), (b, r)) in rest.iter_mut().zip(rows).zip(params) {
+                store(dst, dot::<SIGNED>(patch, w), b, r, signed_out);
+            }
+        }
+
+        /// Runs one weighted layer (`Conv2d`, `ConvTranspose2d` or `Linear`) from `input` to
+        /// `output`, using `patch` (at least `patch_len` bytes) as working memory.
+        $(#[$feature])?
+        pub(crate) fn weighted(
+            rec: &LayerRecord,
+            tables: &Weights<'_>,
+            input: &[u8],
+            in_signed: bool,
+            output: &mut [u8],
+            patch: &mut [u8],
+        ) -> Result<(), Error> {
+            if in_signed {
+                weighted_impl::<true>(rec, tables, input, output, patch)
+            } else {
+                weighted_impl::<false>(rec, tables, input, output, patch)
+            }
+        }
+
+        #[inline]
+        $(#[$feature])?
+        fn weighted_impl<const SIGNED: bool>(
+            rec: &LayerRecord,
+            tables: &Weights<'_>,
+            input: &[u8],
+            output: &mut [u8],
+            patch: &mut [u8],
+        ) -> Result<(), Error> {
+            let err = Error::BadShape { layer: 0 };
+            let (ic, ih, iw) = (usize::from(rec.input.c), usize::from(rec.input.h), usize::from(rec.input.w));
+            let (oc, oh, ow) = (usize::from(rec.output.c), usize::from(rec.output.h), usize::from(rec.output.w));
+            let (kh, kw) = (usize::from(rec.kernel.0), usize::from(rec.kernel.1));
+            let (s, pad) = (usize::from(rec.stride), usize::from(rec.padding));
+            let signed_out = rec.signed_out();
+            match rec.kind {
+                LayerKind::Linear => {
+                    let x = input.get(..ic).ok_or(err)?;
+                    emit::<SIGNED>(output.get_mut(..oc).ok_or(err)?, x, tables.w, tables, signed_out);
+                }
+                LayerKind::Conv2d => {
+                    let k = kh * kw * ic;
+                    let patch = patch.get_mut(..k).ok_or(err)?;
+                    for (oy, out_row) in output.chunks_exact_mut(ow * oc).take(oh).enumerate() {
+                        for (ox, out_pixel) in out_row.chunks_exact_mut(oc).enumerate() {
+                            // Gather the receptive field row by row, zeros where it overlaps the
+                            // padding.
+                            for (ky, prow) in patch.chunks_exact_mut(kw * ic).enumerate() {
+                                let Some(iy) = (oy * s + ky).checked_sub(pad).filter(|&v| v < ih) else {
+                                    prow.fill(0);
+                                    continue;
+                                };
+                                // Valid kernel columns: ix = ox*s + kx - pad in 0..iw.
+                                let kx0 = pad.saturating_sub(ox * s).min(kw);
+                                let kx1 = (iw + pad).saturating_sub(ox * s).min(kw).max(kx0);
+                                let (left, rest) = prow.split_at_mut(kx0 * ic);
+                                let (mid, right) = rest.split_at_mut((kx1 - kx0) * ic);
+                                left.fill(0);
+                                right.fill(0);
+                                let at = (iy * iw + ox * s + kx0 - pad) * ic;
+                                mid.copy_from_slice(input.get(at..at + mid.len()).ok_or(err)?);
                             }
-                            let row = tables.w.get(tap + c * oc + ob..tap + c * oc + ob + bn).ok_or(err)?;
-                            for (a, &wb) in acc.iter_mut().zip(row) {
-                                *a += xv * i32::from(wb as i8);
-                            }
+                            emit::<SIGNED>(out_pixel, patch, tables.w, tables, signed_out);
                         }
                     }
                 }
-                let outs = out_pixel.get_mut(ob..ob + bn).ok_or(err)?;
-                for (o, (dst, &a)) in outs.iter_mut().zip(acc.iter()).enumerate() {
-                    let at = (ob + o) * REQUANT_LEN;
-                    let mult = read_i32(tables.requant, at).ok_or(err)?;
-                    let shift = read_i32(tables.requant, at + 4).ok_or(err)? as u32;
-                    let q = requantize(a, mult, shift, lo, hi);
-                    *dst = if rec.signed_out() { (q as i8) as u8 } else { q as u8 };
+                LayerKind::ConvTranspose2d => {
+                    for (oy, out_row) in output.chunks_exact_mut(ow * oc).take(oh).enumerate() {
+                        let ry = (oy + pad) % s;
+                        let nky = class_taps(kh, s, ry);
+                        for (ox, out_pixel) in out_row.chunks_exact_mut(oc).enumerate() {
+                            let rx = (ox + pad) % s;
+                            let nkx = class_taps(kw, s, rx);
+                            let k = nky * nkx * ic;
+                            let patch = patch.get_mut(..k).ok_or(err)?;
+                            // Tap (kyi, kxi) of the class is kernel (ry + s*kyi, rx + s*kxi); it
+                            // reads input ((oy + pad - ky) / s, (ox + pad - kx) / s), exact by
+                            // construction.
+                            for (kyi, prow) in patch.chunks_exact_mut((nkx * ic).max(1)).enumerate().take(nky) {
+                                let iy = (oy + pad).checked_sub(ry + s * kyi).map(|v| v / s).filter(|&v| v < ih);
+                                for (kxi, cell) in prow.chunks_exact_mut(ic).enumerate() {
+                                    let ix = (ox + pad).checked_sub(rx + s * kxi).map(|v| v / s).filter(|&v| v < iw);
+                                    match (iy, ix) {
+                                        (Some(iy), Some(ix)) => {
+                                            let at = (iy * iw + ix) * ic;
+                                            cell.copy_from_slice(input.get(at..at + ic).ok_or(err)?);
+                                        }
+                                        _ => cell.fill(0),
+                                    }
+                                }
+                            }
+                            let block = oc * ic * (taps_before(kh, s, ry) * kw + nky * taps_before(kw, s, rx));
+                            let rows = tables.w.get(block..block + oc * k).ok_or(err)?;
+                            emit::<SIGNED>(out_pixel, patch, rows, tables, signed_out);
+                        }
+                    }
                 }
-                ob += bn;
+                _ => return Err(err),
             }
+            Ok(())
         }
-    }
-    Ok(())
+    };
 }
 
-/// The input index that output index `o` reads through kernel index `k`, or `None` when it falls
-/// in the padding (convolution) or between strides (transposed convolution).
-#[inline]
-fn source_index(o: usize, k: usize, stride: usize, pad: usize, len: usize, transposed: bool) -> Option<usize> {
-    let i = if transposed {
-        // o = i * stride - pad + k  =>  i = (o + pad - k) / stride, when exact.
-        let t = (o + pad).checked_sub(k)?;
-        if t % stride != 0 {
-            return None;
-        }
-        t / stride
-    } else {
-        // i = o * stride + k - pad
-        (o * stride + k).checked_sub(pad)?
-    };
-    (i < len).then_some(i)
+pub(crate) use kernel_set;
+
+/// The kernels compiled for the target's baseline features.
+pub(crate) mod portable {
+    crate::kernels::kernel_set!();
 }
 
 /// Applies a 256-entry lookup table in place.
@@ -145,6 +272,7 @@ pub(crate) fn lookup(lut: &[u8], data: &mut [u8]) -> Result<(), Error> {
 
 #[cfg(test)]
 mod tests {
+    use super::portable::dot;
     use super::*;
 
     #[test]
@@ -159,12 +287,35 @@ mod tests {
     }
 
     #[test]
-    fn source_index_matches_the_definitions() {
-        // Convolution, stride 2, padding 1: output 0 reads inputs -1 (padding), 0, 1, 2.
-        let got: [Option<usize>; 4] = core::array::from_fn(|k| source_index(0, k, 2, 1, 28, false));
-        assert_eq!(got, [None, Some(0), Some(1), Some(2)]);
-        // Transposed, stride 2, padding 1: output 2 = i*2 - 1 + k  =>  k=1: i=1, k=3: i=0.
-        let got: [Option<usize>; 4] = core::array::from_fn(|k| source_index(2, k, 2, 1, 7, true));
-        assert_eq!(got, [None, Some(1), None, Some(0)]);
+    fn transposed_convolution_classes_partition_the_kernel() {
+        for (k, s) in [(4usize, 2usize), (3, 2), (5, 3), (1, 2), (2, 3)] {
+            let total: usize = (0..s).map(|r| class_taps(k, s, r)).sum();
+            assert_eq!(total, k, "k {k} s {s}");
+            assert_eq!(taps_before(k, s, s), k);
+        }
+        assert_eq!(class_taps(3, 2, 0), 2); // taps 0, 2
+        assert_eq!(class_taps(3, 2, 1), 1); // tap 1
+    }
+
+    #[test]
+    fn dot_reads_signed_and_unsigned_bytes() {
+        let w = [0x80u8, 0x7f, 0xff]; // -128, 127, -1
+        assert_eq!(dot::<false>(&[255, 1, 2], &w), -128 * 255 + 127 - 2);
+        assert_eq!(dot::<true>(&[0xff, 1, 2], &w), 128 + 127 - 2);
+    }
+
+    #[test]
+    fn dot_matches_a_plain_loop_at_every_length() {
+        let xs: [u8; 100] = core::array::from_fn(|i| (i * 37 % 256) as u8);
+        let ws: [u8; 100] = core::array::from_fn(|i| (i * 91 % 256) as u8);
+        for n in 0..100usize {
+            let (x, w) = (&xs[..n], &ws[..n]);
+            let plain_u: i32 = x.iter().zip(w).map(|(&a, &b)| i32::from(a) * i32::from(b as i8)).sum();
+            let plain_s: i32 = x.iter().zip(w).map(|(&a, &b)| i32::from(a as i8) * i32::from(b as i8)).sum();
+            assert_eq!(dot::<false>(x, w), plain_u, "n {n}");
+            assert_eq!(dot::<true>(x, w), plain_s, "n {n}");
+        }
+        // The extreme product: 255 * -128.
+        assert_eq!(dot::<false>(&[255; 40], &[0x80; 40]), 40 * 255 * -128);
     }
 }

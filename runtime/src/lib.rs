@@ -29,12 +29,14 @@
 extern crate no_std_compat as std;
 
 pub mod check;
+mod dispatch;
 mod error;
 pub mod format;
 mod kernels;
 mod model;
 mod sample;
 
+pub use dispatch::kernel_name;
 pub use error::Error;
 pub use format::Shape;
 pub use model::{Entry, Kind, Model};

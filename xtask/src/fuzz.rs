@@ -16,7 +16,9 @@ const TARGETS: &[&str] = &["parse_and_run"];
 const DEFAULT_RUNS: u64 = 1_000_000;
 /// libFuzzer options for every run: one process, a memory cap, a per-input time limit (a slow
 /// input is a finding too), and the totals at the end.
-const LIBFUZZER: &[&str] = &["-rss_limit_mb=2048", "-timeout=60", "-print_final_stats=1"];
+// Inputs up to 128 KiB: large enough for layers near the runtime's size limits, which a cap at the
+// seed's size (60 KB) would never reach.
+const LIBFUZZER: &[&str] = &["-rss_limit_mb=2048", "-timeout=60", "-print_final_stats=1", "-max_len=131072"];
 
 enum Budget {
     Runs(u64),

@@ -4,9 +4,11 @@
 //! - `ci`: install what the checks need when it is missing, then format check, clippy (warnings
 //!   denied), the CUDA type-check, and every test. `.ci/run` calls this.
 //! - `sample-data`: rebuild `data/fashion-mnist-sample/` from the full Fashion-MNIST.
+//! - `fuzz`: run the runtime's fuzz target (nightly and cargo-fuzz, installed when missing).
 //! - `golden`: refresh the golden files tests read (`tests/onnx-roundtrip/models/`).
 
 mod ci;
+mod fuzz;
 mod golden;
 mod install;
 mod sample;
@@ -20,7 +22,8 @@ fn usage() -> ExitCode {
          tasks:\n  \
            ci            install what is missing, then fmt, clippy, cuda type-check, tests\n  \
            sample-data   rebuild data/fashion-mnist-sample from the full Fashion-MNIST\n  \
-           golden        refresh the golden files of tests/onnx-roundtrip from a small training run\n"
+           golden        refresh the golden files of tests/onnx-roundtrip from a small training run\n  \
+           fuzz          fuzz the runtime's parser and kernels (--runs N | --seconds S)\n"
     );
     ExitCode::from(2)
 }
@@ -31,6 +34,7 @@ fn main() -> ExitCode {
         Some("ci") => ci::run(&args[1..]),
         Some("sample-data") => sample::run(&args[1..]),
         Some("golden") => golden::run(&args[1..]),
+        Some("fuzz") => fuzz::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => return usage(),
         Some(other) => {
             eprintln!("unknown task {other:?}");

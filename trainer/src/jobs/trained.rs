@@ -14,12 +14,14 @@ use crate::models::conv_ae::ConvAe;
 use crate::run_dir::{ModelSpec, RunConfig, RunDir};
 
 /// The model of a run, on a plain (non-autodiff) device.
+// One value at a time, never in a collection: the size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Trained {
     /// A convolutional autoencoder.
     ConvAe(ConvAe),
     /// A model imported from ONNX, run by the exporter's float interpreter.
-    Imported(Box<Graph>),
+    Imported(Graph),
 }
 
 /// Float outputs for a batch of images.
@@ -47,7 +49,7 @@ impl Trained {
         let bad = |e| anyhow::anyhow!("{}: weights do not fit the model in config.toml: {e}", path.display());
         Ok(match &config.model {
             ModelSpec::ConvAe(c) => Self::ConvAe(c.init(device).try_load_record(record(run)?).map_err(bad)?),
-            ModelSpec::Imported(spec) => Self::Imported(Box::new(crate::jobs::import::graph(run, spec, config)?)),
+            ModelSpec::Imported(spec) => Self::Imported(crate::jobs::import::graph(run, spec, config)?),
         })
     }
 
@@ -105,7 +107,7 @@ impl Trained {
             ("bottleneck.config".to_string(), toml::to_string(config).context("serialising the config")?),
         ];
         let graph = match self {
-            Self::Imported(g) => Graph { latent_stats: stats, metadata, ..(**g).clone() },
+            Self::Imported(g) => Graph { latent_stats: stats, metadata, ..g.clone() },
             Self::ConvAe(m) => Graph {
                 name: config.model.kind().to_string(),
                 variant: Variant::Autoencoder,
