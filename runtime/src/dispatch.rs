@@ -16,9 +16,22 @@ pub(crate) mod avx2 {
     crate::kernels::kernel_set!(#[target_feature(enable = "avx2")]);
 }
 
-/// Whether the AVX2 build can run here.
+/// Set by [`use_portable_kernels`]: run the portable build even where a faster one exists.
+static PORTABLE_ONLY: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+/// Makes every model in this process use the portable kernel build (`true`) or the fastest one
+/// the CPU supports (`false`, the default). Outputs are the same bits either way; this exists to
+/// measure and compare the builds.
+pub fn use_portable_kernels(portable: bool) {
+    PORTABLE_ONLY.store(portable, core::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether the AVX2 build can run here and is not switched off.
 #[inline]
 fn has_avx2() -> bool {
+    if PORTABLE_ONLY.load(core::sync::atomic::Ordering::Relaxed) {
+        return false;
+    }
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
     {
         std::is_x86_feature_detected!("avx2")
@@ -104,7 +117,7 @@ mod tests {
 
     #[test]
     fn avx2_build_matches_the_portable_one_bit_for_bit() {
-        if !has_avx2() {
+        if !std::is_x86_feature_detected!("avx2") {
             eprintln!("no AVX2 here: only the portable build runs, nothing to compare");
             return;
         }

@@ -36,7 +36,7 @@ mod kernels;
 mod model;
 mod sample;
 
-pub use dispatch::kernel_name;
+pub use dispatch::{kernel_name, use_portable_kernels};
 pub use error::Error;
 pub use format::Shape;
 pub use model::{Entry, Kind, Model};

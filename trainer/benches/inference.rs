@@ -1,68 +1,46 @@
-//! Per-image (batch 1) latency of encode, decode and classify: Bottleneck's int8 runtime next to
-//! the same model in burn (flex, f32) and in tract (the exported ONNX, f32).
+//! Per-image (batch 1) latency of encode, decode and classify: Bottleneck's int8 runtime (its
+//! fastest kernel build for this CPU, and its portable build) next to the same model in burn
+//! (flex, f32) and in tract (the exported ONNX, f32).
 //!
 //! `cargo bench -p bottleneck --bench inference -- RUN_DIR` (after `bottleneck export RUN_DIR
-//! --onnx`); `cargo xtask bench` prepares a run and writes the table into docs/BENCHMARKS.md.
-//! Prints a Markdown table. Each figure is the median over 5 rounds of the mean time per image
-//! over the run's validation vectors (after a warm-up round).
+//! --onnx`); `cargo xtask bench inference` prepares a run and writes the table into
+//! docs/BENCHMARKS.md. The machine is shared and noisy, so contenders are measured in interleaved
+//! rounds (each round times every contender once over all validation vectors) and each figure is
+//! the best round: noise only ever adds time.
 
 use std::hint::black_box;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use bottleneck::jobs::trained::Trained;
 use bottleneck::jobs::validate::read_export;
 use bottleneck::models::Autoencoder;
 use bottleneck::run_dir::RunDir;
-use bottleneck_runtime::{Entry, Model};
+use bottleneck_runtime::{Entry, Model, use_portable_kernels};
 use burn::prelude::{Device, TensorData};
-use tract_onnx::prelude::{DatumExt as _, Framework as _, InferenceModelExt as _, IntoRunnable as _, tvec};
+use tract_onnx::prelude::{
+    DatumExt as _, Framework as _, InferenceModelExt as _, IntoRunnable as _, TypedSimplePlan, tvec,
+};
 
 type BurnTensor = burn::prelude::Tensor<2>;
 type TractTensor = tract_onnx::prelude::Tensor;
 
-const ROUNDS: usize = 5;
+const ROUNDS: usize = 9;
 
-/// Median over rounds of the mean seconds per call of `f(i)` over `n` inputs.
-fn time(n: usize, mut f: impl FnMut(usize)) -> f64 {
-    for i in 0..n {
-        f(i); // warm-up
-    }
-    let mut rounds: Vec<f64> = (0..ROUNDS)
-        .map(|_| {
-            let t = Instant::now();
-            for i in 0..n {
-                f(i);
-            }
-            t.elapsed().as_secs_f64() / n as f64
-        })
-        .collect();
-    rounds.sort_by(f64::total_cmp);
-    rounds[ROUNDS / 2]
+/// One thing to time: `f(i)` runs it on validation vector `i`.
+struct Contender<'a> {
+    op: &'static str,
+    who: usize,
+    f: Box<dyn FnMut(usize) + 'a>,
 }
 
-fn us(s: Option<f64>) -> String {
-    s.map_or_else(|| "-".into(), |s| format!("{:.1}", s * 1e6))
-}
-
-/// Mean seconds per image of the ONNX file `path` in tract (batch fixed at 1 for its optimiser),
-/// or `None` when the file does not exist.
-fn tract_time<'a>(
-    path: &std::path::Path,
-    shape: &[usize],
-    n: usize,
-    input: impl Fn(usize) -> &'a [f32],
-) -> anyhow::Result<Option<f64>> {
+fn tract_plan(path: &Path, shape: &[usize]) -> anyhow::Result<Option<std::sync::Arc<TypedSimplePlan>>> {
     if !path.exists() {
         return Ok(None);
     }
     let mut m = tract_onnx::onnx().model_for_path(path)?;
     m.set_input_fact(0, f32::fact(shape).into())?;
-    let plan = m.into_optimized()?.into_runnable()?;
-    Ok(Some(time(n, |i| {
-        let x = TractTensor::from_shape(shape, input(i)).unwrap();
-        drop(black_box(plan.run(tvec!(x.into())).unwrap()));
-    })))
+    Ok(Some(m.into_optimized()?.into_runnable()?))
 }
 
 fn main() -> anyhow::Result<()> {
@@ -76,54 +54,132 @@ fn main() -> anyhow::Result<()> {
     let config = run.read_config()?;
     let (bnq, vectors) = read_export(&run)?;
     let model = Model::parse(&bnq).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let n = vectors.items.len();
+    let v = &vectors.items;
+    let n = v.len();
     let (pixels, latent) = (model.input_len(), model.latent_len());
     let classes = model.classes().unwrap_or(0);
     let export = run.root.join("export");
+    let kernels = bottleneck_runtime::kernel_name();
+    let names = [
+        format!("int8 runtime ({kernels})"),
+        "int8 runtime (portable build)".into(),
+        "burn flex (f32)".into(),
+        "tract (f32 ONNX)".into(),
+    ];
 
-    // int8 runtime
-    let mut scratch = vec![0u8; model.max_scratch_len()];
-    let (mut code, mut image, mut logits) = (vec![0f32; latent], vec![0f32; pixels], vec![0f32; classes]);
-    let rt_encode = time(n, |i| model.encode(black_box(&vectors.items[i].input), &mut code, &mut scratch).unwrap());
-    let rt_decode = time(n, |i| model.decode(black_box(&vectors.items[i].code), &mut image, &mut scratch).unwrap());
-    let rt_classify = (classes > 0).then(|| {
-        time(n, |i| {
-            black_box(model.classify(black_box(&vectors.items[i].input), &mut logits, &mut scratch).unwrap());
-        })
-    });
-
-    // burn, flex backend, f32; includes moving the input in and the output out.
     let device = Device::flex();
     let trained = Trained::load(&run, &config, &device)?;
-    let input_tensor =
-        |i: usize| BurnTensor::from_data(TensorData::new(vectors.items[i].input.clone(), [1, pixels]), &device);
-    let code_tensor =
-        |i: usize| BurnTensor::from_data(TensorData::new(vectors.items[i].code.clone(), [1, latent]), &device);
-    let (burn_encode, burn_decode) = match &trained {
-        Trained::ConvAe(m) => (
-            Some(time(n, |i| drop(black_box(m.encode(input_tensor(i)).try_into_vec_as::<f32>().unwrap())))),
-            Some(time(n, |i| drop(black_box(m.decode(code_tensor(i)).try_into_vec_as::<f32>().unwrap())))),
-        ),
-        Trained::Imported(_) => (None, None),
-    };
-
-    // tract, the exported ONNX, f32.
     let image_shape = [1, 1, 28, 28];
-    let tract_encode = tract_time(&export.join("encoder.onnx"), &image_shape, n, |i| &vectors.items[i].input)?;
-    let tract_decode = tract_time(&export.join("decoder.onnx"), &[1, latent], n, |i| &vectors.items[i].code)?;
-    let tract_classify = tract_time(&export.join("classifier.onnx"), &image_shape, n, |i| &vectors.items[i].input)?;
+    let tract_enc = tract_plan(&export.join("encoder.onnx"), &image_shape)?;
+    let tract_dec = tract_plan(&export.join("decoder.onnx"), &[1, latent])?;
+    let tract_cls = tract_plan(&export.join("classifier.onnx"), &image_shape)?;
 
+    let mut contenders: Vec<Contender<'_>> = Vec::new();
+    // The int8 runtime, fastest build then portable build; each keeps its own buffers.
+    for (who, portable) in [(0usize, false), (1, true)] {
+        let m = &model;
+        let buffers = || (vec![0u8; m.max_scratch_len()], vec![0f32; latent], vec![0f32; pixels], vec![0f32; classes]);
+        let (mut s, mut c, _, _) = buffers();
+        contenders.push(Contender {
+            op: "encode",
+            who,
+            f: Box::new(move |i| {
+                use_portable_kernels(portable);
+                m.encode(black_box(&v[i].input), &mut c, &mut s).unwrap();
+            }),
+        });
+        let (mut s, _, mut img, _) = buffers();
+        contenders.push(Contender {
+            op: "decode",
+            who,
+            f: Box::new(move |i| {
+                use_portable_kernels(portable);
+                m.decode(black_box(&v[i].code), &mut img, &mut s).unwrap();
+            }),
+        });
+        if classes > 0 {
+            let (mut s, _, _, mut l) = buffers();
+            contenders.push(Contender {
+                op: "classify",
+                who,
+                f: Box::new(move |i| {
+                    use_portable_kernels(portable);
+                    black_box(m.classify(black_box(&v[i].input), &mut l, &mut s).unwrap());
+                }),
+            });
+        }
+    }
+    // burn, flex backend, f32; moving the input in and the output out included.
+    if let Trained::ConvAe(m) = &trained {
+        let d = &device;
+        contenders.push(Contender {
+            op: "encode",
+            who: 2,
+            f: Box::new(move |i| {
+                let x = BurnTensor::from_data(TensorData::new(v[i].input.clone(), [1, pixels]), d);
+                black_box(m.encode(x).try_into_vec_as::<f32>().unwrap());
+            }),
+        });
+        contenders.push(Contender {
+            op: "decode",
+            who: 2,
+            f: Box::new(move |i| {
+                let z = BurnTensor::from_data(TensorData::new(v[i].code.clone(), [1, latent]), d);
+                black_box(m.decode(z).try_into_vec_as::<f32>().unwrap());
+            }),
+        });
+    }
+    // tract, the exported ONNX, batch fixed at 1 for its optimiser.
+    for (op, plan, shape, from_code) in [
+        ("encode", &tract_enc, image_shape.to_vec(), false),
+        ("decode", &tract_dec, vec![1, latent], true),
+        ("classify", &tract_cls, image_shape.to_vec(), false),
+    ] {
+        if let Some(p) = plan {
+            contenders.push(Contender {
+                op,
+                who: 3,
+                f: Box::new(move |i| {
+                    let data = if from_code { &v[i].code } else { &v[i].input };
+                    let x = TractTensor::from_shape(&shape, data).unwrap();
+                    black_box(p.run(tvec!(x.into())).unwrap());
+                }),
+            });
+        }
+    }
+
+    // Warm up, then interleaved rounds; keep each contender's best mean time per image.
+    let mut best = vec![f64::INFINITY; contenders.len()];
+    for round in 0..=ROUNDS {
+        for (c, b) in contenders.iter_mut().zip(&mut best) {
+            let t = Instant::now();
+            for i in 0..n {
+                (c.f)(i);
+            }
+            if round > 0 {
+                *b = b.min(t.elapsed().as_secs_f64() / n as f64);
+            }
+        }
+    }
+    use_portable_kernels(false);
+
+    let cell = |op: &str, who: usize| {
+        contenders
+            .iter()
+            .zip(&best)
+            .find(|(c, _)| c.op == op && c.who == who)
+            .map_or_else(|| "-".to_string(), |(_, s)| format!("{:.1}", s * 1e6))
+    };
     println!(
-        "Model: `{}` ({}), {n} test images, batch 1, median of {ROUNDS} rounds, microseconds per image.",
-        run.root.display(),
+        "Model: {}, {n} test images, batch 1; microseconds per image, best of {ROUNDS} interleaved rounds.",
         config.model.kind()
     );
     println!();
-    println!("| operation | int8 runtime | burn flex (f32) | tract (f32 ONNX) |");
-    println!("|---|---|---|---|");
-    println!("| encode | {} | {} | {} |", us(Some(rt_encode)), us(burn_encode), us(tract_encode));
-    println!("| decode | {} | {} | {} |", us(Some(rt_decode)), us(burn_decode), us(tract_decode));
-    println!("| classify | {} | - | {} |", us(rt_classify), us(tract_classify));
+    println!("| operation | {} |", names.join(" | "));
+    println!("|---|---|---|---|---|");
+    for op in ["encode", "decode", "classify"] {
+        println!("| {op} | {} |", (0..4).map(|w| cell(op, w)).collect::<Vec<_>>().join(" | "));
+    }
     println!();
     println!(
         "int8 file {} bytes; scratch bytes: encode {}, decode {}, classify {}, sample {}.",
