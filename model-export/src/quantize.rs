@@ -151,7 +151,7 @@ fn plan_quants(
             Layer::Tanh if code == quants[n] => {}
             _ => {
                 return Err(ExportError::Unsupported(
-                    "the encoder must end with a linear or convolution layer without ReLU (codes are signed)".into(),
+                    "the encoder must end with a linear or convolution layer (or tanh)".into(),
                 ));
             }
         }

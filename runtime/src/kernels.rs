@@ -24,6 +24,24 @@ pub(crate) struct Weights<'a> {
     pub requant: &'a [u8],
 }
 
+/// The values a layer's output bytes may take.
+#[derive(Clone, Copy)]
+pub(crate) struct OutRange {
+    pub lo: i32,
+    pub hi: i32,
+    /// Stored as i8 (otherwise u8).
+    pub signed: bool,
+}
+
+impl OutRange {
+    /// Signed bytes span -127..=127 and unsigned ones 0..=255; a fused ReLU clamps at 0.
+    pub(crate) fn of(rec: &LayerRecord) -> Self {
+        let signed = rec.signed_out();
+        let lo = if rec.relu() || !signed { 0 } else { -127 };
+        Self { lo, hi: if signed { 127 } else { 255 }, signed }
+    }
+}
+
 /// Rounds `acc * mult / 2^shift` to nearest (ties toward +infinity) and clamps to the output range.
 ///
 /// `shift` is in `1..=62` and `mult` in `0..2^31` (checked at parse), so the i64 product and the
@@ -66,7 +84,7 @@ macro_rules! kernel_set {
     ($(#[$feature:meta])?) => {
         use $crate::Error;
         use $crate::format::{LayerKind, LayerRecord, REQUANT_LEN};
-        use $crate::kernels::{Weights, class_taps, requantize, taps_before};
+        use $crate::kernels::{OutRange, Weights, class_taps, requantize, taps_before};
 
         /// An activation byte's value.
         #[inline]
@@ -103,8 +121,8 @@ macro_rules! kernel_set {
         /// Requantizes one accumulator with its channel's bias and (multiplier, shift).
         #[inline]
         $(#[$feature])?
-        fn store(dst: &mut u8, acc: i32, bias: &[u8; 4], requant: &[u8; REQUANT_LEN], signed_out: bool) {
-            let (lo, hi) = if signed_out { (-127, 127) } else { (0, 255) };
+        fn store(dst: &mut u8, acc: i32, bias: &[u8; 4], requant: &[u8; REQUANT_LEN], range: OutRange) {
+            let OutRange { lo, hi, signed: signed_out } = range;
             let [m0, m1, m2, m3, s0, s1, s2, s3] = *requant;
             let mult = i32::from_le_bytes([m0, m1, m2, m3]);
             let shift = u32::from_le_bytes([s0, s1, s2, s3]);
@@ -116,14 +134,14 @@ macro_rules! kernel_set {
         /// Channels are taken four at a time so that the patch is read once per four rows.
         #[inline]
         $(#[$feature])?
-        fn emit<const SIGNED: bool>(out: &mut [u8], patch: &[u8], rows: &[u8], tables: &Weights<'_>, signed_out: bool) {
+        fn emit<const SIGNED: bool>(out: &mut [u8], patch: &[u8], rows: &[u8], tables: &Weights<'_>, range: OutRange) {
             let biases = tables.bias.as_chunks::<4>().0;
             let requants = tables.requant.as_chunks::<REQUANT_LEN>().0;
             let k = patch.len();
             if k == 0 {
                 // A class with no taps (kernel smaller than the stride) leaves only the bias.
                 for ((dst, b), r) in out.iter_mut().zip(biases).zip(requants) {
-                    store(dst, 0, b, r, signed_out);
+                    store(dst, 0, b, r, range);
                 }
                 return;
             }
@@ -137,7 +155,7 @@ macro_rules! kernel_set {
                 let (w2, w3) = w23.split_at(k);
                 let acc = dot4::<SIGNED>(patch, [w0, w1, w2, w3]);
                 for (((d, a), b), r) in dst.iter_mut().zip(acc).zip(b).zip(r) {
-                    store(d, a, b, r, signed_out);
+                    store(d, a, b, r, range);
                 }
             }
             // The last channels, fewer than four.
@@ -145,7 +163,7 @@ macro_rules! kernel_set {
             let rows = rows4.remainder().chunks_exact(k);
             let params = biases.get(done..).unwrap_or_default().iter().zip(requants.get(done..).unwrap_or_default());
             for ((dst, w), (b, r)) in rest.iter_mut().zip(rows).zip(params) {
-                store(dst, dot::<SIGNED>(patch, w), b, r, signed_out);
+                store(dst, dot::<SIGNED>(patch, w), b, r, range);
             }
         }
 
@@ -181,11 +199,11 @@ macro_rules! kernel_set {
             let (oc, oh, ow) = (usize::from(rec.output.c), usize::from(rec.output.h), usize::from(rec.output.w));
             let (kh, kw) = (usize::from(rec.kernel.0), usize::from(rec.kernel.1));
             let (s, pad) = (usize::from(rec.stride), usize::from(rec.padding));
-            let signed_out = rec.signed_out();
+            let range = OutRange::of(rec);
             match rec.kind {
                 LayerKind::Linear => {
                     let x = input.get(..ic).ok_or(err)?;
-                    emit::<SIGNED>(output.get_mut(..oc).ok_or(err)?, x, tables.w, tables, signed_out);
+                    emit::<SIGNED>(output.get_mut(..oc).ok_or(err)?, x, tables.w, tables, range);
                 }
                 LayerKind::Conv2d => {
                     let k = kh * kw * ic;
@@ -209,7 +227,7 @@ macro_rules! kernel_set {
                                 let at = (iy * iw + ox * s + kx0 - pad) * ic;
                                 mid.copy_from_slice(input.get(at..at + mid.len()).ok_or(err)?);
                             }
-                            emit::<SIGNED>(out_pixel, patch, tables.w, tables, signed_out);
+                            emit::<SIGNED>(out_pixel, patch, tables.w, tables, range);
                         }
                     }
                 }
@@ -240,7 +258,7 @@ macro_rules! kernel_set {
                             }
                             let block = oc * ic * (taps_before(kh, s, ry) * kw + nky * taps_before(kw, s, rx));
                             let rows = tables.w.get(block..block + oc * k).ok_or(err)?;
-                            emit::<SIGNED>(out_pixel, patch, rows, tables, signed_out);
+                            emit::<SIGNED>(out_pixel, patch, rows, tables, range);
                         }
                     }
                 }

@@ -223,8 +223,9 @@ impl<'a> Model<'a> {
             }
         }
         if rec.kind.has_weights() {
-            // Fused ReLU and unsigned output go together: requantization clamps at zero.
-            if rec.relu() == rec.signed_out() {
+            // Unsigned bytes can only hold the output of a fused ReLU (requantization clamps at
+            // zero). A ReLU output may still be signed: an encoder's last layer, whose code is.
+            if !rec.signed_out() && !rec.relu() {
                 return Err(quant_err);
             }
             let (kh, kw) = (usize::from(rec.kernel.0), usize::from(rec.kernel.1));
