@@ -145,9 +145,9 @@ fn plan_quants(
     if let (Some(code), Some(last)) = (code, ops.last()) {
         let n = quants.len() - 1;
         match &last.layer {
-            Layer::Linear { .. } | Layer::Conv2d { .. } | Layer::ConvTranspose2d { .. } if !last.relu => {
-                quants[n] = code
-            }
+            // A ReLU'd code is still stored signed (the code is signed by definition); the runtime
+            // clamps it at zero.
+            Layer::Linear { .. } | Layer::Conv2d { .. } | Layer::ConvTranspose2d { .. } => quants[n] = code,
             Layer::Tanh if code == quants[n] => {}
             _ => {
                 return Err(ExportError::Unsupported(

@@ -17,7 +17,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::DatasetKind;
 use crate::device::Backend;
+use crate::models::classifier::{ClassifierConfig, Mode};
+use crate::models::cnn::CnnConfig;
 use crate::models::conv_ae::ConvAeConfig;
+use crate::models::fc_ae::FcAeConfig;
+use crate::models::toy::ToyAeConfig;
+use crate::models::vae::ConvVaeConfig;
 use crate::train::OptimConfig;
 use crate::util::atomic_write_bytes;
 
@@ -30,8 +35,64 @@ pub const RUN_FORMAT: u32 = 1;
 pub enum ModelSpec {
     /// The convolutional autoencoder of seed 002.
     ConvAe(ConvAeConfig),
+    /// The fully-connected autoencoder of seed 001.
+    FcAe(FcAeConfig),
+    /// The convolutional autoencoder trained to remove Gaussian noise.
+    DenoisingAe(DenoisingSpec),
+    /// The convolutional VAE.
+    ConvVae(ConvVaeConfig),
+    /// The seed-002 encoder with an MLP head.
+    Classifier(ClassifierSpec),
+    /// The CNN baseline, from scratch.
+    Cnn(CnnSpec),
+    /// A toy autoencoder of seed 003 on 2-D points.
+    ToyAe(ToySpec),
     /// A model brought in from ONNX files by `bottleneck import` (not trained here).
     Imported(ImportedSpec),
+}
+
+/// The denoising autoencoder: a conv autoencoder and the noise it learns to remove.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DenoisingSpec {
+    /// The network.
+    pub network: ConvAeConfig,
+    /// Standard deviation of the Gaussian noise added to inputs (pixels in [0, 1]).
+    pub noise_std: f64,
+}
+
+/// A classifier run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClassifierSpec {
+    /// The network.
+    pub network: ClassifierConfig,
+    /// Fine-tuned, frozen or from scratch.
+    pub mode: Mode,
+    /// The autoencoder run whose encoder starts the classifier (not for `scratch`).
+    pub pretrained: Option<PathBuf>,
+    /// Accuracy whose first crossing is recorded (epochs and seconds to reach it).
+    pub target_accuracy: f64,
+    /// Shift and mirror training images.
+    pub augment: bool,
+}
+
+/// The CNN baseline.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CnnSpec {
+    /// The network.
+    pub network: CnnConfig,
+    /// Accuracy whose first crossing is recorded.
+    pub target_accuracy: f64,
+    /// Shift and mirror training images.
+    pub augment: bool,
+}
+
+/// A toy autoencoder run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ToySpec {
+    /// The network.
+    pub network: ToyAeConfig,
+    /// After training, freeze the decoder and train a fresh encoder (seed 003 f, g).
+    pub retrain_encoder: bool,
 }
 
 /// Where an imported model's ONNX files are, relative to the run directory.
@@ -53,6 +114,16 @@ impl ModelSpec {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::ConvAe(_) => "conv-ae",
+            Self::FcAe(_) => "fc-ae",
+            Self::DenoisingAe(_) => "denoising-ae",
+            Self::ConvVae(_) => "conv-vae",
+            Self::Classifier(c) => match c.mode {
+                Mode::Finetune => "classifier-finetune",
+                Mode::Frozen => "classifier-frozen",
+                Mode::Scratch => "classifier-scratch",
+            },
+            Self::Cnn(_) => "cnn",
+            Self::ToyAe(_) => "toy-ae",
             Self::Imported(_) => "imported",
         }
     }
@@ -76,9 +147,41 @@ pub struct TrainSpec {
     pub device: Backend,
 }
 
-/// Which data, and how much of it.
+/// What a run trains on.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct DataSpec {
+#[serde(tag = "source", rename_all = "kebab-case")]
+pub enum DataSpec {
+    /// An image dataset.
+    Images(ImageData),
+    /// Seed 003's points in [-2, 2] x [-1, 1].
+    ToyRectangle(ToyData),
+}
+
+/// Points of the toy set.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ToyData {
+    /// Points trained on (seed 003 uses 100).
+    pub points: usize,
+    /// Held-out points for the test loss.
+    pub test_points: usize,
+}
+
+impl DataSpec {
+    /// The image settings.
+    ///
+    /// # Errors
+    /// For a run that trains on the toy set.
+    pub fn images(&self) -> anyhow::Result<&ImageData> {
+        match self {
+            Self::Images(d) => Ok(d),
+            Self::ToyRectangle(_) => bail!("this run trains on the toy point set, not images"),
+        }
+    }
+}
+
+/// Which images, and how many.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ImageData {
     /// Dataset name.
     pub dataset: DatasetKind,
     /// The folder the files came from (informative; `--data` on resume overrides it).

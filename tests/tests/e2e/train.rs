@@ -82,17 +82,61 @@ fn diverging_loss_stops_with_a_clear_message() {
 }
 
 #[test]
-fn pipeline_writes_the_run_directory() {
+fn pipeline_trains_every_model_and_validates_the_deployable_ones() {
     let dir = tempfile::tempdir().unwrap();
     let s = sample();
     let out = ok(
         dir.path(),
         &["run", "--data", s.to_str().unwrap(), "--epochs", "1", "--limit-train", "512", "--limit-test", "100", "-q"],
     );
-    assert!(out.contains("pipeline finished: runs/pipeline"), "{out}");
-    assert!(out.contains("validation") || out.contains("test set"), "{out}");
-    let run = dir.path().join("runs/pipeline/conv-ae");
-    for f in ["figures/reconstructions.png", "export/model.bnq", "export/vectors.bin"] {
-        assert!(run.join(f).is_file(), "missing {f}");
+    assert!(out.contains("pipeline finished in") && out.contains("runs/pipeline"), "{out}");
+    let root = dir.path().join("runs/pipeline");
+    for f in [
+        "conv-ae/figures/reconstructions.png",
+        "conv-ae/export/model.bnq",
+        "conv-ae/export/encoder.onnx",
+        "classifier-finetune/export/classifier.onnx",
+        "classifier-finetune/summary.toml",
+        "classifier-frozen/figures/accuracy.png",
+        "classifier-scratch/summary.toml",
+        "cnn/figures/accuracy.png",
+        "learning-speed.md",
+        "conv-vae/figures/samples.png",
+        "conv-vae/export/vae-encoder.onnx",
+        "denoising-ae/figures/denoising.png",
+        "fc-ae/export/model.bnq",
+        "ae-2d/figures/latent-grid.png",
+        "vae-2d/figures/latent.png",
+        "toy-small/figures/embedding.png",
+        "toy-large/figures/retrain-arrows.png",
+        "toy-large/arrows.csv",
+        "toy-linear/figures/decoder-curves.png",
+    ] {
+        assert!(root.join(f).is_file(), "missing {f}");
     }
+    // The fine-tuned classifier's int8 export was validated, with its top-1 agreement.
+    assert!(out.contains("classifier-finetune: int8") && out.contains("top-1 agreement"), "{out}");
+    let speed = std::fs::read_to_string(root.join("learning-speed.md")).unwrap();
+    assert!(speed.contains("encoder + MLP, finetune") && speed.contains("CNN from scratch"), "{speed}");
+    // Only some stages.
+    let out = ok(
+        dir.path(),
+        &[
+            "run",
+            "--data",
+            s.to_str().unwrap(),
+            "--epochs",
+            "1",
+            "--limit-train",
+            "256",
+            "--limit-test",
+            "50",
+            "--only",
+            "toy",
+            "--name",
+            "t",
+            "-q",
+        ],
+    );
+    assert!(out.contains("stage Toy") && !out.contains("stage ConvAe"), "{out}");
 }

@@ -35,36 +35,36 @@ pub struct DataArgs {
     pub valid_fraction: f64,
 }
 
-/// How to train.
+/// How to train. Unset options take the model kind's defaults, listed in each kind's help.
 #[derive(Debug, Clone, Args)]
 pub struct TrainArgs {
-    /// Passes over the training images.
-    #[arg(long, default_value_t = 10)]
-    pub epochs: usize,
+    /// Passes over the training data.
+    #[arg(long)]
+    pub epochs: Option<usize>,
 
-    /// Images per optimizer step.
-    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
-    pub batch_size: u32,
+    /// Examples per optimizer step.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch_size: Option<u32>,
 
     /// Optimizer.
-    #[arg(long, value_enum, default_value = "adam")]
-    pub optimizer: Optimizer,
+    #[arg(long, value_enum)]
+    pub optimizer: Option<Optimizer>,
 
     /// Learning rate.
-    #[arg(long, default_value_t = 1e-3, value_parser = positive)]
-    pub lr: f64,
+    #[arg(long, value_parser = positive)]
+    pub lr: Option<f64>,
 
     /// Weight decay (L2 penalty; decoupled for adamw).
-    #[arg(long, default_value_t = 1e-5, value_parser = non_negative)]
-    pub weight_decay: f64,
+    #[arg(long, value_parser = non_negative)]
+    pub weight_decay: Option<f64>,
 
     /// Momentum for --optimizer momentum, nesterov and rmsprop.
     #[arg(long, default_value_t = 0.9, value_parser = fraction)]
     pub momentum: f64,
 
     /// Learning-rate schedule.
-    #[arg(long, value_enum, default_value = "constant")]
-    pub schedule: Schedule,
+    #[arg(long, value_enum)]
+    pub schedule: Option<Schedule>,
 
     /// Stop when the validation loss has not improved for this many epochs.
     #[arg(long, value_name = "EPOCHS")]
@@ -78,6 +78,50 @@ pub struct TrainArgs {
     /// `--features cuda`).
     #[arg(long, value_enum, default_value = "flex")]
     pub device: Backend,
+}
+
+/// A model kind's training defaults.
+#[derive(Debug, Clone, Copy)]
+pub struct Defaults {
+    pub epochs: usize,
+    pub batch_size: u32,
+    pub optimizer: Optimizer,
+    pub lr: f64,
+    pub weight_decay: f64,
+    pub schedule: Schedule,
+}
+
+impl Defaults {
+    /// Seed 002's settings: 10 epochs, batch 256, Adam 1e-3, weight decay 1e-5.
+    pub const IMAGES: Self = Self {
+        epochs: 10,
+        batch_size: 256,
+        optimizer: Optimizer::Adam,
+        lr: 1e-3,
+        weight_decay: 1e-5,
+        schedule: Schedule::Constant,
+    };
+}
+
+impl TrainArgs {
+    /// The settings: what was given, else the kind's defaults.
+    #[must_use]
+    pub fn resolve(&self, d: Defaults) -> crate::run_dir::TrainSpec {
+        crate::run_dir::TrainSpec {
+            epochs: self.epochs.unwrap_or(d.epochs),
+            batch_size: self.batch_size.unwrap_or(d.batch_size) as usize,
+            optim: crate::train::OptimConfig {
+                optimizer: self.optimizer.unwrap_or(d.optimizer),
+                lr: self.lr.unwrap_or(d.lr),
+                weight_decay: self.weight_decay.unwrap_or(d.weight_decay),
+                momentum: self.momentum,
+                schedule: self.schedule.unwrap_or(d.schedule),
+            },
+            patience: self.patience,
+            seed: self.seed,
+            device: self.device,
+        }
+    }
 }
 
 /// Where the run directory goes.
@@ -105,17 +149,17 @@ fn parse_f64(s: &str) -> Result<f64, String> {
     if v.is_finite() { Ok(v) } else { Err(format!("{s} is not finite")) }
 }
 
-fn fraction(s: &str) -> Result<f64, String> {
+pub(crate) fn fraction(s: &str) -> Result<f64, String> {
     let v = parse_f64(s)?;
     if (0.0..1.0).contains(&v) { Ok(v) } else { Err(format!("{v} is not in [0, 1)")) }
 }
 
-fn positive(s: &str) -> Result<f64, String> {
+pub(crate) fn positive(s: &str) -> Result<f64, String> {
     let v = parse_f64(s)?;
     if v > 0.0 { Ok(v) } else { Err(format!("{v} must be greater than 0")) }
 }
 
-fn non_negative(s: &str) -> Result<f64, String> {
+pub(crate) fn non_negative(s: &str) -> Result<f64, String> {
     let v = parse_f64(s)?;
     if v >= 0.0 { Ok(v) } else { Err(format!("{v} must not be negative")) }
 }

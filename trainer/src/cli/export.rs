@@ -32,8 +32,9 @@ pub(crate) fn run_data(
     config: &crate::run_dir::RunConfig,
     dir: Option<PathBuf>,
 ) -> anyhow::Result<crate::data::Dataset> {
-    let dir = dir.unwrap_or_else(|| config.data.dir.clone());
-    Ok(source::load(config.data.dataset, source::DataSource { origin: source::Origin::Flag, dir })?)
+    let d = config.data.images()?;
+    let dir = dir.unwrap_or_else(|| d.dir.clone());
+    Ok(source::load(d.dataset, source::DataSource { origin: source::Origin::Flag, dir })?)
 }
 
 /// Prints what an export wrote.

@@ -9,7 +9,7 @@ use clap::{Args, ValueEnum};
 use super::args::DataArgs;
 use crate::device::Backend;
 use crate::jobs::import::{copy_in, ends_in_tanh, graph};
-use crate::run_dir::{DataSpec, ImportedSpec, ModelSpec, RUN_FORMAT, RunConfig, RunDir, TrainSpec};
+use crate::run_dir::{DataSpec, ImageData, ImportedSpec, ModelSpec, RUN_FORMAT, RunConfig, RunDir, TrainSpec};
 use crate::train::{OptimConfig, Optimizer, Schedule};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -104,7 +104,7 @@ impl ImportCmd {
                 seed: 42,
                 device: Backend::Flex,
             },
-            data: DataSpec {
+            data: DataSpec::Images(ImageData {
                 dataset: ds.kind,
                 dir: ds.source.dir.clone(),
                 valid_fraction: self.data.valid_fraction,
@@ -113,7 +113,7 @@ impl ImportCmd {
                 train_images: p.train.len(),
                 valid_images: p.valid.len(),
                 test_images: p.test.len(),
-            },
+            }),
         };
         let mut g = graph(run, &spec, &config)?;
         if self.input_range == RangeArg::Auto && ends_in_tanh(&g.decoder) {

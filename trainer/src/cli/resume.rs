@@ -6,7 +6,7 @@ use clap::Args;
 
 use crate::data::source;
 use crate::jobs::train::train;
-use crate::run_dir::RunDir;
+use crate::run_dir::{DataSpec, RunDir};
 
 #[derive(Debug, Args)]
 pub struct ResumeCmd {
@@ -31,10 +31,14 @@ impl ResumeCmd {
             config.train.epochs = e;
             run.write_config(&config)?;
         }
-        let dir = self.data.unwrap_or_else(|| config.data.dir.clone());
-        let src = source::DataSource { origin: source::Origin::Flag, dir };
-        let ds = source::load(config.data.dataset, src)?;
-        let outcome = train(&config, &ds, &run, !self.quiet, true)?;
+        let ds = match &config.data {
+            DataSpec::Images(d) => {
+                let dir = self.data.unwrap_or_else(|| d.dir.clone());
+                Some(source::load(d.dataset, source::DataSource { origin: source::Origin::Flag, dir })?)
+            }
+            DataSpec::ToyRectangle(_) => None,
+        };
+        let outcome = train(&config, ds.as_ref(), &run, !self.quiet, true)?;
         super::train::report(&run, &outcome.history, outcome.stopped_early);
         Ok(())
     }

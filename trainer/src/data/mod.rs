@@ -1,5 +1,6 @@
 //! Datasets: IDX files, where to find them, splits, the toy set.
 
+pub mod augment;
 pub mod batch;
 pub mod dataset;
 pub mod idx;

@@ -68,7 +68,7 @@ pub fn export_dir(run: &RunDir) -> PathBuf {
 pub fn export(run: &RunDir, config: &RunConfig, data: &Dataset, opts: &ExportOptions) -> anyhow::Result<Exported> {
     let device = config.train.device.device()?;
     let model = Trained::load(run, config, &device)?;
-    let sets = super::train::prepared(config, data);
+    let sets = super::train::prepared(config, data)?;
     let range = model.range();
 
     let stats_set = stratified_subset(&sets.train, opts.stats_images, config.train.seed);

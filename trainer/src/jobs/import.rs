@@ -73,7 +73,7 @@ pub fn graph(run: &RunDir, spec: &ImportedSpec, config: &RunConfig) -> anyhow::R
         encoder,
         decoder,
         classifier,
-        classes: config.data.dataset.classes().iter().map(|c| (*c).to_string()).collect(),
+        classes: config.data.images()?.dataset.classes().iter().map(|c| (*c).to_string()).collect(),
         latent_stats: None,
         metadata: Vec::new(),
     };

@@ -5,6 +5,7 @@ pub mod export;
 pub mod figures;
 pub mod import;
 pub mod prepare;
+pub mod toy;
 pub mod train;
 pub mod trained;
 pub mod validate;

@@ -2,7 +2,7 @@
 
 use anyhow::Context as _;
 use bottleneck_export::graph::{InputRange as GRange, Variant};
-use bottleneck_export::{LatentStats, Model as Graph};
+use bottleneck_export::{Classifier as ExportClassifier, LatentStats, Model as Graph};
 use burn::prelude::*;
 use burn::store::ModuleRecord;
 use burn::tensor::Bytes;
@@ -10,7 +10,10 @@ use burn::tensor::Bytes;
 use crate::data::ImageSet;
 use crate::data::batch::{InputRange, image_tensor};
 use crate::models::Autoencoder;
+use crate::models::classifier::{Classifier, Mode};
 use crate::models::conv_ae::ConvAe;
+use crate::models::fc_ae::FcAe;
+use crate::models::vae::ConvVae;
 use crate::run_dir::{ModelSpec, RunConfig, RunDir};
 
 /// The model of a run, on a plain (non-autodiff) device.
@@ -18,8 +21,21 @@ use crate::run_dir::{ModelSpec, RunConfig, RunDir};
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Trained {
-    /// A convolutional autoencoder.
+    /// A convolutional autoencoder (plain or denoising).
     ConvAe(ConvAe),
+    /// The fully-connected autoencoder.
+    FcAe(FcAe),
+    /// The convolutional VAE.
+    Vae(ConvVae),
+    /// A classifier with the autoencoder it was pretrained from (whose decoder it shares).
+    Classifier {
+        /// The classifier.
+        model: Classifier,
+        /// The pretrained autoencoder.
+        autoencoder: ConvAe,
+        /// Whether its encoder was frozen (so it is the autoencoder's own).
+        frozen: bool,
+    },
     /// A model imported from ONNX, run by the exporter's float interpreter.
     Imported(Graph),
 }
@@ -40,16 +56,41 @@ fn to_vec(t: Tensor<2>) -> anyhow::Result<Vec<f32>> {
 }
 
 impl Trained {
-    /// Loads `model.bpk` of `run` onto `device`.
+    /// Loads `model.bpk` of `run` onto `device` (and, for a classifier, its pretrained
+    /// autoencoder).
     ///
     /// # Errors
-    /// When the weights are missing, corrupt or of another architecture.
+    /// When the weights are missing, corrupt or of another architecture, or the kind has nothing
+    /// to export (the CNN baseline, toy models, a classifier trained from scratch).
     pub fn load(run: &RunDir, config: &RunConfig, device: &Device) -> anyhow::Result<Self> {
         let path = run.model_path();
         let bad = |e| anyhow::anyhow!("{}: weights do not fit the model in config.toml: {e}", path.display());
         Ok(match &config.model {
             ModelSpec::ConvAe(c) => Self::ConvAe(c.init(device).try_load_record(record(run)?).map_err(bad)?),
+            ModelSpec::DenoisingAe(d) => {
+                Self::ConvAe(d.network.init(device).try_load_record(record(run)?).map_err(bad)?)
+            }
+            ModelSpec::FcAe(c) => Self::FcAe(c.init(device).try_load_record(record(run)?).map_err(bad)?),
+            ModelSpec::ConvVae(c) => Self::Vae(c.init(device).try_load_record(record(run)?).map_err(bad)?),
+            ModelSpec::Classifier(c) => {
+                let pretrained = c.pretrained.as_ref().filter(|_| c.mode != Mode::Scratch).with_context(|| {
+                    format!(
+                        "{} is a classifier trained from scratch: it has no autoencoder (no decoder) to deploy with; \
+                         export a fine-tuned or frozen classifier, or the autoencoder run",
+                        run.root.display()
+                    )
+                })?;
+                let autoencoder = crate::jobs::train::load_conv_ae(pretrained, device)?;
+                let model = c.network.init(None, device).try_load_record(record(run)?).map_err(bad)?;
+                Self::Classifier { model, autoencoder, frozen: c.mode == Mode::Frozen }
+            }
             ModelSpec::Imported(spec) => Self::Imported(crate::jobs::import::graph(run, spec, config)?),
+            ModelSpec::Cnn(_) | ModelSpec::ToyAe(_) => anyhow::bail!(
+                "{} holds a {} run, which has no autoencoder to export (the runtime deploys autoencoders, with or \
+                 without a classifier)",
+                run.root.display(),
+                config.model.kind()
+            ),
         })
     }
 
@@ -57,11 +98,12 @@ impl Trained {
     #[must_use]
     pub fn range(&self) -> InputRange {
         match self {
-            Self::ConvAe(_) => InputRange::Unit,
+            Self::FcAe(_) => InputRange::Symmetric,
             Self::Imported(g) => match g.input_range {
                 GRange::Unit => InputRange::Unit,
                 GRange::Symmetric => InputRange::Symmetric,
             },
+            _ => InputRange::Unit,
         }
     }
 
@@ -70,6 +112,9 @@ impl Trained {
     pub fn latent(&self) -> usize {
         match self {
             Self::ConvAe(m) => m.latent(),
+            Self::FcAe(m) => m.latent(),
+            Self::Vae(m) => m.latent(),
+            Self::Classifier { autoencoder, .. } => autoencoder.latent(),
             Self::Imported(g) => g.latent,
         }
     }
@@ -79,17 +124,25 @@ impl Trained {
     /// # Errors
     /// When outputs cannot be read back.
     pub fn outputs(&self, set: &ImageSet, indices: &[usize], device: &Device) -> anyhow::Result<FloatOutputs> {
-        let mut out = FloatOutputs::default();
         if let Self::Imported(g) = self {
             return imported_outputs(g, set, indices, self.range());
         }
+        fn through<M: Autoencoder>(m: &M, x: Tensor<2>, out: &mut FloatOutputs) -> anyhow::Result<()> {
+            let z = m.encode(x);
+            out.codes.extend(to_vec(z.clone())?);
+            out.reconstructions.extend(to_vec(m.decode(z))?);
+            Ok(())
+        }
+        let mut out = FloatOutputs::default();
         for chunk in indices.chunks(1000) {
             let x = image_tensor(set, chunk, self.range(), device);
             match self {
-                Self::ConvAe(m) => {
-                    let z = m.encode(x);
-                    out.codes.extend(to_vec(z.clone())?);
-                    out.reconstructions.extend(to_vec(m.decode(z))?);
+                Self::ConvAe(m) => through(m, x, &mut out)?,
+                Self::FcAe(m) => through(m, x, &mut out)?,
+                Self::Vae(m) => through(m, x, &mut out)?,
+                Self::Classifier { model, autoencoder, .. } => {
+                    through(autoencoder, x.clone(), &mut out)?;
+                    out.logits.extend(to_vec(model.forward(x))?);
                 }
                 Self::Imported(_) => {}
             }
@@ -106,21 +159,49 @@ impl Trained {
             ("bottleneck.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
             ("bottleneck.config".to_string(), toml::to_string(config).context("serialising the config")?),
         ];
+        let base = |variant, input_range, latent, encoder, decoder, classifier| Graph {
+            name: config.model.kind().to_string(),
+            variant,
+            input: [1, 28, 28],
+            input_range,
+            latent,
+            encoder,
+            decoder,
+            classifier,
+            classes: classes.iter().map(|c| (*c).to_string()).collect(),
+            latent_stats: stats.clone(),
+            metadata: metadata.clone(),
+        };
         let graph = match self {
-            Self::Imported(g) => Graph { latent_stats: stats, metadata, ..g.clone() },
-            Self::ConvAe(m) => Graph {
-                name: config.model.kind().to_string(),
-                variant: Variant::Autoencoder,
-                input: [1, 28, 28],
-                input_range: GRange::Unit,
-                latent: m.latent(),
-                encoder: m.encoder.network()?,
-                decoder: m.decoder.network()?,
-                classifier: None,
-                classes: classes.iter().map(|c| (*c).to_string()).collect(),
-                latent_stats: stats,
-                metadata,
-            },
+            Self::Imported(g) => Graph { latent_stats: stats.clone(), metadata: metadata.clone(), ..g.clone() },
+            Self::ConvAe(m) => {
+                base(Variant::Autoencoder, GRange::Unit, m.latent(), m.encoder.network()?, m.decoder.network()?, None)
+            }
+            Self::FcAe(m) => base(
+                Variant::Autoencoder,
+                GRange::Symmetric,
+                m.latent(),
+                m.encoder_network()?,
+                m.decoder_network()?,
+                None,
+            ),
+            Self::Vae(m) => {
+                base(Variant::Variational, GRange::Unit, m.latent(), m.encoder.network()?, m.decoder.network()?, None)
+            }
+            Self::Classifier { model, autoencoder, frozen } => {
+                let classifier = ExportClassifier {
+                    encoder: if *frozen { None } else { Some(model.encoder.network()?) },
+                    head: model.head_network()?,
+                };
+                base(
+                    Variant::Autoencoder,
+                    GRange::Unit,
+                    autoencoder.latent(),
+                    autoencoder.encoder.network()?,
+                    autoencoder.decoder.network()?,
+                    Some(classifier),
+                )
+            }
         };
         graph.validate()?;
         Ok(graph)

@@ -81,7 +81,7 @@ pub fn validate(run: &RunDir, config: &RunConfig, data: Option<&Dataset>) -> any
 fn test_set(run: &RunDir, config: &RunConfig, data: &Dataset, model: &Model<'_>) -> anyhow::Result<TestSetAgreement> {
     let device = config.train.device.device()?;
     let trained = Trained::load(run, config, &device)?;
-    let sets = super::train::prepared(config, data);
+    let sets = super::train::prepared(config, data)?;
     let test = &sets.test;
     let idx: Vec<usize> = (0..test.len()).collect();
     let float = trained.outputs(test, &idx, &device)?;

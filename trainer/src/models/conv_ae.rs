@@ -3,7 +3,7 @@
 
 use bottleneck_export::{Layer, Network};
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
-use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d};
+use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
 use burn::tensor::activation::{relu, sigmoid};
 
@@ -20,15 +20,17 @@ pub const CONV_FEATURES: usize = 32 * 3 * 3;
 ///
 /// | layer | output | kernel | stride | padding | activation |
 /// |---|---|---|---|---|---|
-/// | conv1 | 8x14x14 | 4 | 2 | 1 | ReLU |
-/// | conv2 | 16x7x7 | 4 | 2 | 1 | ReLU |
+/// | conv1 | 8x14x14 | 4 | 2 | 1 | (batch norm), ReLU |
+/// | conv2 | 16x7x7 | 4 | 2 | 1 | (batch norm), ReLU |
 /// | conv3 | 32x3x3 | 3 | 2 | 0 | none (as seed 002's table 1) |
 /// | fc1 | 64 | | | | ReLU, dropout |
 /// | fc2 | out | | | | dropout |
 #[derive(Module, Debug)]
 pub struct ConvEncoder {
     pub conv1: Conv2d,
+    pub bn1: Option<BatchNorm>,
     pub conv2: Conv2d,
+    pub bn2: Option<BatchNorm>,
     pub conv3: Conv2d,
     pub fc1: Linear,
     pub fc2: Linear,
@@ -41,7 +43,9 @@ pub struct ConvDecoder {
     pub fc1: Linear,
     pub fc2: Linear,
     pub deconv1: ConvTranspose2d,
+    pub bn1: Option<BatchNorm>,
     pub deconv2: ConvTranspose2d,
+    pub bn2: Option<BatchNorm>,
     pub deconv3: ConvTranspose2d,
     pub dropout: Dropout,
 }
@@ -55,6 +59,9 @@ pub struct ConvAeConfig {
     /// Dropout after each linear layer (`dr` in seed 002).
     #[config(default = 0.0)]
     pub dropout: f64,
+    /// Batch normalisation after the first two (transposed) convolutions of each half.
+    #[config(default = false)]
+    pub batch_norm: bool,
 }
 
 /// Encoder and decoder.
@@ -69,8 +76,8 @@ impl ConvAeConfig {
     #[must_use]
     pub fn init(&self, device: &Device) -> ConvAe {
         ConvAe {
-            encoder: encoder(self.latent, self.dropout, device),
-            decoder: decoder(self.latent, self.dropout, device),
+            encoder: encoder(self.latent, self.dropout, self.batch_norm, device),
+            decoder: decoder(self.latent, self.dropout, self.batch_norm, device),
         }
     }
 }
@@ -78,7 +85,8 @@ impl ConvAeConfig {
 /// The seed-002 encoder with `out` outputs (the code size; twice it for a VAE's mean and
 /// log-variance).
 #[must_use]
-pub fn encoder(out: usize, dropout: f64, device: &Device) -> ConvEncoder {
+pub fn encoder(out: usize, dropout: f64, batch_norm: bool, device: &Device) -> ConvEncoder {
+    let bn = |c| batch_norm.then(|| BatchNormConfig::new(c).init(device));
     let conv = |cin, cout, k, p| {
         Conv2dConfig::new([cin, cout], [k, k])
             .with_stride([2, 2])
@@ -87,7 +95,9 @@ pub fn encoder(out: usize, dropout: f64, device: &Device) -> ConvEncoder {
     };
     ConvEncoder {
         conv1: conv(1, 8, 4, 1),
+        bn1: bn(8),
         conv2: conv(8, 16, 4, 1),
+        bn2: bn(16),
         conv3: conv(16, 32, 3, 0),
         fc1: LinearConfig::new(CONV_FEATURES, 64).init(device),
         fc2: LinearConfig::new(64, out).init(device),
@@ -97,7 +107,8 @@ pub fn encoder(out: usize, dropout: f64, device: &Device) -> ConvEncoder {
 
 /// The seed-002 decoder from `latent` inputs.
 #[must_use]
-pub fn decoder(latent: usize, dropout: f64, device: &Device) -> ConvDecoder {
+pub fn decoder(latent: usize, dropout: f64, batch_norm: bool, device: &Device) -> ConvDecoder {
+    let bn = |c| batch_norm.then(|| BatchNormConfig::new(c).init(device));
     let deconv = |cin, cout, k, p| {
         ConvTranspose2dConfig::new([cin, cout], [k, k]).with_stride([2, 2]).with_padding([p, p]).init(device)
     };
@@ -105,10 +116,28 @@ pub fn decoder(latent: usize, dropout: f64, device: &Device) -> ConvDecoder {
         fc1: LinearConfig::new(latent, 64).init(device),
         fc2: LinearConfig::new(64, CONV_FEATURES).init(device),
         deconv1: deconv(32, 16, 3, 0),
+        bn1: bn(16),
         deconv2: deconv(16, 8, 4, 1),
+        bn2: bn(8),
         deconv3: deconv(8, 1, 4, 1),
         dropout: DropoutConfig::new(dropout).init(),
     }
+}
+
+/// Applies an optional batch norm.
+fn norm(bn: &Option<BatchNorm>, x: Tensor<4>) -> Tensor<4> {
+    match bn {
+        Some(b) => b.forward(x),
+        None => x,
+    }
+}
+
+/// Exports an optional batch norm.
+fn norm_layer(bn: &Option<BatchNorm>, layers: &mut Vec<Layer>) -> anyhow::Result<()> {
+    if let Some(b) = bn {
+        layers.push(export::batch_norm(b)?);
+    }
+    Ok(())
 }
 
 impl ConvEncoder {
@@ -116,8 +145,8 @@ impl ConvEncoder {
     pub fn forward(&self, images: Tensor<2>) -> Tensor<2> {
         let [batch, _] = images.dims();
         let x = images.reshape([batch, 1, SIDE, SIDE]);
-        let x = relu(self.conv1.forward(x));
-        let x = relu(self.conv2.forward(x));
+        let x = relu(norm(&self.bn1, self.conv1.forward(x)));
+        let x = relu(norm(&self.bn2, self.conv2.forward(x)));
         let x = self.conv3.forward(x);
         let x = x.reshape([batch, CONV_FEATURES]);
         let x = self.dropout.forward(relu(self.fc1.forward(x)));
@@ -137,8 +166,8 @@ impl ConvDecoder {
         let x = self.dropout.forward(relu(self.fc1.forward(codes)));
         let x = self.dropout.forward(relu(self.fc2.forward(x)));
         let x = x.reshape([batch, 32, 3, 3]);
-        let x = relu(self.deconv1.forward(x));
-        let x = relu(self.deconv2.forward(x));
+        let x = relu(norm(&self.bn1, self.deconv1.forward(x)));
+        let x = relu(norm(&self.bn2, self.deconv2.forward(x)));
         self.deconv3.forward(x).reshape([batch, PIXELS])
     }
 }
@@ -149,19 +178,19 @@ impl ConvEncoder {
     /// # Errors
     /// When weights cannot be read.
     pub fn network(&self) -> anyhow::Result<Network> {
-        Ok(Network {
-            layers: vec![
-                export::conv2d(&self.conv1)?,
-                Layer::Relu,
-                export::conv2d(&self.conv2)?,
-                Layer::Relu,
-                export::conv2d(&self.conv3)?,
-                Layer::Flatten,
-                export::linear(&self.fc1)?,
-                Layer::Relu,
-                export::linear(&self.fc2)?,
-            ],
-        })
+        let mut layers = vec![export::conv2d(&self.conv1)?];
+        norm_layer(&self.bn1, &mut layers)?;
+        layers.extend([Layer::Relu, export::conv2d(&self.conv2)?]);
+        norm_layer(&self.bn2, &mut layers)?;
+        layers.extend([
+            Layer::Relu,
+            export::conv2d(&self.conv3)?,
+            Layer::Flatten,
+            export::linear(&self.fc1)?,
+            Layer::Relu,
+            export::linear(&self.fc2)?,
+        ]);
+        Ok(Network { layers })
     }
 }
 
@@ -171,21 +200,19 @@ impl ConvDecoder {
     /// # Errors
     /// When weights cannot be read.
     pub fn network(&self) -> anyhow::Result<Network> {
-        Ok(Network {
-            layers: vec![
-                export::linear(&self.fc1)?,
-                Layer::Relu,
-                export::linear(&self.fc2)?,
-                Layer::Relu,
-                Layer::Unflatten { channels: 32, height: 3, width: 3 },
-                export::conv_transpose2d(&self.deconv1)?,
-                Layer::Relu,
-                export::conv_transpose2d(&self.deconv2)?,
-                Layer::Relu,
-                export::conv_transpose2d(&self.deconv3)?,
-                Layer::Sigmoid,
-            ],
-        })
+        let mut layers = vec![
+            export::linear(&self.fc1)?,
+            Layer::Relu,
+            export::linear(&self.fc2)?,
+            Layer::Relu,
+            Layer::Unflatten { channels: 32, height: 3, width: 3 },
+            export::conv_transpose2d(&self.deconv1)?,
+        ];
+        norm_layer(&self.bn1, &mut layers)?;
+        layers.extend([Layer::Relu, export::conv_transpose2d(&self.deconv2)?]);
+        norm_layer(&self.bn2, &mut layers)?;
+        layers.extend([Layer::Relu, export::conv_transpose2d(&self.deconv3)?, Layer::Sigmoid]);
+        Ok(Network { layers })
     }
 }
 

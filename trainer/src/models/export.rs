@@ -3,7 +3,7 @@
 use anyhow::{Context as _, bail};
 use bottleneck_export::{Layer, Tensor as GTensor};
 use burn::nn::conv::{Conv2d, ConvTranspose2d};
-use burn::nn::{Linear, PaddingConfig2d};
+use burn::nn::{BatchNorm, Linear, PaddingConfig2d};
 use burn::prelude::*;
 
 fn values<const D: usize>(t: Tensor<D>) -> anyhow::Result<(Vec<usize>, Vec<f32>)> {
@@ -82,5 +82,19 @@ pub fn linear(l: &Linear) -> anyhow::Result<Layer> {
     Ok(Layer::Linear {
         weight: GTensor::new(vec![d_out, d_in], t).context("linear weights")?,
         bias: bias_of(l.bias.as_ref(), d_out)?,
+    })
+}
+
+/// A burn `BatchNorm` in evaluation mode (its running statistics).
+///
+/// # Errors
+/// When the statistics cannot be read.
+pub fn batch_norm(b: &BatchNorm) -> anyhow::Result<Layer> {
+    Ok(Layer::BatchNorm {
+        gamma: values(b.gamma.val())?.1,
+        beta: values(b.beta.val())?.1,
+        mean: values(b.running_mean.value())?.1,
+        var: values(b.running_var.value())?.1,
+        epsilon: b.epsilon as f32,
     })
 }

@@ -1,7 +1,12 @@
 //! Model definitions, one file per architecture.
 
+pub mod classifier;
+pub mod cnn;
 pub mod conv_ae;
 pub mod export;
+pub mod fc_ae;
+pub mod toy;
+pub mod vae;
 
 use burn::prelude::*;
 
@@ -24,5 +29,29 @@ impl Autoencoder for conv_ae::ConvAe {
     }
     fn latent(&self) -> usize {
         self.decoder.fc1.weight.val().dims()[0]
+    }
+}
+
+impl Autoencoder for fc_ae::FcAe {
+    fn encode(&self, images: Tensor<2>) -> Tensor<2> {
+        fc_ae::FcAe::encode(self, images)
+    }
+    fn decode(&self, codes: Tensor<2>) -> Tensor<2> {
+        fc_ae::FcAe::decode(self, codes)
+    }
+    fn latent(&self) -> usize {
+        fc_ae::ENCODER[fc_ae::ENCODER.len() - 1]
+    }
+}
+
+impl Autoencoder for vae::ConvVae {
+    fn encode(&self, images: Tensor<2>) -> Tensor<2> {
+        vae::ConvVae::encode(self, images)
+    }
+    fn decode(&self, codes: Tensor<2>) -> Tensor<2> {
+        vae::ConvVae::decode(self, codes)
+    }
+    fn latent(&self) -> usize {
+        vae::ConvVae::latent(self)
     }
 }

@@ -1,5 +1,11 @@
 //! Training objectives: how each kind of model turns a batch into losses.
 
+pub mod classification;
 pub mod reconstruction;
+pub mod toy;
+pub mod vae;
 
-pub use reconstruction::Reconstruction;
+pub use classification::Classification;
+pub use reconstruction::{Reconstruction, Sets};
+pub use toy::Points;
+pub use vae::Elbo;

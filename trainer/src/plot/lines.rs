@@ -16,6 +16,9 @@ pub struct Series {
     pub points: Vec<(f64, f64)>,
 }
 
+/// Points drawn as grey dots under the lines (e.g. the data a curve should cover), unnamed.
+pub type Dots = [(f64, f64)];
+
 /// Axis labels and options of a chart.
 #[derive(Debug, Clone)]
 pub struct Chart<'a> {
@@ -45,6 +48,14 @@ const COLORS: [RGBColor; 8] = [
 /// # Errors
 /// When there is nothing to draw, or drawing or writing fails.
 pub fn line_chart(path: &Path, chart: &Chart<'_>, series: &[Series]) -> anyhow::Result<()> {
+    line_chart_with_dots(path, chart, series, &[])
+}
+
+/// [`line_chart`] with `dots` drawn first.
+///
+/// # Errors
+/// As [`line_chart`].
+pub fn line_chart_with_dots(path: &Path, chart: &Chart<'_>, series: &[Series], dots: &Dots) -> anyhow::Result<()> {
     ensure_font();
     let points: Vec<(f64, f64)> =
         series.iter().flat_map(|s| s.points.iter().copied()).filter(|p| p.1.is_finite()).collect();
@@ -69,11 +80,11 @@ pub fn line_chart(path: &Path, chart: &Chart<'_>, series: &[Series]) -> anyhow::
         if log_y {
             let (lo, hi) = (y0 / 1.15, y1 * 1.15);
             let mut c = builder.build_cartesian_2d(x0..x1, (lo..hi).log_scale()).map_err(plot_err)?;
-            draw(&mut c, chart, series, integer_x)?;
+            draw(&mut c, chart, series, dots, integer_x)?;
         } else {
             let pad = ((y1 - y0) * 0.06).max(1e-9);
             let mut c = builder.build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad)).map_err(plot_err)?;
-            draw(&mut c, chart, series, integer_x)?;
+            draw(&mut c, chart, series, dots, integer_x)?;
         }
         root.present().map_err(plot_err)?;
     }
@@ -84,6 +95,7 @@ fn draw<'a, DB, Y>(
     c: &mut ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, Y>>,
     chart: &Chart<'_>,
     series: &[Series],
+    dots: &Dots,
     integer_x: bool,
 ) -> anyhow::Result<()>
 where
@@ -108,6 +120,7 @@ where
         .bold_line_style(RGBColor(225, 225, 225))
         .draw()
         .map_err(plot_err)?;
+    c.draw_series(dots.iter().map(|&p| Circle::new(p, 2, RGBColor(170, 170, 170).filled()))).map_err(plot_err)?;
     for (i, s) in series.iter().enumerate() {
         let color = COLORS[i % COLORS.len()];
         let pts: Vec<(f64, f64)> = s.points.iter().copied().filter(|p| p.1.is_finite()).collect();

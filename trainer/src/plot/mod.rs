@@ -2,6 +2,7 @@
 
 pub mod grid;
 pub mod lines;
+pub mod scatter;
 
 use std::sync::Once;
 

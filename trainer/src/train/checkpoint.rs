@@ -1,9 +1,10 @@
 //! Per-epoch checkpoints that survive a crash at any instant (T5).
 //!
-//! Each epoch writes a complete folder `checkpoints/epoch-NNNN/` (model, optimizer state,
+//! Each checkpoint (every epoch, or every `FitOptions::report_every` epochs for runs of many short
+//! epochs) writes a complete folder `checkpoints/epoch-NNNN/` (model, optimizer state,
 //! metrics so far), then atomically replaces the one-line file `checkpoints/LATEST` naming it, then
 //! deletes older folders. A crash before `LATEST` is replaced leaves the previous checkpoint in
-//! charge; a crash after it leaves the new one. At most one epoch of work is lost.
+//! charge; a crash after it leaves the new one. At most one checkpoint interval of work is lost.
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -81,6 +81,15 @@ pub struct FitOptions {
     pub label: String,
 }
 
+impl FitOptions {
+    /// Every how many epochs to print a line and save a checkpoint: every epoch for ordinary runs,
+    /// about 20 times in all for runs of many short epochs (the toy models' 2000 full-batch steps).
+    #[must_use]
+    pub fn report_every(&self) -> usize {
+        (self.epochs / 20).max(1)
+    }
+}
+
 /// Why training stopped early with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum FitError {
@@ -226,7 +235,8 @@ pub fn fit<O: Objective>(
             }
         }
         let row = Row { epoch: epoch + 1, seconds, lr, values };
-        if opts.progress {
+        let report = (epoch + 1) % opts.report_every() == 0 || epoch + 1 == opts.epochs;
+        if opts.progress && report {
             eprintln!("{}", describe_row(&opts.label, opts.epochs, &history.columns, &row));
         }
         history.rows.push(row);
@@ -238,7 +248,7 @@ pub fn fit<O: Objective>(
                 since_best += 1;
             }
         }
-        if let Some(c) = checkpoints {
+        if let Some(c) = checkpoints.filter(|_| report) {
             c.save(epoch + 1, &model, &optim, &history).context("saving a checkpoint")?;
         }
     }
@@ -251,7 +261,8 @@ fn valid_loss(history: &History, row: &Row, metric: &str) -> Option<f64> {
 }
 
 fn progress_bar(opts: &FitOptions, epoch: usize, batches: usize) -> ProgressBar {
-    if !opts.progress {
+    // A bar per epoch only helps when epochs take a while.
+    if !opts.progress || opts.report_every() > 1 {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(batches as u64);

@@ -1,0 +1,200 @@
+//! Seed 003's toy study: a 1-D bottleneck autoencoder on points of the rectangle
+//! [-2, 2] x [-1, 1], its embedding, its decoder curve before and after training, and (with
+//! `retrain_encoder`) a fresh encoder trained against the frozen decoder, shown as arrows.
+
+use anyhow::Context as _;
+use burn::prelude::*;
+
+use super::train::{Outcome, force_init};
+use crate::data::toy::rectangle;
+use crate::models::toy::ToyAe;
+use crate::objectives::Points;
+use crate::objectives::toy::points_tensor;
+use crate::plot::lines::{Chart, Series, line_chart, line_chart_with_dots};
+use crate::plot::scatter::{Axes, Coloring, scatter};
+use crate::run_dir::{DataSpec, RunConfig, RunDir, ToySpec};
+use crate::train::{Checkpoints, FitOptions, History, fit};
+use crate::util::atomic_write_bytes;
+
+fn values(t: Tensor<2>) -> anyhow::Result<Vec<f32>> {
+    t.try_into_vec_as::<f32>().map_err(|e| anyhow::anyhow!("reading outputs: {e:?}"))
+}
+
+/// A point of the plane.
+pub type Point = [f32; 2];
+
+/// The training and test points of a toy run.
+///
+/// # Errors
+/// When the run does not train on the toy set.
+pub fn points(config: &RunConfig) -> anyhow::Result<(Vec<Point>, Vec<Point>)> {
+    let DataSpec::ToyRectangle(d) = &config.data else { anyhow::bail!("a toy run needs the toy rectangle data") };
+    let seed = config.train.seed;
+    Ok((rectangle(d.points, seed), rectangle(d.test_points, seed ^ 0xdead_beef)))
+}
+
+/// Codes and reconstructions of `pts`.
+fn run_model(model: &ToyAe, pts: &[[f32; 2]], device: &Device) -> anyhow::Result<(Vec<f32>, Vec<f32>)> {
+    let idx: Vec<usize> = (0..pts.len()).collect();
+    let z = model.encode(points_tensor(pts, &idx, device));
+    Ok((values(z.clone())?, values(model.decode(z))?))
+}
+
+/// The decoder's image of `steps` codes evenly spaced in `[lo, hi]`.
+fn decoder_curve(model: &ToyAe, lo: f32, hi: f32, steps: usize, device: &Device) -> anyhow::Result<Vec<(f64, f64)>> {
+    let z: Vec<f32> = (0..steps).map(|i| lo + (hi - lo) * i as f32 / (steps - 1) as f32).collect();
+    let out = values(model.decode(Tensor::from_data(TensorData::new(z, [steps, 1]), device)))?;
+    Ok(out.chunks(2).map(|p| (f64::from(p[0]), f64::from(p[1]))).collect())
+}
+
+fn write_csv(path: &std::path::Path, header: &str, rows: impl Iterator<Item = String>) -> anyhow::Result<()> {
+    let mut text = format!("{header}\n");
+    for r in rows {
+        text.push_str(&r);
+        text.push('\n');
+    }
+    atomic_write_bytes(path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Trains a toy run and writes its figures and data files.
+///
+/// # Errors
+/// Divergence or I/O failures.
+pub fn train(
+    config: &RunConfig,
+    spec: &ToySpec,
+    run: &RunDir,
+    device: &Device,
+    opts: &FitOptions,
+    checkpoints: &Checkpoints,
+    resume: bool,
+) -> anyhow::Result<Outcome> {
+    let (train_pts, test_pts) = points(config)?;
+    let ad = device.clone().autodiff();
+    let model = spec.network.init(&ad);
+    force_init(&model);
+    let initial = model.valid();
+    let objective = Points { train: &train_pts, test: &test_pts };
+    let saved = if resume { checkpoints.load_latest()? } else { None };
+    let f = fit(&objective, model, opts, device, Some(checkpoints), saved)?;
+    let bytes =
+        f.model.clone().into_record().into_bytes().map_err(|e| anyhow::anyhow!("serialising the model: {e}"))?;
+    atomic_write_bytes(&run.model_path(), &bytes).with_context(|| format!("writing {}", run.model_path().display()))?;
+    atomic_write_bytes(&run.metrics_path(), f.history.to_csv().as_bytes())?;
+
+    let trained = f.model.valid();
+    let arch = spec.network.arch;
+    loss_figure(run, &f.history, &format!("Toy autoencoder ({arch}): reconstruction MSE"), "loss.png")?;
+    let (codes, recon) = run_model(&trained, &train_pts, device)?;
+    write_csv(
+        &run.root.join("points.csv"),
+        "x,y,code,x_hat,y_hat",
+        train_pts
+            .iter()
+            .zip(codes.iter())
+            .zip(recon.chunks(2))
+            .map(|((p, z), r)| format!("{},{},{},{},{}", p[0], p[1], z, r[0], r[1])),
+    )?;
+    let pts: Vec<(f64, f64)> = train_pts.iter().map(|p| (f64::from(p[0]), f64::from(p[1]))).collect();
+    let code_values: Vec<f64> = codes.iter().map(|&z| f64::from(z)).collect();
+    scatter(
+        &run.figure("embedding.png"),
+        Axes { title: &format!("Toy autoencoder ({arch}): the 1-D code of each point, as colour"), x: "x", y: "y" },
+        &pts,
+        &Coloring::Values(&code_values, "code"),
+        &[],
+    )?;
+
+    // The decoder's curve over the codes' range (widened by 20%), at initialisation and trained.
+    let (lo, hi) = codes.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &z| (a.min(z), b.max(z)));
+    let pad = (hi - lo).max(1e-3) * 0.2;
+    let mut series = vec![Series {
+        name: "after training".into(),
+        points: decoder_curve(&trained, lo - pad, hi + pad, 200, device)?,
+    }];
+    let (init_codes, _) = run_model(&initial, &train_pts, device)?;
+    let (ilo, ihi) = init_codes.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &z| (a.min(z), b.max(z)));
+    let ipad = (ihi - ilo).max(1e-3) * 0.2;
+    series.push(Series {
+        name: "at initialisation".into(),
+        points: decoder_curve(&initial, ilo - ipad, ihi + ipad, 200, device)?,
+    });
+    let data: Vec<(f64, f64)> = train_pts.iter().map(|p| (f64::from(p[0]), f64::from(p[1]))).collect();
+    line_chart_with_dots(
+        &run.figure("decoder-curves.png"),
+        &Chart {
+            title: &format!("Toy autoencoder ({arch}): decoder image of a code interval (grey: data)"),
+            x_label: "x",
+            y_label: "y",
+            log_y: false,
+        },
+        &series,
+        &data,
+    )?;
+
+    if spec.retrain_encoder {
+        retrain_encoder(config, &trained, &train_pts, &test_pts, run, device, opts)?;
+    }
+    Ok(Outcome { history: f.history, stopped_early: f.stopped_early })
+}
+
+fn loss_figure(run: &RunDir, history: &History, title: &str, file: &str) -> anyhow::Result<()> {
+    let series: Vec<Series> = ["train", "test"]
+        .iter()
+        .map(|s| Series {
+            name: (*s).into(),
+            points: history.series(&format!("{s}_mse")).into_iter().map(|(e, v)| (e as f64, v)).collect(),
+        })
+        .collect();
+    line_chart(&run.figure(file), &Chart { title, x_label: "epoch", y_label: "mse", log_y: true }, &series)
+}
+
+/// Seed 003 f/g: keep the trained decoder fixed, train a new encoder from scratch, and show where
+/// each point now lands (arrows from the point to its new reconstruction).
+fn retrain_encoder(
+    config: &RunConfig,
+    trained: &ToyAe,
+    train_pts: &[[f32; 2]],
+    test_pts: &[[f32; 2]],
+    run: &RunDir,
+    device: &Device,
+    opts: &FitOptions,
+) -> anyhow::Result<()> {
+    let ad = device.clone().autodiff();
+    // A fresh encoder, drawn from another stream of the seed.
+    ad.seed(config.train.seed ^ 0x5eed_f00d);
+    let fresh = config_network(config)?.init(&ad);
+    force_init(&fresh);
+    let model = ToyAe { encoder: fresh.encoder, decoder: trained.decoder.clone().fork(&ad).no_grad() };
+    let objective = Points { train: train_pts, test: test_pts };
+    let label = format!("{} (new encoder, frozen decoder)", opts.label);
+    let f = fit(&objective, model, &FitOptions { label, ..opts.clone() }, device, None, None)?;
+    atomic_write_bytes(&run.root.join("retrain-metrics.csv"), f.history.to_csv().as_bytes())?;
+    loss_figure(run, &f.history, "New encoder against the frozen decoder: reconstruction MSE", "retrain-loss.png")?;
+    let retrained = f.model.valid();
+    let (_, recon) = run_model(&retrained, train_pts, device)?;
+    write_csv(
+        &run.root.join("arrows.csv"),
+        "x,y,x_hat,y_hat",
+        train_pts.iter().zip(recon.chunks(2)).map(|(p, r)| format!("{},{},{},{}", p[0], p[1], r[0], r[1])),
+    )?;
+    let pts: Vec<(f64, f64)> = train_pts.iter().map(|p| (f64::from(p[0]), f64::from(p[1]))).collect();
+    let arrows: Vec<((f64, f64), (f64, f64))> =
+        pts.iter().zip(recon.chunks(2)).map(|(&p, r)| (p, (f64::from(r[0]), f64::from(r[1])))).collect();
+    let (codes, _) = run_model(&retrained, train_pts, device)?;
+    let code_values: Vec<f64> = codes.iter().map(|&z| f64::from(z)).collect();
+    scatter(
+        &run.figure("retrain-arrows.png"),
+        Axes { title: "Point -> reconstruction with a retrained encoder (decoder frozen)", x: "x", y: "y" },
+        &pts,
+        &Coloring::Values(&code_values, "new code"),
+        &arrows,
+    )
+}
+
+fn config_network(config: &RunConfig) -> anyhow::Result<crate::models::toy::ToyAeConfig> {
+    match &config.model {
+        crate::run_dir::ModelSpec::ToyAe(s) => Ok(s.network.clone()),
+        _ => anyhow::bail!("not a toy run"),
+    }
+}

@@ -1,0 +1,109 @@
+//! Classifiers on Fashion-MNIST: the seed-002 encoder with an MLP head (table 3), trained from a
+//! pretrained autoencoder's encoder (fine-tuned or frozen) or from scratch.
+
+use std::fmt;
+
+use bottleneck_export::{Layer, Network};
+use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::activation::relu;
+use serde::{Deserialize, Serialize};
+
+use super::conv_ae::{self, ConvEncoder};
+use super::export;
+
+/// How the encoder starts and whether it learns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    /// Start from the pretrained encoder and train everything.
+    Finetune,
+    /// Start from the pretrained encoder and train only the head (a linear probe with an MLP).
+    Frozen,
+    /// The same network from random initialisation.
+    Scratch,
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Finetune => "finetune",
+            Self::Frozen => "frozen",
+            Self::Scratch => "scratch",
+        })
+    }
+}
+
+/// Options of the encoder + MLP classifier.
+#[derive(Config, Debug)]
+pub struct ClassifierConfig {
+    /// Code size of the encoder (must match a pretrained autoencoder's).
+    #[config(default = 16)]
+    pub latent: usize,
+    /// Units of the head's first hidden layer (`No1`).
+    #[config(default = 64)]
+    pub hidden1: usize,
+    /// Units of the head's second hidden layer (`No2`).
+    #[config(default = 64)]
+    pub hidden2: usize,
+    /// Dropout after each hidden layer of the head (`mlp_dr`).
+    #[config(default = 0.0)]
+    pub dropout: f64,
+    /// Classes.
+    #[config(default = 10)]
+    pub classes: usize,
+}
+
+/// Encoder and MLP head.
+#[derive(Module, Debug)]
+pub struct Classifier {
+    pub encoder: ConvEncoder,
+    pub fc1: Linear,
+    pub fc2: Linear,
+    pub out: Linear,
+    pub dropout: Dropout,
+}
+
+impl ClassifierConfig {
+    /// Builds a classifier around `encoder` (a pretrained one, or `None` for a fresh one).
+    #[must_use]
+    pub fn init(&self, encoder: Option<ConvEncoder>, device: &Device) -> Classifier {
+        Classifier {
+            encoder: encoder.unwrap_or_else(|| conv_ae::encoder(self.latent, 0.0, false, device)),
+            fc1: LinearConfig::new(self.latent, self.hidden1).init(device),
+            fc2: LinearConfig::new(self.hidden1, self.hidden2).init(device),
+            out: LinearConfig::new(self.hidden2, self.classes).init(device),
+            dropout: DropoutConfig::new(self.dropout).init(),
+        }
+    }
+}
+
+impl Classifier {
+    /// `[B, 784]` images in [0, 1] to `[B, classes]` logits.
+    pub fn forward(&self, images: Tensor<2>) -> Tensor<2> {
+        self.head(self.encoder.forward(images))
+    }
+
+    /// `[B, latent]` codes to logits.
+    pub fn head(&self, codes: Tensor<2>) -> Tensor<2> {
+        let h = self.dropout.forward(relu(self.fc1.forward(codes)));
+        let h = self.dropout.forward(relu(self.fc2.forward(h)));
+        self.out.forward(h)
+    }
+
+    /// The head's layers for export (dropout omitted).
+    ///
+    /// # Errors
+    /// When weights cannot be read.
+    pub fn head_network(&self) -> anyhow::Result<Network> {
+        Ok(Network {
+            layers: vec![
+                export::linear(&self.fc1)?,
+                Layer::Relu,
+                export::linear(&self.fc2)?,
+                Layer::Relu,
+                export::linear(&self.out)?,
+            ],
+        })
+    }
+}

@@ -1,0 +1,107 @@
+//! The fully-connected autoencoder of seed 001, layer for layer: encoder 784-128-64-32-16-8 and
+//! decoder 8-8-32-64-128-784, ReLU after every layer but the last, tanh output, inputs in [-1, 1].
+
+use bottleneck_export::{Layer, Network};
+use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::activation::{relu, tanh};
+
+use super::export;
+
+/// Encoder widths, input first.
+pub const ENCODER: [usize; 6] = [784, 128, 64, 32, 16, 8];
+/// Decoder widths, code first (seed 001's decoder starts with an 8-unit layer).
+pub const DECODER: [usize; 6] = [8, 8, 32, 64, 128, 784];
+
+/// Options of the fully-connected autoencoder (the layers are fixed by the seed).
+#[derive(Config, Debug)]
+pub struct FcAeConfig {
+    /// Dropout after each hidden layer.
+    #[config(default = 0.0)]
+    pub dropout: f64,
+}
+
+/// The seed-001 network.
+#[derive(Module, Debug)]
+pub struct FcAe {
+    pub encoder: Vec<Linear>,
+    pub decoder: Vec<Linear>,
+    pub dropout: Dropout,
+}
+
+fn stack(widths: &[usize], device: &Device) -> Vec<Linear> {
+    widths.windows(2).map(|w| LinearConfig::new(w[0], w[1]).init(device)).collect()
+}
+
+impl FcAeConfig {
+    /// Builds the model on `device`.
+    #[must_use]
+    pub fn init(&self, device: &Device) -> FcAe {
+        FcAe {
+            encoder: stack(&ENCODER, device),
+            decoder: stack(&DECODER, device),
+            dropout: DropoutConfig::new(self.dropout).init(),
+        }
+    }
+}
+
+impl FcAe {
+    /// `[B, 784]` in [-1, 1] to `[B, 8]` codes (non-negative: the seed's encoder ends in ReLU).
+    pub fn encode(&self, x: Tensor<2>) -> Tensor<2> {
+        self.encoder.iter().fold(x, |h, l| self.dropout.forward(relu(l.forward(h))))
+    }
+
+    /// `[B, 8]` codes to `[B, 784]` in (-1, 1).
+    pub fn decode(&self, z: Tensor<2>) -> Tensor<2> {
+        let last = self.decoder.len() - 1;
+        self.decoder.iter().enumerate().fold(z, |h, (i, l)| {
+            let y = l.forward(h);
+            if i == last { tanh(y) } else { self.dropout.forward(relu(y)) }
+        })
+    }
+
+    /// The encoder's layers for export.
+    ///
+    /// # Errors
+    /// When weights cannot be read.
+    pub fn encoder_network(&self) -> anyhow::Result<Network> {
+        let mut layers = vec![Layer::Flatten];
+        for l in &self.encoder {
+            layers.push(export::linear(l)?);
+            layers.push(Layer::Relu);
+        }
+        Ok(Network { layers })
+    }
+
+    /// The decoder's layers for export.
+    ///
+    /// # Errors
+    /// When weights cannot be read.
+    pub fn decoder_network(&self) -> anyhow::Result<Network> {
+        let mut layers = Vec::new();
+        for (i, l) in self.decoder.iter().enumerate() {
+            layers.push(export::linear(l)?);
+            layers.push(if i + 1 == self.decoder.len() { Layer::Tanh } else { Layer::Relu });
+        }
+        layers.push(Layer::Unflatten { channels: 1, height: 28, width: 28 });
+        Ok(Network { layers })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_are_the_seed_001_ones() {
+        let device = Device::flex();
+        let m = FcAeConfig::new().init(&device);
+        let dims: Vec<[usize; 2]> = m.encoder.iter().chain(&m.decoder).map(|l| l.weight.val().dims()).collect();
+        assert_eq!(
+            dims,
+            [[784, 128], [128, 64], [64, 32], [32, 16], [16, 8], [8, 8], [8, 32], [32, 64], [64, 128], [128, 784]]
+        );
+        let y = m.decode(m.encode(Tensor::<2>::ones([2, 784], &device)));
+        assert_eq!(y.dims(), [2, 784]);
+    }
+}

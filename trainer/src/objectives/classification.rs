@@ -1,0 +1,75 @@
+//! Cross-entropy classification; metrics `loss` and `accuracy`.
+
+use std::marker::PhantomData;
+
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::prelude::*;
+
+use super::reconstruction::Sets;
+use crate::data::augment::shift_and_flip;
+use crate::data::batch::{InputRange, image_values, label_tensor};
+use crate::models::classifier::Classifier;
+use crate::models::cnn::Cnn;
+use crate::train::{Objective, Split};
+
+/// A model that maps images to class logits.
+pub trait Classify: Module {
+    /// `[B, 784]` images in [0, 1] to `[B, classes]` logits.
+    fn logits(&self, images: Tensor<2>) -> Tensor<2>;
+}
+
+impl Classify for Classifier {
+    fn logits(&self, images: Tensor<2>) -> Tensor<2> {
+        self.forward(images)
+    }
+}
+
+impl Classify for Cnn {
+    fn logits(&self, images: Tensor<2>) -> Tensor<2> {
+        self.forward(images)
+    }
+}
+
+/// Predict the label.
+#[derive(Debug)]
+pub struct Classification<'a, M> {
+    /// The images.
+    pub sets: Sets<'a>,
+    /// Shift by up to 2 pixels and mirror training images (seeded per example and epoch).
+    pub augment: bool,
+    /// Seed of the augmentation.
+    pub seed: u64,
+    /// The model type.
+    pub model: PhantomData<M>,
+}
+
+impl<M: Classify> Objective for Classification<'_, M> {
+    type Model = M;
+
+    fn metrics(&self) -> Vec<&'static str> {
+        vec!["loss", "accuracy"]
+    }
+
+    fn len(&self, split: Split) -> usize {
+        self.sets.get(split).len()
+    }
+
+    fn losses(&self, model: &M, split: Split, indices: &[usize], device: &Device, epoch: usize) -> Vec<Tensor<1>> {
+        let set = self.sets.get(split);
+        let n = set.image_len();
+        let mut v = image_values(set, indices, InputRange::Unit);
+        if self.augment && split == Split::Train {
+            for (img, &i) in v.chunks_mut(n).zip(indices) {
+                shift_and_flip(img, set.width, 2, self.seed, epoch, i);
+            }
+        }
+        let x = Tensor::from_data(TensorData::new(v, [indices.len(), n]), device);
+        let y = label_tensor(set, indices, device);
+        let logits = model.logits(x);
+        let loss = CrossEntropyLossConfig::new().init(device).forward(logits.clone(), y.clone());
+        let [b, _] = logits.dims();
+        let predicted = logits.argmax(1).reshape([b]);
+        let accuracy = predicted.equal(y).float().mean();
+        vec![loss, accuracy]
+    }
+}
