@@ -7,7 +7,7 @@
 //!   burn and tract (`cargo bench --bench inference`).
 //! - `training`: seconds per epoch of the conv autoencoder on each CPU backend.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::shell::{self, cargo};
@@ -91,46 +91,132 @@ fn median(v: &[f64]) -> f64 {
     s.get(s.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
+/// A Python with torch and numpy, in a virtual environment under the cache (installed from PyPI the
+/// first time: about 3 GB with torch's CUDA libraries, which the CPU run does not use).
+fn torch_python() -> Result<PathBuf, String> {
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+    let venv = PathBuf::from(home).join(".cache/bottleneck/torch-venv");
+    let python = venv.join("bin/python3");
+    let ok = Command::new(&python).args(["-c", "import torch, numpy"]).status().is_ok_and(|s| s.success());
+    if !ok {
+        shell::run("create a Python environment", shell::cmd("python3", &["-m", "venv", &venv.to_string_lossy()]))?;
+        shell::run(
+            "install PyTorch",
+            shell::cmd(
+                &python.to_string_lossy(),
+                &["-m", "pip", "install", "--quiet", &format!("torch=={TORCH}"), "numpy"],
+            ),
+        )?;
+    }
+    Ok(python)
+}
+
+/// The PyTorch version measured against (the one `../shared/NOTES.md` quotes).
+const TORCH: &str = "2.15.0";
+
+/// `(model, kind args, batch)` of the training benchmark.
+const MODELS: [(&str, &str, &str); 3] =
+    [("conv-ae", "conv-ae", "256"), ("fc-ae", "fc-ae", "128"), ("conv-vae", "conv-vae", "256")];
+
 fn training() -> Result<(), String> {
     let runs = shell::root().join("runs/bench-training");
     let runs_s = runs.to_string_lossy().into_owned();
-    let mut rows = Vec::new();
-    for (backend, epochs) in [("flex", "3"), ("ndarray", "1")] {
-        let args = [
-            "train",
-            "conv-ae",
-            "--epochs",
-            epochs,
-            "--latent",
-            "16",
-            "--batch-size",
-            "256",
-            "--valid-fraction",
-            "0",
-            "--device",
-            backend,
-            "--runs",
-            &runs_s,
-            "--name",
-            backend,
-            "--overwrite",
-            "-q",
-        ];
-        shell::run(&format!("train on {backend}"), bottleneck(&args))?;
-        let secs = epoch_seconds(&runs.join(backend))?;
-        rows.push(format!(
-            "| {backend} | {epochs} | {:.1} | {} |",
-            median(&secs),
-            secs.iter().map(|s| format!("{s:.1}")).collect::<Vec<_>>().join(", ")
+    let data = "/usr/share/datasets/fashion-mnist";
+    if !Path::new(data).join("train-images-idx3-ubyte.gz").exists() {
+        return Err(format!(
+            "the training benchmark needs the full Fashion-MNIST in {data} (apt-get install dataset-fashion-mnist)"
         ));
     }
+    let mut medians: Vec<[Option<f64>; 3]> = vec![[None; 3]; MODELS.len()];
+    let mut detail = Vec::new();
+    for (m, (model, kind, batch)) in MODELS.iter().enumerate() {
+        for (b, (backend, epochs)) in [("flex", "3"), ("ndarray", "1")].iter().enumerate() {
+            let name = format!("{model}-{backend}");
+            let args = [
+                "train",
+                kind,
+                "--data",
+                data,
+                "--epochs",
+                epochs,
+                "--batch-size",
+                batch,
+                "--valid-fraction",
+                "0",
+                "--device",
+                backend,
+                "--runs",
+                &runs_s,
+                "--name",
+                &name,
+                "--overwrite",
+                "-q",
+            ];
+            shell::run(&format!("train {model} on {backend}"), bottleneck(&args))?;
+            let secs = epoch_seconds(&runs.join(&name))?;
+            medians[m][b] = Some(median(&secs));
+            detail.push(format!(
+                "{model} on {backend}: {}",
+                secs.iter().map(|s| format!("{s:.1}")).collect::<Vec<_>>().join(", ")
+            ));
+        }
+    }
+    let python = torch_python()?;
+    let script = shell::root().join("xtask/python/pytorch_reference.py");
+    let out = capture(
+        "PyTorch reference",
+        shell::cmd(
+            &python.to_string_lossy(),
+            &[&script.to_string_lossy(), "--data", data, "--epochs", "3", "--threads", "2"],
+        ),
+    )?;
+    for line in out.lines() {
+        let field = |k: &str| {
+            line.split(&format!("\"{k}\": "))
+                .nth(1)
+                .map(|r| r.split([',', '}']).next().unwrap_or("").trim_matches('"').to_string())
+        };
+        if let (Some(model), Some(sec)) = (field("model"), field("median_seconds")) {
+            if let Some(m) = MODELS.iter().position(|(n, _, _)| *n == model) {
+                medians[m][2] = sec.parse().ok();
+            }
+            detail.push(format!(
+                "{model} in PyTorch {TORCH}: {}",
+                line.split("\"seconds_per_epoch\": ")
+                    .nth(1)
+                    .and_then(|r| r.split(']').next())
+                    .unwrap_or("")
+                    .trim_start_matches('[')
+            ));
+        }
+    }
+    let cell = |v: Option<f64>| v.map_or_else(|| "-".into(), |v| format!("{v:.1}"));
+    let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
+        _ => "-".into(),
+    };
+    let rows: Vec<String> = MODELS
+        .iter()
+        .zip(&medians)
+        .map(|((model, _, batch), [flex, nd, torch])| {
+            format!(
+                "| {model} | {batch} | {} | {} | {} | {} |",
+                cell(*flex),
+                cell(*nd),
+                cell(*torch),
+                ratio(*flex, *torch)
+            )
+        })
+        .collect();
     let body = format!(
-        "Measured by `cargo xtask bench training` on {}: the seed-002 conv autoencoder, latent 16,\n\
-         batch 256, Adam, all 60,000 training images when the Debian dataset is installed\n\
-         (`bottleneck train conv-ae --epochs N --valid-fraction 0 --device BACKEND`).\n\n\
-         | backend | epochs | seconds per epoch (median) | each epoch |\n|---|---|---|---|\n{}\n",
+        "Measured by `cargo xtask bench training` on {}: all 60,000 training images, Adam, median seconds per\n\
+         training epoch (flex: 3 epochs, ndarray: 1, PyTorch {TORCH}: 3 on 2 threads, `xtask/python/pytorch_reference.py`,\n\
+         same networks and batch sizes; `bottleneck train KIND --epochs N --valid-fraction 0 --device BACKEND`).\n\n\
+         | model | batch | burn flex | burn ndarray | PyTorch | flex / PyTorch |\n|---|---|---|---|---|---|\n{}\n\n\
+         Each epoch: {}.\n",
         machine(),
-        rows.join("\n")
+        rows.join("\n"),
+        detail.join("; ")
     );
     write_section("training", &body)
 }

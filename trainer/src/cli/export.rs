@@ -67,6 +67,7 @@ impl ExportCmd {
         let opts = ExportOptions {
             calibration_images: self.calibration_images,
             vectors: self.vectors,
+            onnx: self.onnx,
             ..ExportOptions::default()
         };
         let e = export(&run, &config, &data, &opts)?;

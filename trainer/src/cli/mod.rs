@@ -6,6 +6,7 @@ mod export;
 mod import;
 mod resume;
 mod run;
+mod study;
 mod train;
 mod validate;
 
@@ -42,6 +43,9 @@ enum Command {
     /// Run the int8 runtime on the validation vectors and the test set and compare it with the
     /// float model; exits non-zero when agreement falls below the thresholds.
     Validate(validate::ValidateCmd),
+    /// Compare training set-ups in one figure: optimizers on the conv autoencoder, gradient
+    /// descent against stochastic gradient descent on the toy set.
+    Study(study::StudyCmd),
     /// The whole pipeline with a quick default configuration: train the convolutional autoencoder,
     /// export it to int8 and validate the int8 model against the float one.
     Run(run::RunCmd),
@@ -60,6 +64,7 @@ pub fn main() -> ExitCode {
         Command::Export(c) => c.run(),
         Command::Validate(c) => c.run(),
         Command::Import(c) => c.run(),
+        Command::Study(c) => c.run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

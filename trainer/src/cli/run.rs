@@ -45,6 +45,9 @@ pub enum Stage {
     Latent2d,
     /// Seed 003's toy autoencoders.
     Toy,
+    /// Studies: Adam against SGD on the conv autoencoder; gradient descent against stochastic
+    /// gradient descent on the toy set.
+    Studies,
 }
 
 /// Trains every model of the homework into `runs/<name>/` (default `runs/pipeline/`, replaced on
@@ -231,6 +234,24 @@ impl Pipeline<'_> {
     }
 }
 
+impl Pipeline<'_> {
+    fn studies(&mut self) -> anyhow::Result<()> {
+        let train = self.train_args(self.epochs);
+        let out = OutputArgs {
+            runs: self.root.clone(),
+            name: Some("study-optimizers".into()),
+            overwrite: true,
+            quiet: self.cmd.out.quiet,
+        };
+        let png = super::study::optimizers(&[Optimizer::Adam, Optimizer::Sgd], &self.cmd.data, &train, &out)?;
+        self.summary.push(format!("optimizer study: {}", png.display()));
+        let study = crate::jobs::study::GdStudy { seed: self.cmd.seed, ..Default::default() };
+        let png = crate::jobs::study::gd_vs_sgd(&self.root.join("study-gd-vs-sgd"), &study, !self.cmd.out.quiet)?;
+        self.summary.push(format!("gradient descent study: {}", png.display()));
+        Ok(())
+    }
+}
+
 /// One row of the learning-speed table, from a classifier run's `summary.toml`.
 fn speed_row(run: &RunDir, label: &str) -> anyhow::Result<String> {
     let path = run.root.join("summary.toml");
@@ -277,6 +298,7 @@ impl RunCmd {
                 Stage::FcAe => p.fc_ae(),
                 Stage::Latent2d => p.latent_2d(),
                 Stage::Toy => p.toy(),
+                Stage::Studies => p.studies(),
             };
             result.with_context(|| format!("pipeline stage {stage:?}"))?;
             p.summary.push(format!("stage {stage:?} took {:.0} s", t.elapsed().as_secs_f64()));

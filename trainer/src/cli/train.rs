@@ -137,9 +137,16 @@ struct ClassifierArgs {
 
 #[derive(Debug, Args)]
 struct CnnArgs {
-    /// Channels of the first block (the second has twice as many).
-    #[arg(long, default_value_t = 32)]
-    width: usize,
+    /// Channels of each block (comma-separated); each block is a 3x3 convolution, batch norm,
+    /// ReLU and 2x2 max pooling.
+    #[arg(long, value_delimiter = ',', default_value = "32,64,128")]
+    widths: Vec<usize>,
+    /// Two convolutions per block.
+    #[arg(long)]
+    double: bool,
+    /// Units of the hidden layer.
+    #[arg(long, default_value_t = 128)]
+    hidden: usize,
     /// Dropout before the hidden and the output layer.
     #[arg(long, default_value_t = 0.3, value_parser = super::args::fraction)]
     dropout: f64,
@@ -316,7 +323,15 @@ impl TrainCmd {
                 a.common.go(ModelSpec::Classifier(spec), images)?;
             }
             ModelCmd::Cnn(a) => {
-                let network = CnnConfig::new().with_width(a.width).with_dropout(a.dropout);
+                anyhow::ensure!(
+                    !a.widths.is_empty() && a.widths.len() <= 4 && a.widths.iter().all(|&w| w > 0),
+                    "--widths takes 1 to 4 positive channel counts (each block halves the 28x28 image)"
+                );
+                let network = CnnConfig::new()
+                    .with_widths(a.widths.clone())
+                    .with_double(a.double)
+                    .with_hidden(a.hidden)
+                    .with_dropout(a.dropout);
                 let spec = CnnSpec { network, target_accuracy: a.target_accuracy, augment: !a.no_augment };
                 let d = Defaults { epochs: 15, batch_size: 128, schedule: Schedule::Cosine, ..images };
                 a.common.go(ModelSpec::Cnn(spec), d)?;

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::jobs::validate::{Validation, validate};
+use crate::jobs::export::export_dir;
+use crate::jobs::targets::{Target, run_target};
+use crate::jobs::validate::{Validation, read_export, validate};
 use crate::run_dir::RunDir;
 
 #[derive(Debug, Args)]
@@ -23,6 +25,11 @@ pub struct ValidateCmd {
     /// Folder holding the IDX files (default: the folder the run used).
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
+    /// Also build and run these targets on the same vectors and require bit-identical outputs:
+    /// wasm (Node) and firmware (Cortex-M4 under qemu-system-arm). Needs Bottleneck's source tree,
+    /// the rustup targets, Node and QEMU.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    targets: Vec<Target>,
 }
 
 /// Prints the report; returns the failed checks.
@@ -80,7 +87,30 @@ impl ValidateCmd {
         let config = run.read_config()?;
         let data = if self.vectors_only { None } else { Some(super::export::run_data(&config, self.data)?) };
         let v = validate(&run, &config, data.as_ref())?;
-        let failed = print_validation(&v, self.min_agreement, self.max_mse_ratio);
+        let mut failed = print_validation(&v, self.min_agreement, self.max_mse_ratio);
+        if !self.targets.is_empty() {
+            let (bnq, vectors) = read_export(&run)?;
+            let model = bottleneck_runtime::Model::parse(&bnq).map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("targets (the same check sequence; equal digests mean bit-identical int8 outputs):");
+            println!("  {:<10} {:>7}  {:<10}", "host", v.vectors.count, format!("{:#010x}", v.vectors.digest));
+            for &t in &self.targets {
+                let r = run_target(t, &export_dir(&run), &model, &vectors)?;
+                let same = r.digest == r.host;
+                println!(
+                    "  {:<10} {:>7}  {:#010x}  {}",
+                    r.target,
+                    r.vectors,
+                    r.digest,
+                    if same { "identical".to_string() } else { format!("DIFFERENT from the host's {:#010x}", r.host) }
+                );
+                if let Some(line) = r.log.lines().find(|l| l.starts_with("instructions:")) {
+                    println!("             {line}");
+                }
+                if !same {
+                    failed.push(format!("{} outputs differ from the host runtime's", r.target));
+                }
+            }
+        }
         anyhow::ensure!(failed.is_empty(), "validation failed: {}", failed.join("; "));
         println!("validation passed");
         Ok(())

@@ -5,6 +5,8 @@ pub mod export;
 pub mod figures;
 pub mod import;
 pub mod prepare;
+pub mod study;
+pub mod targets;
 pub mod toy;
 pub mod train;
 pub mod trained;

@@ -198,3 +198,75 @@ fn config_network(config: &RunConfig) -> anyhow::Result<crate::models::toy::ToyA
         _ => anyhow::bail!("not a toy run"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::toy::{ToyAeConfig, ToyArch};
+    use crate::train::{OptimConfig, Optimizer, Schedule};
+
+    /// The linear autoencoder learns the principal line: its decoder's direction matches the
+    /// leading eigenvector of the data covariance, and the line passes through the mean.
+    #[test]
+    fn linear_autoencoder_learns_the_first_principal_component() {
+        // An elongated cloud, rotated by 30 degrees and shifted, so the answer is not an axis.
+        let (c, s) = (30f32.to_radians().cos(), 30f32.to_radians().sin());
+        let pts: Vec<Point> = rectangle(400, 3)
+            .iter()
+            .map(|p| {
+                let (x, y) = (p[0], p[1] * 0.3);
+                [c * x - s * y + 1.0, s * x + c * y - 0.5]
+            })
+            .collect();
+        let n = pts.len() as f64;
+        let mean = pts.iter().fold([0f64; 2], |m, p| [m[0] + f64::from(p[0]) / n, m[1] + f64::from(p[1]) / n]);
+        let (mut sxx, mut sxy, mut syy) = (0f64, 0f64, 0f64);
+        for p in &pts {
+            let (dx, dy) = (f64::from(p[0]) - mean[0], f64::from(p[1]) - mean[1]);
+            sxx += dx * dx;
+            sxy += dx * dy;
+            syy += dy * dy;
+        }
+        // Leading eigenvector of [[sxx, sxy], [sxy, syy]].
+        let l = 0.5 * (sxx + syy) + (0.25 * (sxx - syy).powi(2) + sxy * sxy).sqrt();
+        let (ex, ey) = (sxy, l - sxx);
+        let norm = (ex * ex + ey * ey).sqrt();
+        let pca = (ex / norm, ey / norm);
+
+        let device = Device::flex();
+        device.seed(1);
+        let model = ToyAeConfig::new().with_arch(ToyArch::Linear).init(&device.clone().autodiff());
+        force_init(&model);
+        let objective = Points { train: &pts, test: &pts };
+        let opts = FitOptions {
+            epochs: 3000,
+            batch_size: pts.len(),
+            eval_batch_size: pts.len(),
+            seed: 1,
+            optim: OptimConfig {
+                optimizer: Optimizer::Adam,
+                lr: 1e-2,
+                weight_decay: 0.0,
+                momentum: 0.9,
+                schedule: Schedule::Constant,
+            },
+            patience: None,
+            progress: false,
+            label: "pca".into(),
+        };
+        let f = fit(&objective, model, &opts, &device, None, None).unwrap();
+        let m = f.model.valid();
+        // The decoder maps z to b + w z: its direction is w, and b + w z0 is the mean's image.
+        let w: Vec<f32> = m.decoder[0].weight.val().try_into_vec_as().unwrap();
+        let wn = (f64::from(w[0]).powi(2) + f64::from(w[1]).powi(2)).sqrt();
+        let cos = (f64::from(w[0]) * pca.0 + f64::from(w[1]) * pca.1) / wn;
+        assert!(cos.abs() > 0.999, "decoder direction {w:?} vs PCA {pca:?}: |cos| {}", cos.abs());
+        let (_, recon) = run_model(&m, &[[mean[0] as f32, mean[1] as f32]], &device).unwrap();
+        let miss = ((f64::from(recon[0]) - mean[0]).powi(2) + (f64::from(recon[1]) - mean[1]).powi(2)).sqrt();
+        assert!(miss < 0.02, "the mean reconstructs {miss} away from itself");
+        // And the reconstruction error is PCA's: the variance off the principal line.
+        let pca_mse = (sxx + syy - l) / n / 2.0;
+        let mse = f.history.last("train_mse").unwrap();
+        assert!((mse - pca_mse).abs() / pca_mse < 0.02, "mse {mse} vs PCA {pca_mse}");
+    }
+}

@@ -1,8 +1,8 @@
 //! A plain CNN classifier trained from scratch: the "homework 1" baseline that seed 002 compares
 //! its fine-tuned encoder against.
 //!
-//! Two blocks of (conv 3x3, batch norm, ReLU) x 2 and 2x2 max pooling, with `width` and
-//! `2 * width` channels, then a 256-unit hidden layer with dropout.
+//! Blocks of 3x3 convolution, batch norm and ReLU (two convolutions per block with `double`),
+//! each followed by 2x2 max pooling; then a hidden layer with dropout and the output layer.
 
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
@@ -15,9 +15,15 @@ use super::conv_ae::SIDE;
 /// Options of the CNN baseline.
 #[derive(Config, Debug)]
 pub struct CnnConfig {
-    /// Channels of the first block (the second has twice as many).
-    #[config(default = 32)]
-    pub width: usize,
+    /// Channels of each block; each block halves the image (28, 14, 7, 3).
+    #[config(default = "vec![32, 64, 128]")]
+    pub widths: Vec<usize>,
+    /// Two convolutions per block instead of one.
+    #[config(default = false)]
+    pub double: bool,
+    /// Units of the hidden layer.
+    #[config(default = 128)]
+    pub hidden: usize,
     /// Dropout before the hidden and the output layer.
     #[config(default = 0.3)]
     pub dropout: f64,
@@ -35,14 +41,24 @@ pub struct Cnn {
     pub fc1: Linear,
     pub fc2: Linear,
     pub dropout: Dropout,
+    /// Convolutions per block.
+    pub per_block: usize,
 }
 
 impl CnnConfig {
     /// Builds the model on `device`.
     #[must_use]
     pub fn init(&self, device: &Device) -> Cnn {
-        let w = self.width;
-        let chans = [(1, w), (w, w), (w, 2 * w), (2 * w, 2 * w)];
+        let per_block = if self.double { 2 } else { 1 };
+        let mut chans = Vec::new();
+        let mut prev = 1;
+        for &w in &self.widths {
+            for _ in 0..per_block {
+                chans.push((prev, w));
+                prev = w;
+            }
+        }
+        let side = self.widths.iter().fold(SIDE, |s, _| s / 2);
         Cnn {
             convs: chans
                 .iter()
@@ -52,9 +68,10 @@ impl CnnConfig {
                 .collect(),
             norms: chans.iter().map(|&(_, o)| BatchNormConfig::new(o).init(device)).collect(),
             pool: MaxPool2dConfig::new([2, 2]).init(),
-            fc1: LinearConfig::new(2 * w * (SIDE / 4) * (SIDE / 4), 256).init(device),
-            fc2: LinearConfig::new(256, self.classes).init(device),
+            fc1: LinearConfig::new(prev * side * side, self.hidden).init(device),
+            fc2: LinearConfig::new(self.hidden, self.classes).init(device),
             dropout: DropoutConfig::new(self.dropout).init(),
+            per_block,
         }
     }
 }
@@ -66,7 +83,7 @@ impl Cnn {
         let mut x = images.reshape([b, 1, SIDE, SIDE]);
         for (i, (conv, norm)) in self.convs.iter().zip(&self.norms).enumerate() {
             x = relu(norm.forward(conv.forward(x)));
-            if i % 2 == 1 {
+            if (i + 1) % self.per_block == 0 {
                 x = self.pool.forward(x);
             }
         }
@@ -84,7 +101,10 @@ mod tests {
     #[test]
     fn shapes() {
         let device = Device::flex();
-        let m = CnnConfig::new().with_width(4).init(&device);
-        assert_eq!(m.forward(Tensor::<2>::zeros([3, 784], &device)).dims(), [3, 10]);
+        for double in [false, true] {
+            let m = CnnConfig::new().with_widths(vec![4, 8, 8]).with_double(double).init(&device);
+            assert_eq!(m.convs.len(), if double { 6 } else { 3 });
+            assert_eq!(m.forward(Tensor::<2>::zeros([3, 784], &device)).dims(), [3, 10]);
+        }
     }
 }

@@ -1,0 +1,86 @@
+//! Embeds the int8 model and a few dozen test images into the firmware.
+//!
+//! `BOTTLENECK_MODEL` (a `.bnq` file) and `BOTTLENECK_VECTORS` (its `vectors.bin`) choose them;
+//! by default the small model in `assets/`. The vectors are converted to the firmware's compact
+//! form (`docs/firmware.md`): per image, its pixels as bytes (exactly what the float trainer saw:
+//! byte / 255, or byte / 127.5 - 1) and the float code, so that a few dozen fit in flash.
+
+use std::env;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// Images embedded (at most).
+const IMAGES: usize = 32;
+
+fn fail(msg: String) -> ! {
+    eprintln!("error: {msg}");
+    std::process::exit(1);
+}
+
+fn read(var: &str, default: &str) -> (PathBuf, Vec<u8>) {
+    println!("cargo:rerun-if-env-changed={var}");
+    let path = env::var_os(var).map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(default), PathBuf::from);
+    println!("cargo:rerun-if-changed={}", path.display());
+    let bytes = fs::read(&path).unwrap_or_else(|e| fail(format!("{}: {e} (set {var} to an exported file)", path.display())));
+    (path, bytes)
+}
+
+fn u16_at(b: &[u8], o: usize) -> usize {
+    usize::from(u16::from_le_bytes([b[o], b[o + 1]]))
+}
+
+fn main() {
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    fs::copy("memory.x", out.join("memory.x")).expect("copy memory.x");
+    println!("cargo:rustc-link-search={}", out.display());
+    // cortex-m-rt's linker script (which includes memory.x), for the firmware binary only.
+    println!("cargo:rustc-link-arg-bins=-Tlink.x");
+    println!("cargo:rerun-if-changed=memory.x");
+
+    let (model_path, model) = read("BOTTLENECK_MODEL", "assets/model.bnq");
+    if model.len() < 64 || &model[..4] != b"BTNQ" {
+        fail(format!("{} is not a Bottleneck int8 model", model_path.display()));
+    }
+    let signed_input = model[26] == 1;
+    fs::write(out.join("model.bnq"), &model).expect("write model");
+
+    let (vec_path, v) = read("BOTTLENECK_VECTORS", "assets/vectors.bin");
+    if v.len() < 32 || &v[..4] != b"BTNV" || u16_at(&v, 4) != 1 {
+        fail(format!("{} is not a vectors file of format 1", vec_path.display()));
+    }
+    let count = u32::from_le_bytes([v[8], v[9], v[10], v[11]]) as usize;
+    let pixels = u16_at(&v, 12) * u16_at(&v, 14) * u16_at(&v, 16);
+    let (latent, classes) = (u16_at(&v, 18), u16_at(&v, 20));
+    let record = (2 * pixels + latent + classes) * 4 + 4;
+    if v.len() != 32 + count * record {
+        fail(format!("{} has the wrong length", vec_path.display()));
+    }
+    let n = count.min(IMAGES);
+    let f = |o: usize| f32::from_le_bytes([v[o], v[o + 1], v[o + 2], v[o + 3]]);
+    // Compact form: magic, count, pixels, latent, then per image: pixels (u8), code (f32), label (u8).
+    let mut fw = Vec::new();
+    fw.extend_from_slice(b"BTNF");
+    for x in [n, pixels, latent, usize::from(signed_input)] {
+        fw.extend_from_slice(&(x as u32).to_le_bytes());
+    }
+    for i in 0..n {
+        let at = 32 + i * record;
+        for p in 0..pixels {
+            let x = f(at + 4 * p);
+            let byte = if signed_input { ((x + 1.0) * 127.5).round() } else { (x * 255.0).round() } as u8;
+            // The firmware rebuilds the input from the byte; it must be the same float.
+            let back = if signed_input { f32::from(byte) / 127.5 - 1.0 } else { f32::from(byte) / 255.0 };
+            if back.to_bits() != x.to_bits() {
+                fail(format!("{}: image {i} pixel {p} ({x}) is not an 8-bit pixel value", vec_path.display()));
+            }
+            fw.push(byte);
+        }
+        for k in 0..latent {
+            fw.extend_from_slice(&f(at + 4 * (pixels + k)).to_le_bytes());
+        }
+        let label_at = at + record - 4;
+        fw.push(v[label_at]);
+    }
+    let _ = classes;
+    fs::write(out.join("vectors.fw"), &fw).expect("write vectors");
+}
