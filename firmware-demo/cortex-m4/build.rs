@@ -21,7 +21,8 @@ fn read(var: &str, default: &str) -> (PathBuf, Vec<u8>) {
     println!("cargo:rerun-if-env-changed={var}");
     let path = env::var_os(var).map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(default), PathBuf::from);
     println!("cargo:rerun-if-changed={}", path.display());
-    let bytes = fs::read(&path).unwrap_or_else(|e| fail(format!("{}: {e} (set {var} to an exported file)", path.display())));
+    let bytes =
+        fs::read(&path).unwrap_or_else(|e| fail(format!("{}: {e} (set {var} to an exported file)", path.display())));
     (path, bytes)
 }
 

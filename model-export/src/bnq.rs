@@ -33,7 +33,8 @@ impl Assembler {
     /// The complete file: `header`'s lengths, offsets and checksum are filled in here.
     pub fn finish(self, mut header: Header, stats: Option<(Vec<f32>, Vec<f32>)>) -> Vec<u8> {
         let table_at = HEADER_LEN;
-        let mut data_at = table_at + self.layers.len() * LAYER_LEN;
+        // Everything after the layer table is one blob: the statistics first, then the tables.
+        let data_at = table_at + self.layers.len() * LAYER_LEN;
         let mut blob = Vec::new();
         header.layer_table = table_at as u32;
         if let Some((mean, std)) = stats {
@@ -41,7 +42,6 @@ impl Assembler {
             for v in mean.iter().chain(&std) {
                 blob.extend_from_slice(&v.to_le_bytes());
             }
-            data_at += blob.len();
         }
         let mut records = Vec::with_capacity(self.layers.len());
         for layer in &self.layers {

@@ -57,6 +57,24 @@ fn check(variant: Variant, with_classifier: bool) {
     rt.sample(&mut Rng::new(5), &mut c2, &mut i2, &mut scratch).unwrap();
     assert_eq!((c1.clone(), i1.clone()), (c2, i2));
     assert!(i1.iter().all(|p| (0.0..=1.0).contains(p)));
+    // Codes follow the sampling distribution: N(0.1, 0.5) per dimension for the autoencoder
+    // (its stored statistics), N(0, 1) for the VAE.
+    let (mut sum, mut sq, n) = (0f64, 0f64, 400);
+    let mut rng = Rng::new(9);
+    for _ in 0..n {
+        rt.sample(&mut rng, &mut c1, &mut i1, &mut scratch).unwrap();
+        for &z in &c1 {
+            sum += f64::from(z);
+            sq += f64::from(z) * f64::from(z);
+        }
+    }
+    let count = f64::from(n) * m.latent as f64;
+    let (mean, std) = (sum / count, (sq / count - (sum / count).powi(2)).sqrt());
+    let (want_mean, want_std) = if variant == Variant::Variational { (0.0, 1.0) } else { (0.1, 0.5) };
+    assert!(
+        (mean - want_mean).abs() < 0.05 && (std - want_std).abs() < 0.05 * want_std.max(0.5),
+        "{variant:?}: sampled codes have mean {mean}, std {std}"
+    );
     assert!(rt.scratch_len(Entry::Decode) <= scratch.len());
 }
 

@@ -390,7 +390,10 @@ impl<'a> Model<'a> {
     fn stats_bytes(&self) -> Option<&'a [u8]> {
         let len = usize::from(self.header.latent) * 8;
         let start = self.header.latent_stats as usize;
-        if start < HEADER_LEN {
+        // After the header and the layer table.
+        let table_end =
+            (self.header.layer_table as usize).checked_add(usize::from(self.header.layer_count) * LAYER_LEN)?;
+        if start < HEADER_LEN.max(table_end) {
             return None;
         }
         self.bytes.get(start..start.checked_add(len)?)

@@ -7,6 +7,7 @@ use crate::install;
 use crate::shell::{self, cargo};
 
 const ROUNDTRIP: &str = "tests/onnx-roundtrip/Cargo.toml";
+const FIRMWARE: &str = "firmware-demo/cortex-m4/Cargo.toml";
 const WASM: &str = "wasm32-unknown-unknown";
 const THUMB: &str = "thumbv7em-none-eabihf";
 
@@ -15,14 +16,25 @@ pub fn run(args: &[String]) -> Result<(), String> {
     if let Some(bad) = args.iter().find(|a| *a != "--no-cuda") {
         return Err(format!("unknown option {bad:?} (ci takes --no-cuda)"));
     }
-    install::rustup(&["rustfmt", "clippy"], &[WASM, THUMB])?;
+    install::rustup(&["rustfmt", "clippy", "llvm-tools"], &[WASM, THUMB])?;
     install::apt(&[
         ("dataset-fashion-mnist", "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"),
         ("nodejs", "/usr/bin/node"),
+        ("npm", "/usr/bin/npm"),
+        ("qemu-system-arm", "/usr/bin/qemu-system-arm"),
+        ("chromium", "/usr/bin/chromium"),
     ])?;
+    // The browser test's driver (playwright-core, pinned by package-lock.json; it uses Debian's
+    // Chromium, no browser download).
+    if !shell::root().join("firmware-demo/web/node_modules/playwright-core").is_dir() {
+        let mut npm = shell::cmd("npm", &["ci", "--no-audit", "--no-fund"]);
+        npm.current_dir(shell::root().join("firmware-demo/web"));
+        shell::run("npm ci", npm)?;
+    }
 
     shell::run("format", cargo(&["fmt", "--all", "--", "--check"]))?;
     shell::run("format round trip", cargo(&["fmt", "--manifest-path", ROUNDTRIP, "--", "--check"]))?;
+    shell::run("format firmware", cargo(&["fmt", "--manifest-path", FIRMWARE, "--", "--check"]))?;
     shell::run("clippy", cargo(&["clippy", "--release", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
     for target in [WASM, THUMB] {
         let mut args = vec!["clippy", "--release", "--target", target, "-p", "bottleneck-runtime"];
@@ -32,8 +44,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
         args.extend(["--", "-D", "warnings"]);
         shell::run(&format!("clippy {target}"), cargo(&args))?;
     }
-    // The runtime builds with no std and no allocator for the microcontroller.
+    // The runtime builds with no std and no allocator for the microcontroller; the firmware
+    // links within its flash and RAM budget and runs in QEMU.
     shell::run("runtime for Cortex-M4", cargo(&["build", "--release", "-p", "bottleneck-runtime", "--target", THUMB]))?;
+    shell::run(
+        "clippy firmware",
+        cargo(&["clippy", "--release", "--manifest-path", FIRMWARE, "--target", THUMB, "--", "-D", "warnings"]),
+    )?;
+    crate::firmware::run(&[])?;
     // The end-to-end tests run the real binary and the wasm module: build them first.
     shell::run("build", cargo(&["build", "--release", "-p", "bottleneck"]))?;
     shell::run("wasm module", cargo(&["build", "--release", "-p", "bottleneck-wasm", "--target", WASM]))?;

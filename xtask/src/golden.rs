@@ -2,6 +2,8 @@
 //!
 //! `tests/onnx-roundtrip/models/`: ONNX files exported by Bottleneck and the burn model's outputs
 //! (`vectors.bin`), which the burn-import round trip must reproduce.
+//! `firmware-demo/cortex-m4/assets/`: the default model and images of the firmware: a conv
+//! autoencoder with a fine-tuned classifier, trained on the bundled sample.
 
 use crate::shell::{self, cargo};
 
@@ -53,7 +55,53 @@ pub fn run(args: &[String]) -> Result<(), String> {
         let from = run_dir.join("export").join(f);
         std::fs::copy(&from, dst.join(f)).map_err(|e| format!("copying {}: {e}", from.display()))?;
     }
+    // The firmware's default model: autoencoder + fine-tuned classifier on the whole sample.
+    shell::run(
+        "train the firmware's autoencoder",
+        bin(&[
+            "train",
+            "conv-ae",
+            "--data",
+            &sample,
+            "--epochs",
+            "15",
+            "--runs",
+            &runs,
+            "--name",
+            "fw-ae",
+            "--overwrite",
+            "-q",
+        ]),
+    )?;
+    let ae = work.join("fw-ae").to_string_lossy().into_owned();
+    shell::run(
+        "train the firmware's classifier",
+        bin(&[
+            "train",
+            "classifier",
+            "--pretrained",
+            &ae,
+            "--data",
+            &sample,
+            "--epochs",
+            "15",
+            "--runs",
+            &runs,
+            "--name",
+            "fw-clf",
+            "--overwrite",
+            "-q",
+        ]),
+    )?;
+    let clf = work.join("fw-clf");
+    shell::run("export", bin(&["export", &clf.to_string_lossy(), "--vectors", "32", "--calibration-images", "500"]))?;
+    let fw = root.join("firmware-demo/cortex-m4/assets");
+    std::fs::create_dir_all(&fw).map_err(|e| format!("creating {}: {e}", fw.display()))?;
+    for f in ["model.bnq", "vectors.bin"] {
+        let from = clf.join("export").join(f);
+        std::fs::copy(&from, fw.join(f)).map_err(|e| format!("copying {}: {e}", from.display()))?;
+    }
     let _ = std::fs::remove_dir_all(&work);
-    eprintln!("golden files written to {}", dst.display());
+    eprintln!("golden files written to {} and {}", dst.display(), fw.display());
     Ok(())
 }

@@ -4,12 +4,14 @@
 //! - `ci`: install what the checks need when it is missing, then format check, clippy (warnings
 //!   denied), the CUDA type-check, and every test. `.ci/run` calls this.
 //! - `sample-data`: rebuild `data/fashion-mnist-sample/` from the full Fashion-MNIST.
+//! - `firmware`: build the Cortex-M4 firmware, report flash and RAM, run it in QEMU.
 //! - `bench`: measure training and inference speed and int8 agreement; writes docs/BENCHMARKS.md.
 //! - `fuzz`: run the runtime's fuzz target (nightly and cargo-fuzz, installed when missing).
 //! - `golden`: refresh the golden files tests read (`tests/onnx-roundtrip/models/`).
 
 mod bench;
 mod ci;
+mod firmware;
 mod fuzz;
 mod golden;
 mod install;
@@ -26,7 +28,8 @@ fn usage() -> ExitCode {
            sample-data   rebuild data/fashion-mnist-sample from the full Fashion-MNIST\n  \
            golden        refresh the golden files of tests/onnx-roundtrip from a small training run\n  \
            fuzz          fuzz the runtime's parser and kernels (--runs N | --seconds S)\n  \
-           bench         measure and write docs/BENCHMARKS.md ([inference] [training])\n"
+           bench         measure and write docs/BENCHMARKS.md ([inference] [training])\n  \
+           firmware      build the Cortex-M4 firmware, report its size, run it in QEMU\n"
     );
     ExitCode::from(2)
 }
@@ -39,6 +42,7 @@ fn main() -> ExitCode {
         Some("golden") => golden::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("firmware") => firmware::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => return usage(),
         Some(other) => {
             eprintln!("unknown task {other:?}");

@@ -24,6 +24,29 @@ const MAX_LATENT: usize = 64;
 const MAX_CLASSES: usize = 16;
 const SCRATCH: usize = 8 * 1024;
 
+/// Every buffer the firmware uses.
+struct Bufs {
+    scratch: [u8; SCRATCH],
+    input: [f32; MAX_PIXELS],
+    float_code: [f32; MAX_LATENT],
+    code: [f32; MAX_LATENT],
+    image: [f32; MAX_PIXELS],
+    roundtrip: [f32; MAX_PIXELS],
+    logits: [f32; MAX_CLASSES],
+}
+
+impl Bufs {
+    const ZERO: Self = Self {
+        scratch: [0; SCRATCH],
+        input: [0.0; MAX_PIXELS],
+        float_code: [0.0; MAX_LATENT],
+        code: [0.0; MAX_LATENT],
+        image: [0.0; MAX_PIXELS],
+        roundtrip: [0.0; MAX_PIXELS],
+        logits: [0.0; MAX_CLASSES],
+    };
+}
+
 /// Under QEMU's `-icount shift=0`, SysTick on the core clock advances 25 MHz while the CPU runs one
 /// instruction per nanosecond: 40 instructions per tick.
 const INSTRUCTIONS_PER_TICK: u32 = 40;
@@ -44,13 +67,20 @@ fn instructions(syst: &cortex_m::peripheral::SYST, f: impl FnOnce()) -> u32 {
 
 fn fail(what: &str, e: bottleneck_runtime::Error) -> ! {
     hprintln!("error: {}: {}", what, e);
-    debug::exit(debug::EXIT_FAILURE);
-    loop {}
+    stop(debug::EXIT_FAILURE)
+}
+
+/// Ends the program: QEMU (or a debugger) sees the exit code; a board without one sleeps.
+fn stop(code: debug::ExitStatus) -> ! {
+    debug::exit(code);
+    loop {
+        cortex_m::asm::wfi();
+    }
 }
 
 #[entry]
 fn main() -> ! {
-    let mut core = cortex_m::Peripherals::take().unwrap_or_else(|| loop {});
+    let mut core = cortex_m::Peripherals::take().unwrap_or_else(|| stop(debug::EXIT_FAILURE));
     core.SYST.set_clock_source(SystClkSource::Core);
     core.SYST.set_reload(0x00ff_ffff);
     core.SYST.clear_current();
@@ -67,18 +97,22 @@ fn main() -> ! {
         classes,
         model.max_scratch_len()
     );
-    let (count, v_pixels, v_latent, signed) = (u32_at(VECTORS, 4), u32_at(VECTORS, 8), u32_at(VECTORS, 12), u32_at(VECTORS, 16) == 1);
+    let (count, v_pixels, v_latent, signed) =
+        (u32_at(VECTORS, 4), u32_at(VECTORS, 8), u32_at(VECTORS, 12), u32_at(VECTORS, 16) == 1);
     if v_pixels != pixels || v_latent != latent || pixels > MAX_PIXELS || latent > MAX_LATENT || classes > MAX_CLASSES {
         hprintln!("error: the embedded images do not fit the model");
-        debug::exit(debug::EXIT_FAILURE);
+        stop(debug::EXIT_FAILURE);
     }
 
-    let mut scratch = [0u8; SCRATCH];
-    let (mut input, mut float_code) = ([0f32; MAX_PIXELS], [0f32; MAX_LATENT]);
-    let (mut code, mut image, mut roundtrip, mut logits) = ([0f32; MAX_LATENT], [0f32; MAX_PIXELS], [0f32; MAX_PIXELS], [0f32; MAX_CLASSES]);
+    // All buffers in one static (so that `size` counts them in .bss), handed out once.
+    let Some(bufs) = cortex_m::singleton!(: Bufs = Bufs::ZERO) else {
+        hprintln!("error: buffers taken twice");
+        stop(debug::EXIT_FAILURE)
+    };
+    let Bufs { scratch, input, float_code, code, image, roundtrip, logits } = bufs;
     if model.max_scratch_len() > SCRATCH {
         hprintln!("error: the model needs {} bytes of scratch, the firmware has {}", model.max_scratch_len(), SCRATCH);
-        debug::exit(debug::EXIT_FAILURE);
+        stop(debug::EXIT_FAILURE);
     }
     let record = pixels + 4 * latent + 1;
     let mut crc = Crc32::new();
@@ -100,9 +134,10 @@ fn main() -> ! {
             image: &mut image[..pixels],
             roundtrip: &mut roundtrip[..pixels],
             logits: &mut logits[..classes],
-            scratch: &mut scratch,
+            scratch: &mut scratch[..],
         };
-        let class = check::vector(&model, &input[..pixels], &float_code[..latent], &mut b, &mut crc).unwrap_or_else(|e| fail("check", e));
+        let class = check::vector(&model, &input[..pixels], &float_code[..latent], &mut b, &mut crc)
+            .unwrap_or_else(|e| fail("check", e));
         let sum: f32 = code[..latent].iter().sum();
         match class {
             Some(c) => {
@@ -114,14 +149,14 @@ fn main() -> ! {
         if i == 0 {
             // Cost of each entry point, measured on the first image.
             cost[0] = instructions(&core.SYST, || {
-                let _ = model.encode(&input[..pixels], &mut code[..latent], &mut scratch);
+                let _ = model.encode(&input[..pixels], &mut code[..latent], &mut scratch[..]);
             });
             cost[1] = instructions(&core.SYST, || {
-                let _ = model.decode(&float_code[..latent], &mut image[..pixels], &mut scratch);
+                let _ = model.decode(&float_code[..latent], &mut image[..pixels], &mut scratch[..]);
             });
             if classes > 0 {
                 cost[2] = instructions(&core.SYST, || {
-                    let _ = model.classify(&input[..pixels], &mut logits[..classes], &mut scratch);
+                    let _ = model.classify(&input[..pixels], &mut logits[..classes], &mut scratch[..]);
                 });
             }
         }
@@ -131,11 +166,14 @@ fn main() -> ! {
         image: &mut image[..pixels],
         roundtrip: &mut roundtrip[..pixels],
         logits: &mut logits[..classes],
-        scratch: &mut scratch,
+        scratch: &mut scratch[..],
     };
-    check::samples(&model, check::SAMPLE_SEED, check::SAMPLE_COUNT, &mut b, &mut crc).unwrap_or_else(|e| fail("samples", e));
+    check::samples(&model, check::SAMPLE_SEED, check::SAMPLE_COUNT, &mut b, &mut crc)
+        .unwrap_or_else(|e| fail("samples", e));
     let mut rng = Rng::new(7);
-    model.sample(&mut rng, &mut code[..latent], &mut image[..pixels], &mut scratch).unwrap_or_else(|e| fail("sample", e));
+    model
+        .sample(&mut rng, &mut code[..latent], &mut image[..pixels], &mut scratch[..])
+        .unwrap_or_else(|e| fail("sample", e));
     hprintln!("sample (seed 7): code[0] {} image sum {}", code[0], image[..pixels].iter().sum::<f32>());
     hprintln!(
         "instructions: encode {} decode {} classify {} (scratch encode {} decode {} classify {} bytes)",
@@ -150,6 +188,5 @@ fn main() -> ! {
         hprintln!("accuracy on the embedded images: {}/{}", correct, count);
     }
     hprintln!("digest {:#010x} vectors {}", crc.finish(), count);
-    debug::exit(debug::EXIT_SUCCESS);
-    loop {}
+    stop(debug::EXIT_SUCCESS)
 }

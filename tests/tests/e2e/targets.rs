@@ -1,77 +1,98 @@
-//! The int8 runtime gives bit-identical outputs on every target: the standard check's digest from
-//! the native build (`bottleneck validate`) equals the one from the wasm32 module under Node.
+//! Every deployment target computes the same int8 outputs: the host runtime, the wasm32 module
+//! under Node, the Cortex-M4 firmware under QEMU, and the browser demo in headless Chromium.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
 
-use super::util::{ok, repo, sample};
+use super::util::{bin, ok, repo, sample};
 
-/// The wasm module built by `cargo build --release -p bottleneck-wasm --target wasm32-unknown-unknown`
-/// (`cargo xtask ci` builds it), or `$BOTTLENECK_WASM`.
-fn wasm_module() -> PathBuf {
-    if let Some(p) = std::env::var_os("BOTTLENECK_WASM") {
-        return p.into();
-    }
-    let exe = std::env::current_exe().unwrap();
-    // <target>/<profile>/deps/e2e-<hash> -> <target>
-    let target = exe.ancestors().nth(3).unwrap();
-    let m = target.join("wasm32-unknown-unknown/release/bottleneck_wasm.wasm");
-    assert!(
-        m.is_file(),
-        "{} not found: build it with `cargo build --release -p bottleneck-wasm --target wasm32-unknown-unknown` \
-         (cargo xtask ci does), or set BOTTLENECK_WASM",
-        m.display()
-    );
-    m
+/// A tiny autoencoder with a fine-tuned classifier, exported; returns the classifier's run dir.
+fn exported_classifier(dir: &Path) -> String {
+    let s = sample();
+    let data = s.to_str().unwrap();
+    let common =
+        ["--data", data, "--limit-train", "1000", "--limit-test", "200", "--batch-size", "32", "--runs", "runs", "-q"];
+    let mut ae = vec!["train", "conv-ae", "--epochs", "2", "--name", "ae"];
+    ae.extend(common);
+    ok(dir, &ae);
+    let mut clf = vec!["train", "classifier", "--pretrained", "runs/ae", "--epochs", "2", "--name", "clf"];
+    clf.extend(common);
+    ok(dir, &clf);
+    ok(dir, &["export", "runs/clf", "--vectors", "40", "--calibration-images", "200"]);
+    "runs/clf".into()
 }
 
-fn digest_line(text: &str) -> String {
-    let line = text.lines().find(|l| l.contains("digest")).unwrap_or_else(|| panic!("no digest in {text}"));
+fn digest_of(text: &str, target: &str) -> String {
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with(target))
+        .unwrap_or_else(|| panic!("no {target} line in:\n{text}"));
     line.split_whitespace().find(|w| w.starts_with("0x")).unwrap().to_string()
 }
 
-fn trained_export(dir: &Path) -> PathBuf {
-    let s = sample();
-    ok(
-        dir,
-        &[
-            "train",
-            "conv-ae",
-            "--data",
-            s.to_str().unwrap(),
-            "--limit-train",
-            "1000",
-            "--limit-test",
-            "200",
-            "--epochs",
-            "2",
-            "--batch-size",
-            "32",
-            "--runs",
-            "runs",
-            "--name",
-            "m",
-            "-q",
-        ],
-    );
-    ok(dir, &["export", "runs/m", "--vectors", "40", "--calibration-images", "200"]);
-    dir.join("runs/m/export")
+#[test]
+fn wasm_and_cortex_m4_outputs_are_bit_identical_to_the_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = exported_classifier(dir.path());
+    let out =
+        ok(dir.path(), &["validate", &run, "--vectors-only", "--min-agreement", "0", "--targets", "wasm,firmware"]);
+    let host = digest_of(&out, "host");
+    assert_eq!(digest_of(&out, "wasm32"), host, "{out}");
+    // The firmware embeds the first 32 of the 40 vectors; its line names the host's digest on the
+    // same 32 only when they differ, so "identical" is the check.
+    let fw = out.lines().find(|l| l.trim_start().starts_with("cortex-m4")).unwrap();
+    assert!(fw.contains("identical") && fw.contains(" 32 "), "{out}");
+    assert!(out.contains("instructions: encode"), "{out}");
 }
 
 #[test]
-fn wasm_outputs_are_bit_identical_to_native() {
+fn browser_demo_works_in_headless_chromium() {
     let dir = tempfile::tempdir().unwrap();
-    let export = trained_export(dir.path());
-    let native = digest_line(&ok(dir.path(), &["validate", "runs/m", "--vectors-only"]));
+    let run = exported_classifier(dir.path());
+    let validate = ok(dir.path(), &["validate", &run, "--vectors-only", "--min-agreement", "0"]);
+    let host =
+        validate.lines().find(|l| l.contains("output digest")).unwrap().split_whitespace().last().unwrap().to_string();
+    let mut server = Server(
+        Command::new(bin())
+            .args(["serve-demo", &run, "--port", "0"])
+            .current_dir(dir.path())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start serve-demo"),
+    );
+    let mut line = String::new();
+    BufReader::new(server.0.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"))
+        .to_string();
+    let web = repo().join("firmware-demo/web");
+    assert!(
+        web.join("node_modules/playwright-core").is_dir(),
+        "run `npm ci` in firmware-demo/web first (cargo xtask ci does)"
+    );
     let out = Command::new("node")
-        .arg(repo().join("firmware-demo/wasm/check.mjs"))
-        .arg(wasm_module())
-        .arg(export.join("model.bnq"))
-        .arg(export.join("vectors.bin"))
+        .arg(web.join("test/demo.test.mjs"))
+        .arg(&url)
+        .arg(&host)
+        .env("SCREENSHOT", dir.path().join("demo.png"))
         .output()
-        .expect("node is needed for this test (cargo xtask ci installs it)");
+        .expect("node is needed for this test");
+    drop(server);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "node failed: {}\n{stdout}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("vectors 40"), "{stdout}");
-    assert_eq!(digest_line(&stdout), native, "wasm and native int8 outputs differ");
+    assert!(out.status.success(), "the demo test failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("identical to the host runtime"), "{stdout}");
+    assert!(dir.path().join("demo.png").is_file());
+}
+
+/// The demo server, stopped and reaped however the test ends (a failed assert included).
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

@@ -6,6 +6,7 @@ mod export;
 mod import;
 mod resume;
 mod run;
+mod serve;
 mod study;
 mod train;
 mod validate;
@@ -46,6 +47,9 @@ enum Command {
     /// Compare training set-ups in one figure: optimizers on the conv autoencoder, gradient
     /// descent against stochastic gradient descent on the toy set.
     Study(study::StudyCmd),
+    /// Serve the browser demo of an exported run on localhost: pick or draw an image, see its
+    /// reconstruction and class, move the code's sliders, draw samples, verify bit-identity.
+    ServeDemo(serve::ServeCmd),
     /// The whole pipeline with a quick default configuration: train the convolutional autoencoder,
     /// export it to int8 and validate the int8 model against the float one.
     Run(run::RunCmd),
@@ -65,6 +69,7 @@ pub fn main() -> ExitCode {
         Command::Validate(c) => c.run(),
         Command::Import(c) => c.run(),
         Command::Study(c) => c.run(),
+        Command::ServeDemo(c) => c.run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

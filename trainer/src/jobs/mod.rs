@@ -5,6 +5,7 @@ pub mod export;
 pub mod figures;
 pub mod import;
 pub mod prepare;
+pub mod serve;
 pub mod study;
 pub mod targets;
 pub mod toy;

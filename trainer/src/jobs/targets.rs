@@ -71,6 +71,29 @@ fn parse_digest(text: &str, what: &str) -> anyhow::Result<(u32, usize)> {
     Ok((digest, count))
 }
 
+/// Builds the wasm module from the source tree (a few seconds once the runtime is compiled) and
+/// returns its path.
+///
+/// # Errors
+/// When the source tree, cargo or the wasm32 target is missing, or the build fails.
+pub fn build_wasm() -> anyhow::Result<PathBuf> {
+    let root = source_tree()?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    run(
+        "building the wasm module (needs `rustup target add wasm32-unknown-unknown`)",
+        Command::new(&cargo).current_dir(&root).args([
+            "build",
+            "--release",
+            "-q",
+            "-p",
+            "bottleneck-wasm",
+            "--target",
+            "wasm32-unknown-unknown",
+        ]),
+    )?;
+    Ok(target_dir(&root).join("wasm32-unknown-unknown/release/bottleneck_wasm.wasm"))
+}
+
 /// The host digest over the first `n` vectors.
 fn host_digest(model: &Model<'_>, vectors: &Vectors, n: usize) -> anyhow::Result<u32> {
     let subset = Vectors { items: vectors.items.iter().take(n).cloned().collect(), ..vectors.clone() };

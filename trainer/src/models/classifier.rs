@@ -107,3 +107,25 @@ impl Classifier {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use burn::module::Module;
+    use burn::optim::GradientsParams;
+
+    use super::*;
+
+    /// A fine-tuned classifier's encoder comes from a loaded record: it must still learn.
+    #[test]
+    fn a_loaded_encoder_receives_gradients() {
+        let ad = Device::flex().autodiff();
+        let trained = conv_ae::encoder(4, 0.0, false, &ad);
+        let loaded = conv_ae::encoder(4, 0.0, false, &ad).load_record(trained.into_record());
+        let model = ClassifierConfig::new().with_latent(4).init(Some(loaded), &ad);
+        let x = Tensor::<2>::ones([2, conv_ae::PIXELS], &ad);
+        let loss = model.forward(x).sum();
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let g = grads.get::<4>(model.encoder.conv1.weight.id);
+        assert!(g.is_some(), "the encoder's first convolution got no gradient");
+    }
+}

@@ -1,0 +1,74 @@
+// Clicks through the browser demo in headless Chromium and checks what the page shows.
+//   node test/demo.test.mjs URL HOST_DIGEST
+// Prints one JSON line of observations; exits 1 on any failed check or page error.
+import { chromium } from "playwright-core";
+
+const [url, hostDigest] = process.argv.slice(2);
+if (!hostDigest) {
+  console.error("usage: node test/demo.test.mjs URL HOST_DIGEST");
+  process.exit(2);
+}
+const failures = [];
+const check = (ok, what) => { if (!ok) failures.push(what); };
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"],
+});
+const out = {};
+try {
+  const page = await browser.newPage();
+  page.on("pageerror", (e) => failures.push(`page error: ${e.message}`));
+  page.on("console", (m) => { if (m.type() === "error") failures.push(`console: ${m.text()}`); });
+  await page.goto(url);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 30000 });
+  out.status = await page.textContent("#status");
+
+  // The first test image is shown on load: a class and a reconstruction.
+  const sum0 = Number(await page.getAttribute("#recon", "data-sum"));
+  out.class0 = await page.getAttribute("#prediction", "data-class");
+  check(Number.isFinite(sum0) && sum0 > 0, "no reconstruction on load");
+
+  // Another test image.
+  await page.click('#gallery canvas[data-index="7"]');
+  const sum7 = Number(await page.getAttribute("#recon", "data-sum"));
+  out.class7 = await page.getAttribute("#prediction", "data-class");
+  check(sum7 !== sum0, "picking another image did not change the reconstruction");
+
+  // A latent slider decodes a changed code.
+  const slider = page.locator('#sliders input[data-index="0"]');
+  await slider.evaluate((s) => { s.value = s.max; s.dispatchEvent(new Event("input")); });
+  const sumSlider = Number(await page.getAttribute("#recon", "data-sum"));
+  check(sumSlider !== sum7, "moving a slider did not change the decoded image");
+
+  // New samples differ from each other.
+  await page.click("#sample");
+  const s1 = Number(await page.getAttribute("#recon", "data-sum"));
+  await page.click("#sample");
+  const s2 = Number(await page.getAttribute("#recon", "data-sum"));
+  check(s1 !== s2, "two samples gave the same image");
+
+  // Draw a vertical bar (a trouser-like stroke) and get a prediction.
+  await page.click("#clear");
+  const box = await page.locator("#draw").boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height * 0.15);
+  await page.mouse.down();
+  for (let i = 0; i <= 20; i++) await page.mouse.move(box.x + box.width / 2, box.y + box.height * (0.15 + 0.035 * i));
+  await page.mouse.up();
+  out.drawnClass = await page.getAttribute("#prediction", "data-class");
+  const sumDrawn = Number(await page.getAttribute("#recon", "data-sum"));
+  check(Number.isFinite(sumDrawn) && sumDrawn > 0, "no reconstruction of the drawing");
+
+  // Verification in the browser: the same digest as the host runtime.
+  await page.click("#verify");
+  await page.waitForSelector("#verify-result[data-digest^='0x']", { timeout: 30000 });
+  out.digest = await page.getAttribute("#verify-result", "data-digest");
+  check(out.digest === hostDigest, `browser digest ${out.digest} differs from the host's ${hostDigest}`);
+  out.verify = await page.textContent("#verify-result");
+  await page.screenshot({ path: process.env.SCREENSHOT ?? "/tmp/bottleneck-demo.png", fullPage: true });
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify({ ...out, failures }));
+process.exit(failures.length ? 1 : 0);
