@@ -5,8 +5,12 @@ use std::process::Command;
 use std::time::Instant;
 
 /// The workspace root (xtask lives one level below it).
+///
+/// `cargo run` sets `CARGO_MANIFEST_DIR` for the running binary; that is the clone it was started
+/// from, whereas the compile-time value can name another clone sharing the target directory.
 pub fn root() -> PathBuf {
-    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let manifest =
+        std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
     manifest.parent().map_or(manifest.clone(), PathBuf::from)
 }
 
