@@ -1,13 +1,14 @@
 //! Embeds the int8 model and a few dozen test images into the firmware.
 //!
 //! `BOTTLENECK_MODEL` (a `.bnq` file) and `BOTTLENECK_VECTORS` (its `vectors.bin`) choose them;
-//! by default the small model in `assets/`. The vectors are converted to the firmware's compact
+//! by default the small model in `assets/`. `BOTTLENECK_MEMORY_X` replaces `memory.x` for a real
+//! board. The vectors are converted to the firmware's compact
 //! form (`docs/firmware.md`): per image, its pixels as bytes (exactly what the float trainer saw:
 //! byte / 255, or byte / 127.5 - 1) and the float code, so that a few dozen fit in flash.
 
 use std::env;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Images embedded (at most).
 const IMAGES: usize = 32;
@@ -19,7 +20,10 @@ fn fail(msg: String) -> ! {
 
 fn read(var: &str, default: &str) -> (PathBuf, Vec<u8>) {
     println!("cargo:rerun-if-env-changed={var}");
-    let path = env::var_os(var).map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(default), PathBuf::from);
+    // Cargo runs build scripts with CARGO_MANIFEST_DIR set: the clone being built (a compile-time
+    // value could name another clone that shares the target directory).
+    let crate_dir = env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from("."), PathBuf::from);
+    let path = env::var_os(var).map_or_else(|| crate_dir.join(default), PathBuf::from);
     println!("cargo:rerun-if-changed={}", path.display());
     let bytes =
         fs::read(&path).unwrap_or_else(|e| fail(format!("{}: {e} (set {var} to an exported file)", path.display())));
@@ -32,11 +36,16 @@ fn u16_at(b: &[u8], o: usize) -> usize {
 
 fn main() {
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
-    fs::copy("memory.x", out.join("memory.x")).expect("copy memory.x");
+    // The memory map: QEMU's mps2-an386 with the demo's budget by default; a real board's part
+    // (flash at 0x0800_0000 on an STM32, say) through BOTTLENECK_MEMORY_X.
+    let (memory_path, memory) = read("BOTTLENECK_MEMORY_X", "memory.x");
+    if !String::from_utf8_lossy(&memory).contains("MEMORY") {
+        fail(format!("{} has no MEMORY block (see firmware-demo/cortex-m4/memory.x)", memory_path.display()));
+    }
+    fs::write(out.join("memory.x"), &memory).expect("write memory.x");
     println!("cargo:rustc-link-search={}", out.display());
     // cortex-m-rt's linker script (which includes memory.x), for the firmware binary only.
     println!("cargo:rustc-link-arg-bins=-Tlink.x");
-    println!("cargo:rerun-if-changed=memory.x");
 
     let (model_path, model) = read("BOTTLENECK_MODEL", "assets/model.bnq");
     if model.len() < 64 || &model[..4] != b"BTNQ" {

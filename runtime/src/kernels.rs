@@ -12,7 +12,7 @@
 //! fixed evaluation order, so results are identical on every target.
 
 use crate::Error;
-use crate::format::{LayerKind, LayerRecord};
+use crate::format::{LayerKind, LayerRecord, REQUANT_LEN};
 
 /// The tables of one weighted layer, already bounds-checked by `Model::parse`.
 pub(crate) struct Weights<'a> {
@@ -51,6 +51,45 @@ pub(crate) fn requantize(acc: i32, mult: i32, shift: u32, lo: i32, hi: i32) -> i
     let prod = i64::from(acc) * i64::from(mult);
     let rounded = (prod + (1i64 << (shift - 1))) >> shift;
     rounded.clamp(i64::from(lo), i64::from(hi)) as i32
+}
+
+/// Extra bits of resolution of [`linear_fine`]: its outputs come in steps of
+/// `out_scale / 2^FINE_BITS` instead of `out_scale`.
+pub const FINE_BITS: u32 = 8;
+
+/// A `Linear` layer whose outputs stay integers of finer resolution instead of bytes: each
+/// channel's `bias + dot(x, row)` rescaled by its (multiplier, shift) to steps of
+/// `out_scale / 2^FINE_BITS`, rounded like [`requantize`], ReLU applied when fused, saturated to
+/// i32. The classifier's last layer runs this way so that near-ties between logits are not
+/// decided by an 8-bit output step. Integer arithmetic only: the same on every target.
+pub(crate) fn linear_fine(
+    rec: &LayerRecord,
+    tables: &Weights<'_>,
+    input: &[u8],
+    in_signed: bool,
+    mut out: impl FnMut(usize, i32),
+) -> Result<(), Error> {
+    let err = Error::BadShape { layer: 0 };
+    let (ic, oc) = (usize::from(rec.input.c), usize::from(rec.output.c));
+    let x = input.get(..ic).ok_or(err)?;
+    let rows = tables.w.chunks_exact(ic.max(1)).take(oc);
+    let params = tables.bias.as_chunks::<4>().0.iter().zip(tables.requant.as_chunks::<REQUANT_LEN>().0);
+    for (j, (row, (bias, requant))) in rows.zip(params).enumerate() {
+        let acc = if in_signed { portable::dot::<true>(x, row) } else { portable::dot::<false>(x, row) };
+        let [m0, m1, m2, m3, s0, s1, s2, s3] = *requant;
+        let mult = i128::from(i32::from_le_bytes([m0, m1, m2, m3]));
+        let shift = u32::from_le_bytes([s0, s1, s2, s3]);
+        // shift is in 1..=62 (checked at parse); with the finer step it may drop to 0 or below.
+        let prod = i128::from(i32::from_le_bytes(*bias) + acc) * mult;
+        let v = match shift.checked_sub(FINE_BITS) {
+            Some(0) => prod,
+            Some(s) => (prod + (1i128 << (s - 1))) >> s,
+            None => prod << (FINE_BITS - shift),
+        };
+        let v = if rec.relu() { v.max(0) } else { v };
+        out(j, v.clamp(i128::from(i32::MIN), i128::from(i32::MAX)) as i32);
+    }
+    Ok(())
 }
 
 /// Kernel taps `k` with `k mod s == r` among `0..k_len`.
@@ -302,6 +341,61 @@ mod tests {
         assert_eq!(requantize(1000, 1 << 30, 31, -127, 127), 127);
         assert_eq!(requantize(-1000, 1 << 30, 31, 0, 255), 0);
         assert_eq!(requantize(i32::MAX, i32::MAX, 1, -127, 127), 127);
+    }
+
+    #[test]
+    fn fine_linear_outputs_refine_the_byte_outputs() {
+        use crate::format::{LAYER_SIGNED, Shape};
+        const IC: usize = 37;
+        const OC: usize = 10;
+        let (ic, oc) = (IC, OC);
+        let mut r = crate::Rng::new(5);
+        let mut w = [0u8; IC * OC];
+        w.iter_mut().for_each(|b| *b = r.next_u32() as u8);
+        let (mut bias, mut requant) = ([0u8; 4 * OC], [0u8; REQUANT_LEN * OC]);
+        for j in 0..OC {
+            let b = (r.next_u32() % 2000) as i32 - 1000;
+            bias[4 * j..4 * j + 4].copy_from_slice(&b.to_le_bytes());
+            // Shifts on both sides of FINE_BITS: large ones round, small ones shift left.
+            let shift: u32 = if j < 2 { 1 + j as u32 } else { 36 + (j as u32 % 5) };
+            let mult = (1i32 << 30) + (r.next_u32() >> 2) as i32;
+            requant[8 * j..8 * j + 4].copy_from_slice(&mult.to_le_bytes());
+            requant[8 * j + 4..8 * j + 8].copy_from_slice(&shift.to_le_bytes());
+        }
+        let rec = LayerRecord {
+            kind: LayerKind::Linear,
+            flags: LAYER_SIGNED,
+            kernel: (1, 1),
+            stride: 1,
+            padding: 0,
+            output_padding: 0,
+            input: Shape { c: ic as u16, h: 1, w: 1 },
+            output: Shape { c: oc as u16, h: 1, w: 1 },
+            out_scale: 1.0,
+            weights: 0,
+            bias: 0,
+            requant: 0,
+            lut: 0,
+        };
+        let tables = Weights { w: &w, bias: &bias, requant: &requant };
+        let mut x = [0u8; IC];
+        x.iter_mut().for_each(|b| *b = r.next_u32() as u8);
+        let mut bytes = [0u8; 10];
+        portable::weighted(&rec, &tables, &x, true, &mut bytes, &mut []).unwrap();
+        let mut fine = [0i32; 10];
+        linear_fine(&rec, &tables, &x, true, |j, v| fine[j] = v).unwrap();
+        for j in 0..oc {
+            let q = i32::from(bytes[j] as i8);
+            if j < 2 {
+                // Huge factors: the byte saturates and the fine value is far beyond it.
+                assert!(q.abs() == 127 || q == 0, "channel {j}: {q}");
+                assert!(fine[j].unsigned_abs() >= 127 << FINE_BITS || fine[j] == 0, "channel {j}: {}", fine[j]);
+            } else if q.abs() < 127 {
+                let exact = f64::from(fine[j]) / f64::from(1u32 << FINE_BITS);
+                assert!((exact - f64::from(q)).abs() <= 0.5 + 1.0 / 512.0, "channel {j}: byte {q}, fine {exact}");
+            }
+        }
+        assert!(fine.iter().any(|&v| v % (1 << FINE_BITS) != 0), "no extra resolution: {fine:?}");
     }
 
     #[test]

@@ -149,6 +149,12 @@ impl<'a> Model<'a> {
             let (from, from_signed) =
                 if self.classifier_from_code() { (code, true) } else { (h.input, h.input_signed) };
             self.check_section(Section::Classifier, h.classifier, from, from_signed, Shape::vector(h.classes), None)?;
+            // `classify` computes the logits from the last layer's accumulators: it must be linear.
+            let bad = Error::BadSection { section: Section::Classifier as u8 };
+            let last = self.record(self.classifier_last().ok_or(bad)?)?;
+            if last.kind != LayerKind::Linear {
+                return Err(Error::BadSection { section: Section::Classifier as u8 });
+            }
         } else if h.classifier.count != 0 {
             return Err(Error::BadSection { section: Section::Classifier as u8 });
         }
@@ -467,6 +473,12 @@ impl<'a> Model<'a> {
         self.scratch.iter().copied().max().unwrap_or(0)
     }
 
+    /// Index of the classifier's last layer (validated at parse when there is a classifier).
+    fn classifier_last(&self) -> Option<u16> {
+        let span = self.header.classifier;
+        span.first.checked_add(span.count)?.checked_sub(1).filter(|_| span.count > 0)
+    }
+
     fn has_classifier(&self) -> bool {
         self.header.flags & FLAG_CLASSIFIER != 0
     }
@@ -484,7 +496,7 @@ impl<'a> Model<'a> {
     /// [`Error::InputLength`], [`Error::OutputLength`], [`Error::ScratchTooSmall`].
     pub fn encode(&self, input: &[f32], code: &mut [f32], scratch: &mut [u8]) -> Result<(), Error> {
         check_len(code.len(), self.latent_len(), false)?;
-        let (out, signed, scale) = self.run(&[Section::Encoder], Source::Image(input), scratch)?;
+        let (out, signed, scale) = self.run(&[Section::Encoder], Source::Image(input), scratch, None)?;
         dequantize(out, signed, scale, code);
         Ok(())
     }
@@ -495,7 +507,7 @@ impl<'a> Model<'a> {
     /// [`Error::InputLength`], [`Error::OutputLength`], [`Error::ScratchTooSmall`].
     pub fn decode(&self, code: &[f32], image: &mut [f32], scratch: &mut [u8]) -> Result<(), Error> {
         check_len(image.len(), self.input_len(), false)?;
-        let (out, signed, scale) = self.run(&[Section::Decoder], Source::Code(code), scratch)?;
+        let (out, signed, scale) = self.run(&[Section::Decoder], Source::Code(code), scratch, None)?;
         self.write_image(out, signed, scale, image);
         Ok(())
     }
@@ -511,9 +523,23 @@ impl<'a> Model<'a> {
         check_len(logits.len(), classes, false)?;
         let sections: &[Section] =
             if self.classifier_from_code() { &[Section::Encoder, Section::Classifier] } else { &[Section::Classifier] };
-        let (out, signed, scale) = self.run(sections, Source::Image(input), scratch)?;
-        dequantize(out, signed, scale, logits);
-        Ok(argmax(out, signed))
+        // The last layer (a linear one, checked at parse) keeps FINE_BITS more bits than a byte.
+        let last = self.classifier_last().ok_or(Error::NoClassifier)?;
+        let rec = self.record(last)?;
+        let tables = self.tables(last, &rec)?;
+        let (x, signed, _) = self.run(sections, Source::Image(input), scratch, Some(last))?;
+        let step = rec.out_scale / (1u32 << kernels::FINE_BITS) as f32;
+        let mut best = (0usize, i32::MIN);
+        kernels::linear_fine(&rec, &tables.weights, x, signed, |j, v| {
+            if let Some(l) = logits.get_mut(j) {
+                *l = v as f32 * step;
+            }
+            if v > best.1 {
+                best = (j, v);
+            }
+        })
+        .map_err(|_| Error::BadShape { layer: last })?;
+        Ok(best.0)
     }
 
     /// Draws a code (N(0, I) for a VAE; the training codes' per-dimension Gaussian for an
@@ -533,12 +559,14 @@ impl<'a> Model<'a> {
         self.decode(code, image, scratch)
     }
 
-    /// Runs `sections` from `source`; returns the final tensor's bytes, signedness and scale.
+    /// Runs `sections` from `source`, stopping before layer `end` when given; returns the final
+    /// tensor's bytes, signedness and scale.
     fn run<'s>(
         &self,
         sections: &[Section],
         source: Source<'_>,
         scratch: &'s mut [u8],
+        end: Option<u16>,
     ) -> Result<(&'s [u8], bool, f32), Error> {
         let [size_a, size_b, size_p] = self.buffers(sections)?;
         let too_small = Error::ScratchTooSmall { needed: size_a + size_b + size_p, found: scratch.len() };
@@ -567,6 +595,9 @@ impl<'a> Model<'a> {
         for &s in sections {
             let span = self.span(s);
             for i in span.first..span.first + span.count {
+                if Some(i) == end {
+                    break;
+                }
                 let rec = self.record(i)?;
                 let tables = self.tables(i, &rec)?;
                 let out_len = rec.output.len();
@@ -657,15 +688,4 @@ fn dequantize(q: &[u8], signed: bool, scale: f32, out: &mut [f32]) {
     for (o, &b) in out.iter_mut().zip(q) {
         *o = value(b, signed) as f32 * scale;
     }
-}
-
-fn argmax(q: &[u8], signed: bool) -> usize {
-    let mut best = (0usize, i32::MIN);
-    for (i, &b) in q.iter().enumerate() {
-        let v = value(b, signed);
-        if v > best.1 {
-            best = (i, v);
-        }
-    }
-    best.0
 }

@@ -73,6 +73,14 @@ pub struct ClassifierSpec {
     pub target_accuracy: f64,
     /// Shift and mirror training images.
     pub augment: bool,
+    /// Largest shift of the augmentation, in pixels (0: mirror only).
+    #[serde(default = "two_pixels")]
+    pub shift: usize,
+}
+
+/// The augmentation's shift in run directories written before it was an option.
+fn two_pixels() -> usize {
+    2
 }
 
 /// The CNN baseline.
@@ -84,6 +92,9 @@ pub struct CnnSpec {
     pub target_accuracy: f64,
     /// Shift and mirror training images.
     pub augment: bool,
+    /// Largest shift of the augmentation, in pixels (0: mirror only).
+    #[serde(default = "two_pixels")]
+    pub shift: usize,
 }
 
 /// A toy autoencoder run.

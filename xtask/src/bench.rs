@@ -2,9 +2,9 @@
 //! docs/BENCHMARKS.md between `<!-- BEGIN name -->` and `<!-- END name -->` markers, with the
 //! commands that produced them.
 //!
-//! - `inference`: trains the pipeline's conv autoencoder (`bottleneck run --name bench`), then the
-//!   int8-vs-float agreement (`bottleneck validate`) and per-image latency of the int8 runtime,
-//!   burn and tract (`cargo bench --bench inference`).
+//! - `inference`: trains the pipeline's conv autoencoder (`bottleneck run --only conv-ae`) and a
+//!   classifier fine-tuned on it, then the int8-vs-float agreement (`bottleneck validate`) and
+//!   per-image latency of the int8 runtime, burn and tract (`cargo bench --bench inference`).
 //! - `training`: seconds per epoch of the conv autoencoder on each CPU backend.
 
 use std::path::{Path, PathBuf};
@@ -56,24 +56,55 @@ fn machine() -> String {
 }
 
 fn inference() -> Result<(), String> {
-    let runs = shell::root().join("runs");
-    let run = runs.join("bench/conv-ae");
+    let runs = shell::root().join("runs/bench");
+    let runs_s = runs.to_string_lossy().into_owned();
+    let run = runs.join("classifier");
     let run_s = run.to_string_lossy().into_owned();
-    if !run.join("export/encoder.onnx").exists() {
+    if !runs.join("conv-ae/model.bpk").exists() {
         shell::run(
-            "train the benchmark model",
-            bottleneck(&["run", "--name", "bench", "--runs", &runs.to_string_lossy(), "-q"]),
+            "train the benchmark autoencoder",
+            bottleneck(&[
+                "run",
+                "--only",
+                "conv-ae",
+                "--runs",
+                &shell::root().join("runs").to_string_lossy(),
+                "--name",
+                "bench",
+                "-q",
+            ]),
         )?;
+    }
+    if !run.join("export/encoder.onnx").exists() {
+        let ae = runs.join("conv-ae").to_string_lossy().into_owned();
+        let train = [
+            "train",
+            "classifier",
+            "--pretrained",
+            &ae,
+            "--epochs",
+            "5",
+            "--runs",
+            &runs_s,
+            "--name",
+            "classifier",
+            "--overwrite",
+            "-q",
+        ];
+        shell::run("train the benchmark classifier", bottleneck(&train))?;
+        shell::run("export it", bottleneck(&["export", &run_s, "--onnx"]))?;
     }
     let validate = capture("int8 agreement", bottleneck(&["validate", &run_s]))?;
     let mut bench = cargo(&["bench", "--workspace", "--bench", "inference", "--", &run_s]);
     bench.env("CARGO_TERM_QUIET", "true");
     let latency = capture("latency", bench)?;
     let body = format!(
-        "Measured by `cargo xtask bench inference` on {machine}: it trains the pipeline's model \
-         (`bottleneck run --name bench`, the full Fashion-MNIST when installed), then runs\n\
-         `bottleneck validate runs/bench/conv-ae` and `cargo bench --bench inference -- runs/bench/conv-ae`.\n\n\
-         ### int8 against float\n\n```text\n$ bottleneck validate runs/bench/conv-ae\n{validate}```\n\n\
+        "Measured by `cargo xtask bench inference` on {machine}: it trains the pipeline's autoencoder \
+         (`bottleneck run --only conv-ae --name bench`, the full Fashion-MNIST when installed) and a classifier\n\
+         fine-tuned on its encoder for 5 epochs (`bottleneck train classifier --pretrained runs/bench/conv-ae --epochs 5`),\n\
+         exports it (`bottleneck export runs/bench/classifier --onnx`), then runs `bottleneck validate runs/bench/classifier`\n\
+         and `cargo bench --bench inference -- runs/bench/classifier`.\n\n\
+         ### int8 against float\n\n```text\n$ bottleneck validate runs/bench/classifier\n{validate}```\n\n\
          ### Latency at batch 1\n\n{latency}",
         machine = machine(),
     );
@@ -221,12 +252,43 @@ fn training() -> Result<(), String> {
     write_section("training", &body)
 }
 
+/// Size of the browser module next to burn's flex backend built for wasm32 with the same model.
+fn wasm_size() -> Result<(), String> {
+    const WASM: &str = "wasm32-unknown-unknown";
+    crate::install::rustup(&[], &[WASM])?;
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| shell::root().join("target"), PathBuf::from);
+    shell::run(
+        "build the runtime's wasm module",
+        cargo(&["build", "--release", "--target", WASM, "-p", "bottleneck-wasm"]),
+    )?;
+    let ours = target.join(WASM).join("release/bottleneck_wasm.wasm");
+    let mut burn = cargo(&["build", "--release", "--target", WASM]);
+    burn.current_dir(shell::root().join("firmware-demo/burn-wasm"));
+    shell::run("build the burn flex wasm module", burn)?;
+    let theirs = target.join(WASM).join("release/bottleneck_burn_wasm.wasm");
+    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).map_err(|e| format!("{}: {e}", p.display()));
+    let (a, b) = (size(&ours)?, size(&theirs)?);
+    let body = format!(
+        "Measured by `cargo xtask bench wasm-size`: release builds for `wasm32-unknown-unknown`, no weights inside\n\
+         either module (both load them at run time).\n\n\
+         | module | what it runs | bytes |\n|---|---|---|\n\
+         | `firmware-demo/wasm` | Bottleneck's int8 runtime: encode, decode, classify, sample (opt-level 3) | {a} |\n\
+         | `firmware-demo/burn-wasm` | burn 0.22 flex (f32, SIMD, no threads): the seed-002 encoder, decoder and MLP head, loading a burn record (opt-level s, LTO, stripped) | {b} |\n\n\
+         burn's module is {:.0} times larger.\n",
+        b as f64 / a as f64
+    );
+    write_section("wasm-size", &body)
+}
+
 pub fn run(args: &[String]) -> Result<(), String> {
     let all = args.is_empty();
     for a in args {
-        if a != "inference" && a != "training" {
-            return Err(format!("unknown benchmark {a:?} (inference, training)"));
+        if !["inference", "training", "wasm-size"].contains(&a.as_str()) {
+            return Err(format!("unknown benchmark {a:?} (inference, training, wasm-size)"));
         }
+    }
+    if all || args.iter().any(|a| a == "wasm-size") {
+        wasm_size()?;
     }
     if all || args.iter().any(|a| a == "training") {
         training()?;

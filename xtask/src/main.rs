@@ -28,7 +28,7 @@ fn usage() -> ExitCode {
            sample-data   rebuild data/fashion-mnist-sample from the full Fashion-MNIST\n  \
            golden        refresh the golden files of tests/onnx-roundtrip from a small training run\n  \
            fuzz          fuzz the runtime's parser and kernels (--runs N | --seconds S)\n  \
-           bench         measure and write docs/BENCHMARKS.md ([inference] [training])\n  \
+           bench         measure and write docs/BENCHMARKS.md ([inference] [training] [wasm-size])\n  \
            firmware      build the Cortex-M4 firmware, report its size, run it in QEMU\n"
     );
     ExitCode::from(2)

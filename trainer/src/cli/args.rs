@@ -163,3 +163,15 @@ pub(crate) fn non_negative(s: &str) -> Result<f64, String> {
     let v = parse_f64(s)?;
     if v >= 0.0 { Ok(v) } else { Err(format!("{v} must not be negative")) }
 }
+
+/// Three channel counts, `8,16,32`: the conv autoencoder's `--widths`.
+pub(crate) fn widths(s: &str) -> Result<[usize; 3], String> {
+    let v: Vec<usize> = s
+        .split(',')
+        .map(|w| w.trim().parse::<usize>().map_err(|e| format!("{w:?} is not a channel count: {e}")))
+        .collect::<Result<_, _>>()?;
+    match v[..] {
+        [a, b, c] if a > 0 && b > 0 && c > 0 && c <= 4096 => Ok([a, b, c]),
+        _ => Err(format!("{s:?}: give three positive channel counts (at most 4096), e.g. 8,16,32")),
+    }
+}

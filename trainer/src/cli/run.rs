@@ -157,6 +157,7 @@ impl Pipeline<'_> {
                 pretrained: (mode != Mode::Scratch).then(|| pretrained.clone()),
                 target_accuracy: 0.9,
                 augment: false,
+                shift: 0,
             };
             let run = self.train(&format!("classifier-{mode}"), ModelSpec::Classifier(spec), Defaults::IMAGES)?;
             table.push(speed_row(&run, &format!("encoder + MLP, {mode}"))?);
@@ -164,7 +165,7 @@ impl Pipeline<'_> {
                 self.deploy(&run)?;
             }
         }
-        let spec = CnnSpec { network: CnnConfig::new(), target_accuracy: 0.9, augment: true };
+        let spec = CnnSpec { network: CnnConfig::new(), target_accuracy: 0.9, augment: true, shift: 2 };
         let run = self.train(
             "cnn",
             ModelSpec::Cnn(spec),

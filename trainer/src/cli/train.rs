@@ -8,9 +8,9 @@ use super::args::{DataArgs, Defaults, OutputArgs, TrainArgs};
 use crate::data::Dataset;
 use crate::jobs::prepare::prepare;
 use crate::jobs::train::train;
-use crate::models::classifier::{ClassifierConfig, Mode};
+use crate::models::classifier::{ClassifierConfig, EncoderShape, Mode};
 use crate::models::cnn::CnnConfig;
-use crate::models::conv_ae::ConvAeConfig;
+use crate::models::conv_ae::{self, ConvAeConfig};
 use crate::models::fc_ae::FcAeConfig;
 use crate::models::toy::{ToyAeConfig, ToyArch};
 use crate::models::vae::{ConvVaeConfig, Reconstruction};
@@ -64,6 +64,10 @@ struct ConvAeArgs {
     /// Batch normalisation after the first two (transposed) convolutions of each half.
     #[arg(long)]
     batch_norm: bool,
+    /// Channels of the three convolutions (the decoder mirrors them). Seed 002's 8,16,32 fits the
+    /// firmware's 256 KiB flash with a classifier; 32,64,128 makes a stronger encoder.
+    #[arg(long, value_name = "C1,C2,C3", default_value = "8,16,32", value_parser = super::args::widths)]
+    widths: [usize; 3],
     #[command(flatten)]
     common: Common,
 }
@@ -128,9 +132,19 @@ struct ClassifierArgs {
     /// Accuracy whose first crossing (validation, else test) is recorded.
     #[arg(long, default_value_t = 0.9, value_parser = super::args::fraction)]
     target_accuracy: f64,
-    /// Shift by up to 2 pixels and mirror training images.
+    /// Mirror training images and shift them by up to --shift pixels.
     #[arg(long)]
     augment: bool,
+    /// Largest shift of --augment, in pixels (0: mirror only).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=8))]
+    shift: u32,
+    /// Encoder channels of a classifier trained from scratch (a pretrained one keeps its
+    /// autoencoder's).
+    #[arg(long, value_name = "C1,C2,C3", value_parser = super::args::widths)]
+    widths: Option<[usize; 3]>,
+    /// Batch normalisation in the encoder of a classifier trained from scratch.
+    #[arg(long)]
+    batch_norm: bool,
     #[command(flatten)]
     common: Common,
 }
@@ -156,6 +170,9 @@ struct CnnArgs {
     /// Train without shift/mirror augmentation.
     #[arg(long)]
     no_augment: bool,
+    /// Largest shift of the augmentation, in pixels (0: mirror only).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=8))]
+    shift: u32,
     #[command(flatten)]
     common: Common,
 }
@@ -284,7 +301,8 @@ impl TrainCmd {
                 let net = ConvAeConfig::new()
                     .with_latent(a.latent as usize)
                     .with_dropout(a.dropout)
-                    .with_batch_norm(a.batch_norm);
+                    .with_batch_norm(a.batch_norm)
+                    .with_widths((a.widths != conv_ae::SEED_WIDTHS).then_some(a.widths));
                 a.common.go(ModelSpec::ConvAe(net), images)?;
             }
             ModelCmd::FcAe(a) => {
@@ -303,15 +321,19 @@ impl TrainCmd {
                 a.common.go(ModelSpec::ConvVae(net), Defaults { weight_decay: 0.0, ..images })?;
             }
             ModelCmd::Classifier(a) => {
-                let latent = match (&a.pretrained, a.mode) {
-                    (Some(p), Mode::Finetune | Mode::Frozen) => pretrained_latent(p)?,
-                    _ => a.latent,
+                let (latent, shape) = match (&a.pretrained, a.mode) {
+                    (Some(p), Mode::Finetune | Mode::Frozen) => pretrained_shape(p)?,
+                    _ => (
+                        a.latent,
+                        EncoderShape { widths: a.widths.unwrap_or(conv_ae::SEED_WIDTHS), batch_norm: a.batch_norm },
+                    ),
                 };
                 let network = ClassifierConfig::new()
                     .with_latent(latent)
                     .with_hidden1(a.hidden1)
                     .with_hidden2(a.hidden2)
-                    .with_dropout(a.head_dropout);
+                    .with_dropout(a.head_dropout)
+                    .with_encoder(Some(shape));
                 let pretrained = if a.mode == Mode::Scratch { None } else { a.pretrained.clone() };
                 let spec = ClassifierSpec {
                     network,
@@ -319,6 +341,7 @@ impl TrainCmd {
                     pretrained,
                     target_accuracy: a.target_accuracy,
                     augment: a.augment,
+                    shift: a.shift as usize,
                 };
                 a.common.go(ModelSpec::Classifier(spec), images)?;
             }
@@ -332,7 +355,12 @@ impl TrainCmd {
                     .with_double(a.double)
                     .with_hidden(a.hidden)
                     .with_dropout(a.dropout);
-                let spec = CnnSpec { network, target_accuracy: a.target_accuracy, augment: !a.no_augment };
+                let spec = CnnSpec {
+                    network,
+                    target_accuracy: a.target_accuracy,
+                    augment: !a.no_augment,
+                    shift: a.shift as usize,
+                };
                 let d = Defaults { epochs: 15, batch_size: 128, schedule: Schedule::Cosine, ..images };
                 a.common.go(ModelSpec::Cnn(spec), d)?;
             }
@@ -364,11 +392,12 @@ impl TrainCmd {
 }
 
 /// The code size of a pretrained autoencoder run.
-fn pretrained_latent(path: &std::path::Path) -> anyhow::Result<usize> {
+/// Code size and encoder shape of the autoencoder run `path`.
+fn pretrained_shape(path: &std::path::Path) -> anyhow::Result<(usize, EncoderShape)> {
     let config = RunDir::open(path)?.read_config()?;
     match &config.model {
-        ModelSpec::ConvAe(c) => Ok(c.latent),
-        ModelSpec::DenoisingAe(d) => Ok(d.network.latent),
+        ModelSpec::ConvAe(c) => Ok((c.latent, EncoderShape::of(c))),
+        ModelSpec::DenoisingAe(d) => Ok((d.network.latent, EncoderShape::of(&d.network))),
         other => anyhow::bail!(
             "{} holds a {} run; --pretrained needs a conv-ae or denoising-ae run",
             path.display(),

@@ -184,11 +184,11 @@ pub fn train(
             if c.mode == Mode::Frozen {
                 model.encoder = model.encoder.no_grad();
             }
-            let objective = Classification { sets: s, augment: c.augment, seed, model: PhantomData };
+            let objective = Classification { sets: s, augment: c.augment.then_some(c.shift), seed, model: PhantomData };
             classification(&job, &objective, model, c.target_accuracy)
         }
         ModelSpec::Cnn(c) => {
-            let objective = Classification { sets: s, augment: c.augment, seed, model: PhantomData };
+            let objective = Classification { sets: s, augment: c.augment.then_some(c.shift), seed, model: PhantomData };
             classification(&job, &objective, c.network.init(&ad), c.target_accuracy)
         }
         ModelSpec::ToyAe(_) | ModelSpec::Imported(_) => not_trainable(run),
@@ -252,6 +252,18 @@ fn pretrained_encoder(
         ae.latent(),
         c.network.latent
     );
+    if let Some(want) = &c.network.encoder {
+        let has = ae.encoder.shape();
+        anyhow::ensure!(
+            has == *want,
+            "{} has an encoder of {:?} channels{} but the classifier's config.toml expects {:?}{}",
+            path.display(),
+            has.widths,
+            if has.batch_norm { " with batch norm" } else { "" },
+            want.widths,
+            if want.batch_norm { " with batch norm" } else { "" }
+        );
+    }
     Ok(Some(ae.encoder))
 }
 

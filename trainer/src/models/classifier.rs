@@ -52,6 +52,26 @@ pub struct ClassifierConfig {
     /// Classes.
     #[config(default = 10)]
     pub classes: usize,
+    /// The encoder's convolutions; `None` is seed 002's (8, 16, 32 channels, no batch norm).
+    /// A fine-tuned or frozen classifier takes its pretrained autoencoder's.
+    pub encoder: Option<EncoderShape>,
+}
+
+/// The convolutions of a [`ConvEncoder`].
+#[derive(Config, Debug, PartialEq, Eq)]
+pub struct EncoderShape {
+    /// Channels of the three convolutions.
+    pub widths: [usize; 3],
+    /// Batch normalisation after the first two.
+    pub batch_norm: bool,
+}
+
+impl EncoderShape {
+    /// The shape of an autoencoder's encoder.
+    #[must_use]
+    pub fn of(ae: &conv_ae::ConvAeConfig) -> Self {
+        Self { widths: ae.widths(), batch_norm: ae.batch_norm }
+    }
 }
 
 /// Encoder and MLP head.
@@ -69,7 +89,11 @@ impl ClassifierConfig {
     #[must_use]
     pub fn init(&self, encoder: Option<ConvEncoder>, device: &Device) -> Classifier {
         Classifier {
-            encoder: encoder.unwrap_or_else(|| conv_ae::encoder(self.latent, 0.0, false, device)),
+            encoder: encoder.unwrap_or_else(|| {
+                let (widths, bn) =
+                    self.encoder.as_ref().map_or((conv_ae::SEED_WIDTHS, false), |e| (e.widths, e.batch_norm));
+                conv_ae::encoder(self.latent, 0.0, bn, widths, device)
+            }),
             fc1: LinearConfig::new(self.latent, self.hidden1).init(device),
             fc2: LinearConfig::new(self.hidden1, self.hidden2).init(device),
             out: LinearConfig::new(self.hidden2, self.classes).init(device),
@@ -119,8 +143,8 @@ mod tests {
     #[test]
     fn a_loaded_encoder_receives_gradients() {
         let ad = Device::flex().autodiff();
-        let trained = conv_ae::encoder(4, 0.0, false, &ad);
-        let loaded = conv_ae::encoder(4, 0.0, false, &ad).load_record(trained.into_record());
+        let trained = conv_ae::encoder(4, 0.0, false, conv_ae::SEED_WIDTHS, &ad);
+        let loaded = conv_ae::encoder(4, 0.0, false, conv_ae::SEED_WIDTHS, &ad).load_record(trained.into_record());
         let model = ClassifierConfig::new().with_latent(4).init(Some(loaded), &ad);
         let x = Tensor::<2>::ones([2, conv_ae::PIXELS], &ad);
         let loss = model.forward(x).sum();

@@ -13,12 +13,14 @@ use super::export;
 pub const SIDE: usize = 28;
 /// Values per image.
 pub const PIXELS: usize = SIDE * SIDE;
-/// Features after the third convolution: 32 channels of 3x3.
-pub const CONV_FEATURES: usize = 32 * 3 * 3;
+/// Channels of the three convolutions in seed 002's tables 1 and 2.
+pub const SEED_WIDTHS: [usize; 3] = [8, 16, 32];
+/// Side of the third convolution's output (28 -> 14 -> 7 -> 3).
+const CODE_SIDE: usize = 3;
 
 /// The encoder: `[B, 784]` images in [0, 1] to `[B, out]` codes.
 ///
-/// | layer | output | kernel | stride | padding | activation |
+/// | layer | output (seed widths) | kernel | stride | padding | activation |
 /// |---|---|---|---|---|---|
 /// | conv1 | 8x14x14 | 4 | 2 | 1 | (batch norm), ReLU |
 /// | conv2 | 16x7x7 | 4 | 2 | 1 | (batch norm), ReLU |
@@ -62,6 +64,9 @@ pub struct ConvAeConfig {
     /// Batch normalisation after the first two (transposed) convolutions of each half.
     #[config(default = false)]
     pub batch_norm: bool,
+    /// Channels of the three convolutions (the decoder mirrors them); `None` is seed 002's 8, 16,
+    /// 32 (and what run directories written before this option hold).
+    pub widths: Option<[usize; 3]>,
 }
 
 /// Encoder and decoder.
@@ -72,20 +77,27 @@ pub struct ConvAe {
 }
 
 impl ConvAeConfig {
+    /// Channels of the three convolutions.
+    #[must_use]
+    pub fn widths(&self) -> [usize; 3] {
+        self.widths.unwrap_or(SEED_WIDTHS)
+    }
+
     /// Builds the model on `device` (weights are drawn on first use).
     #[must_use]
     pub fn init(&self, device: &Device) -> ConvAe {
         ConvAe {
-            encoder: encoder(self.latent, self.dropout, self.batch_norm, device),
-            decoder: decoder(self.latent, self.dropout, self.batch_norm, device),
+            encoder: encoder(self.latent, self.dropout, self.batch_norm, self.widths(), device),
+            decoder: decoder(self.latent, self.dropout, self.batch_norm, self.widths(), device),
         }
     }
 }
 
 /// The seed-002 encoder with `out` outputs (the code size; twice it for a VAE's mean and
-/// log-variance).
+/// log-variance) and convolutions of `widths` channels.
 #[must_use]
-pub fn encoder(out: usize, dropout: f64, batch_norm: bool, device: &Device) -> ConvEncoder {
+pub fn encoder(out: usize, dropout: f64, batch_norm: bool, widths: [usize; 3], device: &Device) -> ConvEncoder {
+    let [w1, w2, w3] = widths;
     let bn = |c| batch_norm.then(|| BatchNormConfig::new(c).init(device));
     let conv = |cin, cout, k, p| {
         Conv2dConfig::new([cin, cout], [k, k])
@@ -94,32 +106,33 @@ pub fn encoder(out: usize, dropout: f64, batch_norm: bool, device: &Device) -> C
             .init(device)
     };
     ConvEncoder {
-        conv1: conv(1, 8, 4, 1),
-        bn1: bn(8),
-        conv2: conv(8, 16, 4, 1),
-        bn2: bn(16),
-        conv3: conv(16, 32, 3, 0),
-        fc1: LinearConfig::new(CONV_FEATURES, 64).init(device),
+        conv1: conv(1, w1, 4, 1),
+        bn1: bn(w1),
+        conv2: conv(w1, w2, 4, 1),
+        bn2: bn(w2),
+        conv3: conv(w2, w3, 3, 0),
+        fc1: LinearConfig::new(w3 * CODE_SIDE * CODE_SIDE, 64).init(device),
         fc2: LinearConfig::new(64, out).init(device),
         dropout: DropoutConfig::new(dropout).init(),
     }
 }
 
-/// The seed-002 decoder from `latent` inputs.
+/// The seed-002 decoder from `latent` inputs, mirroring an encoder of `widths` channels.
 #[must_use]
-pub fn decoder(latent: usize, dropout: f64, batch_norm: bool, device: &Device) -> ConvDecoder {
+pub fn decoder(latent: usize, dropout: f64, batch_norm: bool, widths: [usize; 3], device: &Device) -> ConvDecoder {
+    let [w1, w2, w3] = widths;
     let bn = |c| batch_norm.then(|| BatchNormConfig::new(c).init(device));
     let deconv = |cin, cout, k, p| {
         ConvTranspose2dConfig::new([cin, cout], [k, k]).with_stride([2, 2]).with_padding([p, p]).init(device)
     };
     ConvDecoder {
         fc1: LinearConfig::new(latent, 64).init(device),
-        fc2: LinearConfig::new(64, CONV_FEATURES).init(device),
-        deconv1: deconv(32, 16, 3, 0),
-        bn1: bn(16),
-        deconv2: deconv(16, 8, 4, 1),
-        bn2: bn(8),
-        deconv3: deconv(8, 1, 4, 1),
+        fc2: LinearConfig::new(64, w3 * CODE_SIDE * CODE_SIDE).init(device),
+        deconv1: deconv(w3, w2, 3, 0),
+        bn1: bn(w2),
+        deconv2: deconv(w2, w1, 4, 1),
+        bn2: bn(w1),
+        deconv3: deconv(w1, 1, 4, 1),
         dropout: DropoutConfig::new(dropout).init(),
     }
 }
@@ -141,6 +154,16 @@ fn norm_layer(bn: &Option<BatchNorm>, layers: &mut Vec<Layer>) -> anyhow::Result
 }
 
 impl ConvEncoder {
+    /// Channels of the convolutions and whether batch norm follows them.
+    #[must_use]
+    pub fn shape(&self) -> crate::models::classifier::EncoderShape {
+        let out = |c: &Conv2d| c.weight.dims()[0];
+        crate::models::classifier::EncoderShape {
+            widths: [out(&self.conv1), out(&self.conv2), out(&self.conv3)],
+            batch_norm: self.bn1.is_some(),
+        }
+    }
+
     /// `[B, 784]` -> `[B, out]`.
     pub fn forward(&self, images: Tensor<2>) -> Tensor<2> {
         let [batch, _] = images.dims();
@@ -148,13 +171,19 @@ impl ConvEncoder {
         let x = relu(norm(&self.bn1, self.conv1.forward(x)));
         let x = relu(norm(&self.bn2, self.conv2.forward(x)));
         let x = self.conv3.forward(x);
-        let x = x.reshape([batch, CONV_FEATURES]);
+        let [_, c, h, w] = x.dims();
+        let x = x.reshape([batch, c * h * w]);
         let x = self.dropout.forward(relu(self.fc1.forward(x)));
         self.dropout.forward(self.fc2.forward(x))
     }
 }
 
 impl ConvDecoder {
+    /// Channels of the first transposed convolution's input.
+    fn channels(&self) -> usize {
+        self.deconv1.weight.dims()[0]
+    }
+
     /// `[B, latent]` -> `[B, 784]` in (0, 1).
     pub fn forward(&self, codes: Tensor<2>) -> Tensor<2> {
         sigmoid(self.logits(codes))
@@ -165,7 +194,7 @@ impl ConvDecoder {
         let [batch, _] = codes.dims();
         let x = self.dropout.forward(relu(self.fc1.forward(codes)));
         let x = self.dropout.forward(relu(self.fc2.forward(x)));
-        let x = x.reshape([batch, 32, 3, 3]);
+        let x = x.reshape([batch, self.channels(), CODE_SIDE, CODE_SIDE]);
         let x = relu(norm(&self.bn1, self.deconv1.forward(x)));
         let x = relu(norm(&self.bn2, self.deconv2.forward(x)));
         self.deconv3.forward(x).reshape([batch, PIXELS])
@@ -205,7 +234,7 @@ impl ConvDecoder {
             Layer::Relu,
             export::linear(&self.fc2)?,
             Layer::Relu,
-            Layer::Unflatten { channels: 32, height: 3, width: 3 },
+            Layer::Unflatten { channels: self.channels(), height: CODE_SIDE, width: CODE_SIDE },
             export::conv_transpose2d(&self.deconv1)?,
         ];
         norm_layer(&self.bn1, &mut layers)?;

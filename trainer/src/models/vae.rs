@@ -55,8 +55,8 @@ impl ConvVaeConfig {
     #[must_use]
     pub fn init(&self, device: &Device) -> ConvVae {
         ConvVae {
-            encoder: conv_ae::encoder(2 * self.latent, 0.0, false, device),
-            decoder: conv_ae::decoder(self.latent, 0.0, false, device),
+            encoder: conv_ae::encoder(2 * self.latent, 0.0, false, conv_ae::SEED_WIDTHS, device),
+            decoder: conv_ae::decoder(self.latent, 0.0, false, conv_ae::SEED_WIDTHS, device),
         }
     }
 }

@@ -35,8 +35,9 @@ impl Classify for Cnn {
 pub struct Classification<'a, M> {
     /// The images.
     pub sets: Sets<'a>,
-    /// Shift by up to 2 pixels and mirror training images (seeded per example and epoch).
-    pub augment: bool,
+    /// Mirror training images and shift them by up to this many pixels (seeded per example and
+    /// epoch); `None`: no augmentation.
+    pub augment: Option<usize>,
     /// Seed of the augmentation.
     pub seed: u64,
     /// The model type.
@@ -58,9 +59,9 @@ impl<M: Classify> Objective for Classification<'_, M> {
         let set = self.sets.get(split);
         let n = set.image_len();
         let mut v = image_values(set, indices, InputRange::Unit);
-        if self.augment && split == Split::Train {
+        if let Some(shift) = self.augment.filter(|_| split == Split::Train) {
             for (img, &i) in v.chunks_mut(n).zip(indices) {
-                shift_and_flip(img, set.width, 2, self.seed, epoch, i);
+                shift_and_flip(img, set.width, shift, self.seed, epoch, i);
             }
         }
         let x = Tensor::from_data(TensorData::new(v, [indices.len(), n]), device);
