@@ -149,12 +149,6 @@ impl<'a> Model<'a> {
             let (from, from_signed) =
                 if self.classifier_from_code() { (code, true) } else { (h.input, h.input_signed) };
             self.check_section(Section::Classifier, h.classifier, from, from_signed, Shape::vector(h.classes), None)?;
-            // `classify` computes the logits from the last layer's accumulators: it must be linear.
-            let bad = Error::BadSection { section: Section::Classifier as u8 };
-            let last = self.record(self.classifier_last().ok_or(bad)?)?;
-            if last.kind != LayerKind::Linear {
-                return Err(Error::BadSection { section: Section::Classifier as u8 });
-            }
         } else if h.classifier.count != 0 {
             return Err(Error::BadSection { section: Section::Classifier as u8 });
         }
@@ -523,9 +517,14 @@ impl<'a> Model<'a> {
         check_len(logits.len(), classes, false)?;
         let sections: &[Section] =
             if self.classifier_from_code() { &[Section::Encoder, Section::Classifier] } else { &[Section::Classifier] };
-        // The last layer (a linear one, checked at parse) keeps FINE_BITS more bits than a byte.
+        // A linear last layer keeps FINE_BITS more bits than a byte; any other ends in bytes.
         let last = self.classifier_last().ok_or(Error::NoClassifier)?;
         let rec = self.record(last)?;
+        if rec.kind != LayerKind::Linear {
+            let (out, signed, scale) = self.run(sections, Source::Image(input), scratch, None)?;
+            dequantize(out, signed, scale, logits);
+            return Ok(argmax(out, signed));
+        }
         let tables = self.tables(last, &rec)?;
         let (x, signed, _) = self.run(sections, Source::Image(input), scratch, Some(last))?;
         let step = rec.out_scale / (1u32 << kernels::FINE_BITS) as f32;
@@ -559,8 +558,8 @@ impl<'a> Model<'a> {
         self.decode(code, image, scratch)
     }
 
-    /// Runs `sections` from `source`, stopping before layer `end` when given; returns the final
-    /// tensor's bytes, signedness and scale.
+    /// Runs `sections` from `source`, stopping before layer `end` of the last section when given;
+    /// returns the final tensor's bytes, signedness and scale.
     fn run<'s>(
         &self,
         sections: &[Section],
@@ -592,10 +591,11 @@ impl<'a> Model<'a> {
             }
         };
         let mut cur = 0usize;
-        for &s in sections {
+        for (n, &s) in sections.iter().enumerate() {
             let span = self.span(s);
+            let last_section = n + 1 == sections.len();
             for i in span.first..span.first + span.count {
-                if Some(i) == end {
+                if last_section && Some(i) == end {
                     break;
                 }
                 let rec = self.record(i)?;
@@ -688,4 +688,15 @@ fn dequantize(q: &[u8], signed: bool, scale: f32, out: &mut [f32]) {
     for (o, &b) in out.iter_mut().zip(q) {
         *o = value(b, signed) as f32 * scale;
     }
+}
+
+fn argmax(q: &[u8], signed: bool) -> usize {
+    let mut best = (0usize, i32::MIN);
+    for (i, &b) in q.iter().enumerate() {
+        let v = value(b, signed);
+        if v > best.1 {
+            best = (i, v);
+        }
+    }
+    best.0
 }

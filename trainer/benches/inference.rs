@@ -109,8 +109,25 @@ fn main() -> anyhow::Result<()> {
             });
         }
     }
-    // burn, flex backend, f32; moving the input in and the output out included.
-    if let Trained::ConvAe(m) = &trained {
+    // burn, flex backend, f32; moving the input in and the output out included. A classifier run
+    // deploys its autoencoder's encoder and decoder and its own classifier.
+    let (ae, head) = match &trained {
+        Trained::ConvAe(m) => (Some(m), None),
+        Trained::Classifier { model, autoencoder, .. } => (Some(autoencoder), Some(model)),
+        _ => (None, None),
+    };
+    if let Some(head) = head {
+        let d = &device;
+        contenders.push(Contender {
+            op: "classify",
+            who: 2,
+            f: Box::new(move |i| {
+                let x = BurnTensor::from_data(TensorData::new(v[i].input.clone(), [1, pixels]), d);
+                black_box(head.forward(x).try_into_vec_as::<f32>().unwrap());
+            }),
+        });
+    }
+    if let Some(m) = ae {
         let d = &device;
         contenders.push(Contender {
             op: "encode",

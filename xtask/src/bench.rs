@@ -262,10 +262,13 @@ fn wasm_size() -> Result<(), String> {
         cargo(&["build", "--release", "--target", WASM, "-p", "bottleneck-wasm"]),
     )?;
     let ours = target.join(WASM).join("release/bottleneck_wasm.wasm");
+    let dir = shell::root().join("firmware-demo/burn-wasm");
     let mut burn = cargo(&["build", "--release", "--target", WASM]);
-    burn.current_dir(shell::root().join("firmware-demo/burn-wasm"));
+    burn.current_dir(&dir);
     shell::run("build the burn flex wasm module", burn)?;
-    let theirs = target.join(WASM).join("release/bottleneck_burn_wasm.wasm");
+    // Its own workspace: its own target folder unless CARGO_TARGET_DIR names a shared one.
+    let burn_target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| dir.join("target"), PathBuf::from);
+    let theirs = burn_target.join(WASM).join("release/bottleneck_burn_wasm.wasm");
     let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).map_err(|e| format!("{}: {e}", p.display()));
     let (a, b) = (size(&ours)?, size(&theirs)?);
     let body = format!(
@@ -287,14 +290,15 @@ pub fn run(args: &[String]) -> Result<(), String> {
             return Err(format!("unknown benchmark {a:?} (inference, training, wasm-size)"));
         }
     }
-    if all || args.iter().any(|a| a == "wasm-size") {
-        wasm_size()?;
-    }
+
     if all || args.iter().any(|a| a == "training") {
         training()?;
     }
     if all || args.iter().any(|a| a == "inference") {
         inference()?;
+    }
+    if all || args.iter().any(|a| a == "wasm-size") {
+        wasm_size()?;
     }
     eprintln!("\nwrote {DOC}");
     Ok(())

@@ -8,6 +8,9 @@ use crate::shell::{self, cargo};
 
 const ROUNDTRIP: &str = "tests/onnx-roundtrip/Cargo.toml";
 const FIRMWARE: &str = "firmware-demo/cortex-m4/Cargo.toml";
+/// The burn-in-wasm size reference (`cargo xtask bench wasm-size`; not built in CI: burn for wasm32
+/// is a long build that checks nothing of ours).
+const BURN_WASM: &str = "firmware-demo/burn-wasm/Cargo.toml";
 const WASM: &str = "wasm32-unknown-unknown";
 const THUMB: &str = "thumbv7em-none-eabihf";
 
@@ -35,6 +38,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     shell::run("format", cargo(&["fmt", "--all", "--", "--check"]))?;
     shell::run("format round trip", cargo(&["fmt", "--manifest-path", ROUNDTRIP, "--", "--check"]))?;
     shell::run("format firmware", cargo(&["fmt", "--manifest-path", FIRMWARE, "--", "--check"]))?;
+    shell::run("format burn wasm", cargo(&["fmt", "--manifest-path", BURN_WASM, "--", "--check"]))?;
     shell::run("clippy", cargo(&["clippy", "--release", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
     for target in [WASM, THUMB] {
         let mut args = vec!["clippy", "--release", "--target", target, "-p", "bottleneck-runtime"];

@@ -126,3 +126,9 @@ pub extern "C" fn record_ptr(len: usize) -> *mut u8 {
 pub extern "C" fn image_ptr() -> *mut f32 {
     &raw mut IMAGE as *mut f32
 }
+
+/// Where `forward` leaves the reconstruction (784 values), the code (16) and the logits (10).
+#[unsafe(no_mangle)]
+pub extern "C" fn out_ptr() -> *const f32 {
+    &raw const OUT as *const f32
+}

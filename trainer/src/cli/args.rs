@@ -170,8 +170,13 @@ pub(crate) fn widths(s: &str) -> Result<[usize; 3], String> {
         .split(',')
         .map(|w| w.trim().parse::<usize>().map_err(|e| format!("{w:?} is not a channel count: {e}")))
         .collect::<Result<_, _>>()?;
+    // The int8 runtime's limits: at most 32,768 terms per output (conv2 reads 4x4xC1 values,
+    // conv3 3x3xC2) and 4,096 values per vector (the flattened 3x3xC3).
     match v[..] {
-        [a, b, c] if a > 0 && b > 0 && c > 0 && c <= 4096 => Ok([a, b, c]),
-        _ => Err(format!("{s:?}: give three positive channel counts (at most 4096), e.g. 8,16,32")),
+        [a, b, c] if (1..=2048).contains(&a) && (1..=3640).contains(&b) && (1..=455).contains(&c) => Ok([a, b, c]),
+        _ => Err(format!(
+            "{s:?}: give three positive channel counts, e.g. 8,16,32 (at most 2048, 3640 and 455, what the int8 \
+             runtime can run)"
+        )),
     }
 }

@@ -165,11 +165,11 @@ impl Pipeline<'_> {
                 self.deploy(&run)?;
             }
         }
-        let spec = CnnSpec { network: CnnConfig::new(), target_accuracy: 0.9, augment: true, shift: 2 };
+        let spec = CnnSpec { network: CnnConfig::new(), target_accuracy: 0.9, augment: true, shift: 0 };
         let run = self.train(
             "cnn",
             ModelSpec::Cnn(spec),
-            Defaults { batch_size: 128, schedule: Schedule::Cosine, ..Defaults::IMAGES },
+            Defaults { batch_size: 128, lr: 2e-3, schedule: Schedule::Cosine, ..Defaults::IMAGES },
         )?;
         table.push(speed_row(&run, "CNN from scratch")?);
         let text = table.join("\n") + "\n";

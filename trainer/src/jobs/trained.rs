@@ -81,7 +81,12 @@ impl Trained {
                     )
                 })?;
                 let autoencoder = crate::jobs::train::load_conv_ae(pretrained, device)?;
-                let model = c.network.init(None, device).try_load_record(record(run)?).map_err(bad)?;
+                // Runs written before the encoder's shape was recorded have the autoencoder's.
+                let network = c
+                    .network
+                    .clone()
+                    .with_encoder(Some(c.network.encoder.clone().unwrap_or_else(|| autoencoder.encoder.shape())));
+                let model = network.init(None, device).try_load_record(record(run)?).map_err(bad)?;
                 Self::Classifier { model, autoencoder, frozen: c.mode == Mode::Frozen }
             }
             ModelSpec::Imported(spec) => Self::Imported(crate::jobs::import::graph(run, spec, config)?),

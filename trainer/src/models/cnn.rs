@@ -16,16 +16,16 @@ use super::conv_ae::SIDE;
 #[derive(Config, Debug)]
 pub struct CnnConfig {
     /// Channels of each block; each block halves the image (28, 14, 7, 3).
-    #[config(default = "vec![32, 64, 128]")]
+    #[config(default = "vec![16, 32, 64]")]
     pub widths: Vec<usize>,
     /// Two convolutions per block instead of one.
-    #[config(default = false)]
+    #[config(default = true)]
     pub double: bool,
     /// Units of the hidden layer.
-    #[config(default = 128)]
+    #[config(default = 256)]
     pub hidden: usize,
     /// Dropout before the hidden and the output layer.
-    #[config(default = 0.3)]
+    #[config(default = 0.2)]
     pub dropout: f64,
     /// Classes.
     #[config(default = 10)]
