@@ -60,7 +60,10 @@ fn inference() -> Result<(), String> {
     let runs_s = runs.to_string_lossy().into_owned();
     let run = runs.join("classifier");
     let run_s = run.to_string_lossy().into_owned();
-    if !runs.join("conv-ae/model.bpk").exists() {
+    // Both runs are made afresh unless the classifier's export is there (a run directory from an
+    // older Bottleneck may not load).
+    let fresh = !run.join("export/encoder.onnx").exists();
+    if fresh {
         shell::run(
             "train the benchmark autoencoder",
             bottleneck(&[
@@ -71,11 +74,12 @@ fn inference() -> Result<(), String> {
                 &shell::root().join("runs").to_string_lossy(),
                 "--name",
                 "bench",
+                "--overwrite",
                 "-q",
             ]),
         )?;
     }
-    if !run.join("export/encoder.onnx").exists() {
+    if fresh {
         let ae = runs.join("conv-ae").to_string_lossy().into_owned();
         let train = [
             "train",
@@ -94,7 +98,8 @@ fn inference() -> Result<(), String> {
         shell::run("train the benchmark classifier", bottleneck(&train))?;
         shell::run("export it", bottleneck(&["export", &run_s, "--onnx"]))?;
     }
-    let validate = capture("int8 agreement", bottleneck(&["validate", &run_s]))?;
+    // A measurement, not a gate: report the agreement whatever it is.
+    let validate = capture("int8 agreement", bottleneck(&["validate", &run_s, "--min-agreement", "0"]))?;
     let mut bench = cargo(&["bench", "--workspace", "--bench", "inference", "--", &run_s]);
     bench.env("CARGO_TERM_QUIET", "true");
     let latency = capture("latency", bench)?;
@@ -102,9 +107,9 @@ fn inference() -> Result<(), String> {
         "Measured by `cargo xtask bench inference` on {machine}: it trains the pipeline's autoencoder \
          (`bottleneck run --only conv-ae --name bench`, the full Fashion-MNIST when installed) and a classifier\n\
          fine-tuned on its encoder for 5 epochs (`bottleneck train classifier --pretrained runs/bench/conv-ae --epochs 5`),\n\
-         exports it (`bottleneck export runs/bench/classifier --onnx`), then runs `bottleneck validate runs/bench/classifier`\n\
+         exports it (`bottleneck export runs/bench/classifier --onnx`), then runs `bottleneck validate runs/bench/classifier --min-agreement 0`\n\
          and `cargo bench --bench inference -- runs/bench/classifier`.\n\n\
-         ### int8 against float\n\n```text\n$ bottleneck validate runs/bench/classifier\n{validate}```\n\n\
+         ### int8 against float\n\n```text\n$ bottleneck validate runs/bench/classifier --min-agreement 0\n{validate}```\n\n\
          ### Latency at batch 1\n\n{latency}",
         machine = machine(),
     );
@@ -273,8 +278,9 @@ fn wasm_size() -> Result<(), String> {
     let (a, b) = (size(&ours)?, size(&theirs)?);
     let body = format!(
         "Measured by `cargo xtask bench wasm-size`: release builds for `wasm32-unknown-unknown`, no weights inside\n\
-         either module (both load them at run time).\n\n\
-         | module | what it runs | bytes |\n|---|---|---|\n\
+         either module (both load them at run time). Sizes only: the burn module is built, not run (its getrandom\n\
+         import needs wasm-bindgen glue).\n\n\
+         | module | contents | bytes |\n|---|---|---|\n\
          | `firmware-demo/wasm` | Bottleneck's int8 runtime: encode, decode, classify, sample (opt-level 3) | {a} |\n\
          | `firmware-demo/burn-wasm` | burn 0.22 flex (f32, SIMD, no threads): the seed-002 encoder, decoder and MLP head, loading a burn record (opt-level s, LTO, stripped) | {b} |\n\n\
          burn's module is {:.0} times larger.\n",
