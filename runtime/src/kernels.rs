@@ -76,9 +76,8 @@ pub(crate) fn linear_fine(
     let params = tables.bias.as_chunks::<4>().0.iter().zip(tables.requant.as_chunks::<REQUANT_LEN>().0);
     for (j, (row, (bias, requant))) in rows.zip(params).enumerate() {
         let acc = if in_signed { portable::dot::<true>(x, row) } else { portable::dot::<false>(x, row) };
-        let [m0, m1, m2, m3, s0, s1, s2, s3] = *requant;
-        let mult = i128::from(i32::from_le_bytes([m0, m1, m2, m3]));
-        let shift = u32::from_le_bytes([s0, s1, s2, s3]);
+        let (mult, shift) = requant_params(requant);
+        let mult = i128::from(mult);
         // shift is in 1..=62 (checked at parse); with the finer step it may drop to 0 or below.
         let prod = i128::from(i32::from_le_bytes(*bias) + acc) * mult;
         let v = match shift.checked_sub(FINE_BITS) {
@@ -90,6 +89,13 @@ pub(crate) fn linear_fine(
         out(j, v.clamp(i128::from(i32::MIN), i128::from(i32::MAX)) as i32);
     }
     Ok(())
+}
+
+/// A channel's (multiplier, shift) from its requantization record.
+#[inline]
+pub(crate) fn requant_params(r: &[u8; REQUANT_LEN]) -> (i32, u32) {
+    let [m0, m1, m2, m3, s0, s1, s2, s3] = *r;
+    (i32::from_le_bytes([m0, m1, m2, m3]), u32::from_le_bytes([s0, s1, s2, s3]))
 }
 
 /// Kernel taps `k` with `k mod s == r` among `0..k_len`.
@@ -123,7 +129,7 @@ macro_rules! kernel_set {
     ($(#[$feature:meta])?) => {
         use $crate::Error;
         use $crate::format::{LayerKind, LayerRecord, REQUANT_LEN};
-        use $crate::kernels::{OutRange, Weights, class_taps, requantize, taps_before};
+        use $crate::kernels::{OutRange, Weights, class_taps, requant_params, requantize, taps_before};
 
         /// An activation byte's value.
         #[inline]
@@ -162,9 +168,7 @@ macro_rules! kernel_set {
         $(#[$feature])?
         fn store(dst: &mut u8, acc: i32, bias: &[u8; 4], requant: &[u8; REQUANT_LEN], range: OutRange) {
             let OutRange { lo, hi, signed: signed_out } = range;
-            let [m0, m1, m2, m3, s0, s1, s2, s3] = *requant;
-            let mult = i32::from_le_bytes([m0, m1, m2, m3]);
-            let shift = u32::from_le_bytes([s0, s1, s2, s3]);
+            let (mult, shift) = requant_params(requant);
             let q = requantize(i32::from_le_bytes(*bias) + acc, mult, shift, lo, hi);
             *dst = if signed_out { (q as i8) as u8 } else { q as u8 };
         }

@@ -261,7 +261,7 @@ fn training() -> Result<(), String> {
 fn wasm_size() -> Result<(), String> {
     const WASM: &str = "wasm32-unknown-unknown";
     crate::install::rustup(&[], &[WASM])?;
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| shell::root().join("target"), PathBuf::from);
+    let target = shell::target_dir(&shell::root());
     shell::run(
         "build the runtime's wasm module",
         cargo(&["build", "--release", "--target", WASM, "-p", "bottleneck-wasm"]),
@@ -272,8 +272,7 @@ fn wasm_size() -> Result<(), String> {
     burn.current_dir(&dir);
     shell::run("build the burn flex wasm module", burn)?;
     // Its own workspace: its own target folder unless CARGO_TARGET_DIR names a shared one.
-    let burn_target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| dir.join("target"), PathBuf::from);
-    let theirs = burn_target.join(WASM).join("release/bottleneck_burn_wasm.wasm");
+    let theirs = shell::target_dir(&dir).join(WASM).join("release/bottleneck_burn_wasm.wasm");
     let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).map_err(|e| format!("{}: {e}", p.display()));
     let (a, b) = (size(&ours)?, size(&theirs)?);
     let body = format!(

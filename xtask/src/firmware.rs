@@ -46,7 +46,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }
     }
     shell::run("build the firmware", build)?;
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| dir.join("target"), std::path::PathBuf::from);
+    let target = shell::target_dir(&dir);
     let elf = target.join(THUMB).join("release/bottleneck-firmware");
     let sizes = Command::new(llvm_size()).arg(&elf).output().map_err(|e| format!("llvm-size: {e}"))?;
     let text = String::from_utf8_lossy(&sizes.stdout);

@@ -14,6 +14,12 @@ pub fn root() -> PathBuf {
     manifest.parent().map_or(manifest.clone(), PathBuf::from)
 }
 
+/// Where cargo puts the builds of the workspace at `dir`: `CARGO_TARGET_DIR` when set (shared by
+/// every workspace), else `dir/target`.
+pub fn target_dir(dir: &std::path::Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| dir.join("target"), PathBuf::from)
+}
+
 /// A command that runs in the workspace root.
 pub fn cmd(program: &str, args: &[&str]) -> Command {
     let mut c = Command::new(program);

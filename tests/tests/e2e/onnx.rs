@@ -25,32 +25,21 @@ fn max_diff(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0f32, f32::max)
 }
 
+/// A conv autoencoder trained briefly on part of the sample, as `runs/m` under `dir`.
+fn train_small_conv_ae(dir: &Path) {
+    let s = sample();
+    let data = s.to_str().unwrap();
+    let args = ["--data", data, "--limit-train", "800", "--limit-test", "100", "--epochs", "2", "--batch-size", "32"];
+    let mut train = vec!["train", "conv-ae"];
+    train.extend(args);
+    train.extend(["--runs", "runs", "--name", "m", "-q"]);
+    ok(dir, &train);
+}
+
 #[test]
 fn onnx_files_reproduce_burn_in_tract() {
     let dir = tempfile::tempdir().unwrap();
-    let s = sample();
-    ok(
-        dir.path(),
-        &[
-            "train",
-            "conv-ae",
-            "--data",
-            s.to_str().unwrap(),
-            "--limit-train",
-            "800",
-            "--limit-test",
-            "100",
-            "--epochs",
-            "2",
-            "--batch-size",
-            "32",
-            "--runs",
-            "runs",
-            "--name",
-            "m",
-            "-q",
-        ],
-    );
+    train_small_conv_ae(dir.path());
     let out = ok(dir.path(), &["export", "runs/m", "--onnx", "--vectors", "64", "--calibration-images", "100"]);
     assert!(out.contains("encoder.onnx") && out.contains("decoder.onnx") && out.contains("model.safetensors"), "{out}");
     let export = dir.path().join("runs/m/export");
@@ -74,28 +63,7 @@ fn exported_onnx_imports_back_as_a_run_that_exports_and_validates() {
     let dir = tempfile::tempdir().unwrap();
     let s = sample();
     let data = s.to_str().unwrap();
-    ok(
-        dir.path(),
-        &[
-            "train",
-            "conv-ae",
-            "--data",
-            data,
-            "--limit-train",
-            "800",
-            "--limit-test",
-            "100",
-            "--epochs",
-            "2",
-            "--batch-size",
-            "32",
-            "--runs",
-            "runs",
-            "--name",
-            "m",
-            "-q",
-        ],
-    );
+    train_small_conv_ae(dir.path());
     ok(dir.path(), &["export", "runs/m", "--onnx", "--vectors", "16", "--calibration-images", "100"]);
     let out = ok(
         dir.path(),

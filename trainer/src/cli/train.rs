@@ -8,9 +8,9 @@ use super::args::{DataArgs, Defaults, OutputArgs, TrainArgs};
 use crate::data::Dataset;
 use crate::jobs::prepare::prepare;
 use crate::jobs::train::train;
-use crate::models::classifier::{ClassifierConfig, EncoderShape, Mode};
+use crate::models::classifier::{ClassifierConfig, Mode};
 use crate::models::cnn::CnnConfig;
-use crate::models::conv_ae::{self, ConvAeConfig};
+use crate::models::conv_ae::{self, ConvAeConfig, EncoderShape};
 use crate::models::fc_ae::FcAeConfig;
 use crate::models::toy::{ToyAeConfig, ToyArch};
 use crate::models::vae::{ConvVaeConfig, Reconstruction};
@@ -397,8 +397,8 @@ impl TrainCmd {
 fn pretrained_shape(path: &std::path::Path) -> anyhow::Result<(usize, EncoderShape)> {
     let config = RunDir::open(path)?.read_config()?;
     match &config.model {
-        ModelSpec::ConvAe(c) => Ok((c.latent, EncoderShape::of(c))),
-        ModelSpec::DenoisingAe(d) => Ok((d.network.latent, EncoderShape::of(&d.network))),
+        ModelSpec::ConvAe(c) => Ok((c.latent, c.encoder_shape())),
+        ModelSpec::DenoisingAe(d) => Ok((d.network.latent, d.network.encoder_shape())),
         other => anyhow::bail!(
             "{} holds a {} run; --pretrained needs a conv-ae or denoising-ae run",
             path.display(),

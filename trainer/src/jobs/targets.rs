@@ -117,19 +117,7 @@ pub fn run_target(
     let (bnq, vec) = (abs("model.bnq")?, abs("vectors.bin")?);
     match target {
         Target::Wasm => {
-            run(
-                "building the wasm module",
-                Command::new(&cargo).current_dir(&root).args([
-                    "build",
-                    "--release",
-                    "-q",
-                    "-p",
-                    "bottleneck-wasm",
-                    "--target",
-                    "wasm32-unknown-unknown",
-                ]),
-            )?;
-            let module = target_dir(&root).join("wasm32-unknown-unknown/release/bottleneck_wasm.wasm");
+            let module = build_wasm()?;
             let log = run(
                 "node",
                 Command::new("node").arg(root.join("firmware-demo/wasm/check.mjs")).arg(&module).arg(&bnq).arg(&vec),

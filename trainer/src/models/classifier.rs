@@ -9,7 +9,7 @@ use burn::prelude::*;
 use burn::tensor::activation::relu;
 use serde::{Deserialize, Serialize};
 
-use super::conv_ae::{self, ConvEncoder};
+use super::conv_ae::{self, ConvEncoder, EncoderShape};
 use super::export;
 
 /// How the encoder starts and whether it learns.
@@ -55,23 +55,6 @@ pub struct ClassifierConfig {
     /// The encoder's convolutions; `None` is seed 002's (8, 16, 32 channels, no batch norm).
     /// A fine-tuned or frozen classifier takes its pretrained autoencoder's.
     pub encoder: Option<EncoderShape>,
-}
-
-/// The convolutions of a [`ConvEncoder`].
-#[derive(Config, Debug, PartialEq, Eq)]
-pub struct EncoderShape {
-    /// Channels of the three convolutions.
-    pub widths: [usize; 3],
-    /// Batch normalisation after the first two.
-    pub batch_norm: bool,
-}
-
-impl EncoderShape {
-    /// The shape of an autoencoder's encoder.
-    #[must_use]
-    pub fn of(ae: &conv_ae::ConvAeConfig) -> Self {
-        Self { widths: ae.widths(), batch_norm: ae.batch_norm }
-    }
 }
 
 /// Encoder and MLP head.

@@ -69,6 +69,20 @@ pub struct ConvAeConfig {
     pub widths: Option<[usize; 3]>,
 }
 
+/// The convolutions of a [`ConvEncoder`]: what a classifier needs to rebuild one.
+#[derive(Config, Debug, PartialEq, Eq)]
+pub struct EncoderShape {
+    /// Channels of the three convolutions.
+    pub widths: [usize; 3],
+    /// Batch normalisation after the first two.
+    pub batch_norm: bool,
+}
+
+impl EncoderShape {
+    /// Seed 002's encoder: 8, 16, 32 channels, no batch norm.
+    pub const SEED: Self = Self { widths: SEED_WIDTHS, batch_norm: false };
+}
+
 /// Encoder and decoder.
 #[derive(Module, Debug)]
 pub struct ConvAe {
@@ -81,6 +95,12 @@ impl ConvAeConfig {
     #[must_use]
     pub fn widths(&self) -> [usize; 3] {
         self.widths.unwrap_or(SEED_WIDTHS)
+    }
+
+    /// The shape of its encoder.
+    #[must_use]
+    pub fn encoder_shape(&self) -> EncoderShape {
+        EncoderShape { widths: self.widths(), batch_norm: self.batch_norm }
     }
 
     /// Builds the model on `device` (weights are drawn on first use).
@@ -156,12 +176,9 @@ fn norm_layer(bn: &Option<BatchNorm>, layers: &mut Vec<Layer>) -> anyhow::Result
 impl ConvEncoder {
     /// Channels of the convolutions and whether batch norm follows them.
     #[must_use]
-    pub fn shape(&self) -> crate::models::classifier::EncoderShape {
+    pub fn shape(&self) -> EncoderShape {
         let out = |c: &Conv2d| c.weight.dims()[0];
-        crate::models::classifier::EncoderShape {
-            widths: [out(&self.conv1), out(&self.conv2), out(&self.conv3)],
-            batch_norm: self.bn1.is_some(),
-        }
+        EncoderShape { widths: [out(&self.conv1), out(&self.conv2), out(&self.conv3)], batch_norm: self.bn1.is_some() }
     }
 
     /// `[B, 784]` -> `[B, out]`.
