@@ -76,6 +76,9 @@ pub struct ClassifierSpec {
     /// Largest shift of the augmentation, in pixels (0: mirror only).
     #[serde(default = "two_pixels")]
     pub shift: usize,
+    /// Label smoothing of the training loss (0: plain cross-entropy).
+    #[serde(default)]
+    pub label_smoothing: f64,
 }
 
 /// The augmentation's shift in run directories written before it was an option.
@@ -95,6 +98,9 @@ pub struct CnnSpec {
     /// Largest shift of the augmentation, in pixels (0: mirror only).
     #[serde(default = "two_pixels")]
     pub shift: usize,
+    /// Label smoothing of the training loss (0: plain cross-entropy).
+    #[serde(default)]
+    pub label_smoothing: f64,
 }
 
 /// A toy autoencoder run.

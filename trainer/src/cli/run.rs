@@ -162,6 +162,7 @@ impl Pipeline<'_> {
                 target_accuracy: 0.9,
                 augment: false,
                 shift: 0,
+                label_smoothing: 0.0,
             };
             let run = self.train(&format!("classifier-{mode}"), ModelSpec::Classifier(spec), Defaults::IMAGES)?;
             table.push(speed_row(&run, &format!("encoder + MLP, {mode}"))?);
@@ -169,7 +170,8 @@ impl Pipeline<'_> {
                 self.deploy(&run)?;
             }
         }
-        let spec = CnnSpec { network: CnnConfig::new(), target_accuracy: 0.9, augment: true, shift: 0 };
+        let spec =
+            CnnSpec { network: CnnConfig::new(), target_accuracy: 0.9, augment: true, shift: 0, label_smoothing: 0.1 };
         let run = self.train(
             "cnn",
             ModelSpec::Cnn(spec),

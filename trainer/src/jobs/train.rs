@@ -184,11 +184,23 @@ pub fn train(
             if c.mode == Mode::Frozen {
                 model.encoder = model.encoder.no_grad();
             }
-            let objective = Classification { sets: s, augment: c.augment.then_some(c.shift), seed, model: PhantomData };
+            let objective = Classification {
+                sets: s,
+                augment: c.augment.then_some(c.shift),
+                seed,
+                label_smoothing: c.label_smoothing,
+                model: PhantomData,
+            };
             classification(&job, &objective, model, c.target_accuracy)
         }
         ModelSpec::Cnn(c) => {
-            let objective = Classification { sets: s, augment: c.augment.then_some(c.shift), seed, model: PhantomData };
+            let objective = Classification {
+                sets: s,
+                augment: c.augment.then_some(c.shift),
+                seed,
+                label_smoothing: c.label_smoothing,
+                model: PhantomData,
+            };
             classification(&job, &objective, c.network.init(&ad), c.target_accuracy)
         }
         ModelSpec::ToyAe(_) | ModelSpec::Imported(_) => not_trainable(run),

@@ -40,6 +40,8 @@ pub struct Classification<'a, M> {
     pub augment: Option<usize>,
     /// Seed of the augmentation.
     pub seed: u64,
+    /// Label smoothing of the training loss; evaluation always reports plain cross-entropy.
+    pub label_smoothing: f64,
     /// The model type.
     pub model: PhantomData<M>,
 }
@@ -67,10 +69,39 @@ impl<M: Classify> Objective for Classification<'_, M> {
         let x = Tensor::from_data(TensorData::new(v, [indices.len(), n]), device);
         let y = label_tensor(set, indices, device);
         let logits = model.logits(x);
-        let loss = CrossEntropyLossConfig::new().init(device).forward(logits.clone(), y.clone());
+        let smoothing = (split == Split::Train && self.label_smoothing > 0.0).then_some(self.label_smoothing as f32);
+        let loss =
+            CrossEntropyLossConfig::new().with_smoothing(smoothing).init(device).forward(logits.clone(), y.clone());
         let [b, _] = logits.dims();
         let predicted = logits.argmax(1).reshape([b]);
         let accuracy = predicted.equal(y).float().mean();
         vec![loss, accuracy]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::dataset::ImageSet;
+    use crate::models::cnn::CnnConfig;
+
+    fn set() -> ImageSet {
+        let pixels = (0..4 * 784).map(|i| (i * 7 % 251) as u8).collect();
+        ImageSet { pixels, labels: vec![0, 3, 7, 9], channels: 1, height: 28, width: 28 }
+    }
+
+    #[test]
+    fn label_smoothing_changes_the_training_loss_only() {
+        let device = Device::flex();
+        let images = set();
+        let model = CnnConfig::new().with_widths(vec![4]).with_hidden(8).with_dropout(0.0).init(&device);
+        let loss = |smoothing: f64, split: Split| {
+            let sets = Sets { train: &images, valid: &images, test: &images };
+            let objective =
+                Classification { sets, augment: None, seed: 1, label_smoothing: smoothing, model: PhantomData };
+            objective.losses(&model.valid(), split, &[0, 1, 2, 3], &device, 0)[0].clone().into_scalar::<f32>()
+        };
+        assert!((loss(0.3, Split::Train) - loss(0.0, Split::Train)).abs() > 1e-4);
+        assert_eq!(loss(0.3, Split::Test), loss(0.0, Split::Test));
     }
 }
