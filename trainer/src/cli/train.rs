@@ -48,7 +48,7 @@ enum ModelCmd {
     /// A plain CNN from scratch (the seed-002 comparison baseline): three blocks of 3x3
     /// convolutions (one with 16 channels, two with 32, two with 64) with batch norm, max pooling,
     /// a 512-unit hidden layer, dropout 0.1, mirror augmentation and label smoothing 0.1.
-    /// Defaults: 12 epochs, batch 128, Adam 2e-3 with cosine decay.
+    /// Defaults: 13 epochs, batch 128, Adam 2e-3 with cosine decay.
     Cnn(CnnArgs),
     /// A toy autoencoder of seed 003 with a 1-D bottleneck on points of [-2, 2] x [-1, 1], with
     /// its embedding and decoder-curve figures. Defaults: 2000 epochs of full-batch Adam 1e-2.
@@ -385,7 +385,7 @@ impl TrainCmd {
                     shift: a.shift as usize,
                     label_smoothing: a.label_smoothing,
                 };
-                let d = Defaults { epochs: 12, batch_size: 128, lr: 2e-3, schedule: Schedule::Cosine, ..images };
+                let d = Defaults { epochs: 13, batch_size: 128, lr: 2e-3, schedule: Schedule::Cosine, ..images };
                 a.common.go(ModelSpec::Cnn(spec), d)?;
             }
             ModelCmd::ToyAe(a) => {
