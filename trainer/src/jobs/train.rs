@@ -14,6 +14,7 @@ use crate::data::batch::InputRange;
 use crate::models::Autoencoder;
 use crate::models::classifier::Mode;
 use crate::models::conv_ae::ConvAe;
+use crate::objectives::classification::Classify;
 use crate::objectives::{Classification, Elbo, Reconstruction, Sets};
 use crate::run_dir::{ClassifierSpec, ModelSpec, RunConfig, RunDir};
 use crate::train::{Checkpoints, FitOptions, Fitted, History, Objective, fit};
@@ -184,24 +185,11 @@ pub fn train(
             if c.mode == Mode::Frozen {
                 model.encoder = model.encoder.no_grad();
             }
-            let objective = Classification {
-                sets: s,
-                augment: c.augment.then_some(c.shift),
-                seed,
-                label_smoothing: c.label_smoothing,
-                model: PhantomData,
-            };
-            classification(&job, &objective, model, c.target_accuracy)
+            classification(&job, s, c.augment.then_some(c.shift), c.label_smoothing, model, c.target_accuracy)
         }
         ModelSpec::Cnn(c) => {
-            let objective = Classification {
-                sets: s,
-                augment: c.augment.then_some(c.shift),
-                seed,
-                label_smoothing: c.label_smoothing,
-                model: PhantomData,
-            };
-            classification(&job, &objective, c.network.init(&ad), c.target_accuracy)
+            let model = c.network.init(&ad);
+            classification(&job, s, c.augment.then_some(c.shift), c.label_smoothing, model, c.target_accuracy)
         }
         ModelSpec::ToyAe(_) | ModelSpec::Imported(_) => not_trainable(run),
     }
@@ -340,8 +328,24 @@ pub fn learning_speed(history: &History, target: f64) -> LearningSpeed {
 }
 
 /// Trains a classifier and writes its figures and `summary.toml`.
-fn classification<O: Objective>(job: &Job<'_>, objective: &O, model: O::Model, target: f64) -> anyhow::Result<Outcome> {
-    let f = job.fit(objective, model)?;
+/// Trains a classifier (encoder + MLP or CNN) and writes its curves and `summary.toml`.
+fn classification<M: Classify>(
+    job: &Job<'_>,
+    sets: Sets<'_>,
+    augment: Option<usize>,
+    label_smoothing: f64,
+    model: M,
+    target: f64,
+) -> anyhow::Result<Outcome> {
+    // The CLI bounds it; a hand-edited config.toml read by `resume` must not reach burn's assert.
+    anyhow::ensure!(
+        (0.0..=1.0).contains(&label_smoothing),
+        "{}: label_smoothing = {label_smoothing} is outside [0, 1]",
+        job.run.config_path().display()
+    );
+    let seed = job.config.train.seed;
+    let objective = Classification { sets, augment, seed, label_smoothing, model: PhantomData };
+    let f = job.fit(&objective, model)?;
     figures::curves(job.run, &f.history, "accuracy", "Accuracy", "accuracy.png", false)?;
     figures::curves(job.run, &f.history, "loss", "Cross-entropy loss", "loss.png", true)?;
     let speed = learning_speed(&f.history, target);
