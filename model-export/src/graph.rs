@@ -198,13 +198,44 @@ impl Network {
     }
 }
 
-/// How pixels map to model inputs.
+/// How pixel bytes map to model inputs (the trainer, the exporter and the tests share this one
+/// definition).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputRange {
-    /// `[0, 1]` (sigmoid decoders).
+    /// `p / 255`, in `[0, 1]` (sigmoid decoders).
     Unit,
-    /// `[-1, 1]` (tanh decoders).
+    /// `p / 127.5 - 1`, in `[-1, 1]` (tanh decoders; PyTorch's `Normalize(0.5, 0.5)`).
     Symmetric,
+}
+
+impl InputRange {
+    /// The model input for pixel byte `p`.
+    #[must_use]
+    pub fn value(self, p: u8) -> f32 {
+        match self {
+            Self::Unit => f32::from(p) / 255.0,
+            Self::Symmetric => f32::from(p) / 127.5 - 1.0,
+        }
+    }
+
+    /// The pixel byte nearest to model output `v` (clamped), for pictures.
+    #[must_use]
+    pub fn to_byte(self, v: f32) -> u8 {
+        let unit = match self {
+            Self::Unit => v,
+            Self::Symmetric => (v + 1.0) / 2.0,
+        };
+        (unit.clamp(0.0, 1.0) * 255.0).round() as u8
+    }
+
+    /// Lowest and highest model input.
+    #[must_use]
+    pub fn bounds(self) -> (f32, f32) {
+        match self {
+            Self::Unit => (0.0, 1.0),
+            Self::Symmetric => (-1.0, 1.0),
+        }
+    }
 }
 
 /// Plain or variational.
@@ -296,5 +327,22 @@ impl Model {
             return err("latent statistics do not match the code size".into());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod input_range_tests {
+    use super::InputRange;
+
+    #[test]
+    fn ranges_map_bytes_and_back() {
+        assert_eq!(InputRange::Unit.value(255), 1.0);
+        assert_eq!(InputRange::Symmetric.value(0), -1.0);
+        assert_eq!(InputRange::Symmetric.value(255), 1.0);
+        for p in [0u8, 1, 127, 128, 254, 255] {
+            for r in [InputRange::Unit, InputRange::Symmetric] {
+                assert_eq!(r.to_byte(r.value(p)), p);
+            }
+        }
     }
 }

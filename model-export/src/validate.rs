@@ -48,10 +48,6 @@ impl Agreement {
     }
 }
 
-fn argmax(v: &[f32]) -> usize {
-    v.iter().enumerate().fold((0, f32::NEG_INFINITY), |b, (i, &x)| if x > b.1 { (i, x) } else { b }).0
-}
-
 /// Runs `model` on every vector (the standard sequence of [`bottleneck_runtime::check`]) and
 /// compares with the float outputs stored in the vectors.
 ///
@@ -86,7 +82,7 @@ pub fn check(model: &Model<'_>, vectors: &Vectors) -> Result<Agreement, RtError>
             int8_sq += f64::from(r - x).powi(2);
         }
         if let Some(class) = class {
-            let float_class = argmax(&v.logits);
+            let float_class = bottleneck_runtime::argmax(v.logits.iter().copied());
             agree += usize::from(class == float_class);
             right_int8 += usize::from(class as u32 == v.label);
             right_float += usize::from(float_class as u32 == v.label);

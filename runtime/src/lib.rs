@@ -28,6 +28,7 @@
 #[cfg(feature = "std")]
 extern crate no_std_compat as std;
 
+mod argmax;
 pub mod check;
 mod dispatch;
 mod error;
@@ -36,6 +37,7 @@ mod kernels;
 mod model;
 mod sample;
 
+pub use argmax::argmax;
 pub use dispatch::{kernel_name, use_portable_kernels};
 pub use error::Error;
 pub use format::Shape;

@@ -1,6 +1,7 @@
 //! `Model`: a validated, borrowed view of an int8 model file, and its entry points.
 
 use crate::Error;
+use crate::argmax::argmax;
 use crate::dispatch;
 use crate::format::{
     self, FLAG_CLASSIFIER, FLAG_CLASSIFIER_FROM_CODE, FLAG_LATENT_STATS, FLAG_VAE, HEADER_LEN, Header, LAYER_LEN,
@@ -523,7 +524,7 @@ impl<'a> Model<'a> {
         if rec.kind != LayerKind::Linear {
             let (out, signed, scale) = self.run(sections, Source::Image(input), scratch, None)?;
             dequantize(out, signed, scale, logits);
-            return Ok(argmax(out, signed));
+            return Ok(argmax(out.iter().map(|&b| value(b, signed))));
         }
         let tables = self.tables(last, &rec)?;
         let (x, signed, _) = self.run(sections, Source::Image(input), scratch, Some(last))?;
@@ -688,15 +689,4 @@ fn dequantize(q: &[u8], signed: bool, scale: f32, out: &mut [f32]) {
     for (o, &b) in out.iter_mut().zip(q) {
         *o = value(b, signed) as f32 * scale;
     }
-}
-
-fn argmax(q: &[u8], signed: bool) -> usize {
-    let mut best = (0usize, i32::MIN);
-    for (i, &b) in q.iter().enumerate() {
-        let v = value(b, signed);
-        if v > best.1 {
-            best = (i, v);
-        }
-    }
-    best.0
 }

@@ -12,8 +12,8 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use bottleneck::jobs::trained::Trained;
-use bottleneck::jobs::validate::read_export;
+use bottleneck::deploy::read_export;
+use bottleneck::inference::LoadedModel;
 use bottleneck::models::Autoencoder;
 use bottleneck::run_dir::RunDir;
 use bottleneck_runtime::{Entry, Model, use_portable_kernels};
@@ -68,7 +68,7 @@ fn main() -> anyhow::Result<()> {
     ];
 
     let device = Device::flex();
-    let trained = Trained::load(&run, &config, &device)?;
+    let trained = LoadedModel::load(&run, &config, &device)?;
     let image_shape = [1, 1, 28, 28];
     let tract_enc = tract_plan(&export.join("encoder.onnx"), &image_shape)?;
     let tract_dec = tract_plan(&export.join("decoder.onnx"), &[1, latent])?;
@@ -112,8 +112,8 @@ fn main() -> anyhow::Result<()> {
     // burn, flex backend, f32; moving the input in and the output out included. A classifier run
     // deploys its autoencoder's encoder and decoder and its own classifier.
     let (ae, head) = match &trained {
-        Trained::ConvAe(m) => (Some(m), None),
-        Trained::Classifier { model, autoencoder, .. } => (Some(autoencoder), Some(model)),
+        LoadedModel::ConvAe(m) => (Some(m), None),
+        LoadedModel::Classifier { model, autoencoder, .. } => (autoencoder.as_ref(), Some(model)),
         _ => (None, None),
     };
     if let Some(head) = head {

@@ -37,14 +37,15 @@ pub fn run(args: &[String]) -> Result<(), String> {
     install::rustup(&["llvm-tools"], &[THUMB])?;
     install::apt(&[("qemu-system-arm", "/usr/bin/qemu-system-arm")])?;
     let dir = shell::root().join("firmware-demo/cortex-m4");
-    let mut build = cargo(&["build", "--release", "--target", THUMB]);
-    build.current_dir(&dir);
+    // Absolute paths: the build script runs in another folder.
+    let mut files = Vec::new();
     for (var, value) in [("BOTTLENECK_MODEL", &model), ("BOTTLENECK_VECTORS", &vectors)] {
         if let Some(v) = value {
-            let p = std::fs::canonicalize(v).map_err(|e| format!("{v}: {e}"))?;
-            build.env(var, p);
+            files.push((var, std::fs::canonicalize(v).map_err(|e| format!("{v}: {e}"))?));
         }
     }
+    let mut build = cargo(&["build", "--release", "--target", THUMB]);
+    build.current_dir(&dir).envs(files.iter().cloned());
     shell::run("build the firmware", build)?;
     let target = shell::target_dir(&dir);
     let elf = target.join(THUMB).join("release/bottleneck-firmware");
@@ -61,11 +62,16 @@ pub fn run(args: &[String]) -> Result<(), String> {
             100.0 * (d + b) as f64 / RAM_BUDGET as f64
         );
     }
-    let mut qemu =
-        shell::cmd("timeout", &["120", "qemu-system-arm", "-cpu", "cortex-m4", "-machine", "mps2-an386", "-nographic"]);
-    qemu.args(["-semihosting-config", "enable=on,target=native", "-icount", "shift=0", "-kernel"]).arg(&elf);
+    // QEMU through the cargo runner of .cargo/config.toml, the one place its command line lives
+    // (`bottleneck validate --targets firmware` runs it the same way); the build above is done, so
+    // `cargo run` only starts it, and `timeout` bounds a hang.
+    let mut qemu = shell::cmd("timeout", &["300"]);
+    qemu.arg(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["run", "--release", "-q", "--target", THUMB])
+        .current_dir(&dir)
+        .envs(files);
     eprintln!("\n==> run in QEMU");
-    let out = qemu.output().map_err(|e| format!("qemu-system-arm: {e}"))?;
+    let out = qemu.output().map_err(|e| format!("cargo run (QEMU): {e}"))?;
     let log = String::from_utf8_lossy(&out.stdout);
     print!("{log}");
     if !out.status.success() || !log.lines().any(|l| l.starts_with("digest ")) {

@@ -1,18 +1,32 @@
-//! `cargo xtask fuzz`: runs the runtime's cargo-fuzz targets (`runtime/fuzz`, its own workspace)
-//! for a number of executions or seconds, installing the nightly toolchain and cargo-fuzz first
-//! when they are missing.
+//! `cargo xtask fuzz`: runs the cargo-fuzz targets (the runtime's in `runtime/fuzz`, the trainer's
+//! file readers in `trainer/fuzz`, each its own workspace) for a number of executions or seconds,
+//! installing the nightly toolchain and cargo-fuzz first when they are missing.
 //!
 //! Options: `--runs N` (executions per target, default 1,000,000), `--seconds S` (a time limit per
 //! target instead), `--target NAME` (one target; default every one). Builds go to
 //! `$CARGO_TARGET_DIR`, or `~/.cache/bottleneck/fuzz-target` when it is unset. A crash stops the
-//! run with an error; libFuzzer saves the input under `runtime/fuzz/artifacts/<target>/`.
+//! run with an error; libFuzzer saves the input under `<crate>/fuzz/artifacts/<target>/`.
+//!
+//! The trainer's targets build without a sanitizer (`-s none`): they fuzz safe Rust for panics,
+//! and AddressSanitizer would only slow the build of burn they link.
 
 use std::path::PathBuf;
 
 use crate::shell::{self, has, output};
 
-/// The targets in `runtime/fuzz/fuzz_targets`.
-const TARGETS: &[&str] = &["parse_and_run"];
+/// A fuzz target: its crate folder, name, and whether it builds with AddressSanitizer.
+struct Target {
+    dir: &'static str,
+    name: &'static str,
+    asan: bool,
+}
+
+/// Every target.
+const TARGETS: &[Target] = &[
+    Target { dir: "runtime/fuzz", name: "parse_and_run", asan: true },
+    Target { dir: "trainer/fuzz", name: "idx", asan: false },
+    Target { dir: "trainer/fuzz", name: "run_files", asan: false },
+];
 const DEFAULT_RUNS: u64 = 1_000_000;
 /// libFuzzer options for every run: one process, a memory cap, a per-input time limit (a slow
 /// input is a finding too), and the totals at the end.
@@ -27,7 +41,7 @@ enum Budget {
 
 pub fn run(args: &[String]) -> Result<(), String> {
     let mut budget = Budget::Runs(DEFAULT_RUNS);
-    let mut targets: Vec<&str> = TARGETS.to_vec();
+    let mut targets: Vec<&Target> = TARGETS.iter().collect();
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -35,8 +49,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
             "--seconds" => budget = Budget::Seconds(number(arg, it.next())?),
             "--target" => {
                 let name = it.next().ok_or("--target needs a name")?;
-                let known = TARGETS.iter().find(|t| **t == name.as_str());
-                targets = vec![*known.ok_or_else(|| format!("unknown fuzz target {name:?} (have {TARGETS:?})"))?];
+                let names: Vec<&str> = TARGETS.iter().map(|t| t.name).collect();
+                let known = TARGETS.iter().find(|t| t.name == name.as_str());
+                targets = vec![known.ok_or_else(|| format!("unknown fuzz target {name:?} (have {names:?})"))?];
             }
             other => {
                 return Err(format!("unknown option {other:?} (fuzz takes --runs N, --seconds S, --target NAME)"));
@@ -49,7 +64,6 @@ pub fn run(args: &[String]) -> Result<(), String> {
         shell::run("install cargo-fuzz", shell::cargo(&["install", "cargo-fuzz", "--locked"]))?;
     }
 
-    let dir = shell::root().join("runtime").join("fuzz");
     let target_dir = std::env::var_os("CARGO_TARGET_DIR")
         .filter(|d| !d.is_empty())
         .map(PathBuf::from)
@@ -59,16 +73,30 @@ pub fn run(args: &[String]) -> Result<(), String> {
         Budget::Seconds(s) => format!("-max_total_time={s}"),
     };
     for target in targets {
+        let dir = shell::root().join(target.dir);
+        let sanitizer = if target.asan { "address" } else { "none" };
         // Plain `cargo` (the rustup proxy), not `$CARGO`: only the proxy understands `+nightly`.
-        let mut c = shell::cmd("cargo", &["+nightly", "fuzz", "run", target, "--", &limit]);
+        let mut c = shell::cmd("cargo", &["+nightly", "fuzz", "run", "-s", sanitizer, target.name]);
+        // New inputs go to the first corpus folder (a cache, so the repository stays clean); the
+        // repository's corpus folder holds the seeds.
+        let cache = corpus_cache(target.name)?;
+        c.arg(&cache).arg(format!("corpus/{}", target.name)).args(["--", &limit]);
         c.args(LIBFUZZER).current_dir(&dir).env("RUSTUP_TOOLCHAIN", "nightly");
         if let Some(t) = &target_dir {
             c.env("CARGO_TARGET_DIR", t);
         }
-        shell::run(&format!("fuzz {target}"), c)?;
+        shell::run(&format!("fuzz {}", target.name), c)?;
     }
     eprintln!("\nfuzz: no crash");
     Ok(())
+}
+
+/// `~/.cache/bottleneck/fuzz-corpus/<target>`, created.
+fn corpus_cache(target: &str) -> Result<PathBuf, String> {
+    let home = std::env::var_os("HOME").ok_or("HOME is not set")?;
+    let dir = PathBuf::from(home).join(".cache/bottleneck/fuzz-corpus").join(target);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    Ok(dir)
 }
 
 /// Installs the nightly toolchain (cargo-fuzz's sanitizers need it) unless it is there.

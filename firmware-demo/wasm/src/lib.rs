@@ -42,6 +42,13 @@ pub fn error_code(e: Error) -> i32 {
 /// Returned when no model is loaded or a buffer cap is exceeded.
 const NO_MODEL: i32 = -100;
 const TOO_BIG: i32 = -101;
+/// Returned when an export is called from inside another (the state is in use).
+const REENTERED: i32 = -102;
+
+/// Runs an export's body with the state, or answers [`REENTERED`].
+fn call(f: impl FnOnce(&mut State) -> i32) -> i32 {
+    with(f).unwrap_or(REENTERED)
+}
 
 fn model(model: &[u8], len: usize) -> Result<Model<'_>, i32> {
     let bytes = model.get(..len).ok_or(NO_MODEL)?;
@@ -58,13 +65,14 @@ fn status(r: Result<i32, i32>) -> i32 {
 /// Where to copy the model file (up to 512 KiB).
 #[unsafe(no_mangle)]
 pub extern "C" fn model_ptr() -> *mut u8 {
-    state::addr(|s| s.model.as_mut_ptr())
+    // SAFETY: a raw projection of the state pointer; no reference is made.
+    state::addr(|s| unsafe { &raw mut (*s).model })
 }
 
 /// Parses the `len` bytes at `model_ptr()`; 0 on success, a negative error code otherwise.
 #[unsafe(no_mangle)]
 pub extern "C" fn load(len: usize) -> i32 {
-    with(|s| {
+    call(|s| {
         if len > s.model.len() {
             s.model_len = 0;
             return TOO_BIG;
@@ -87,55 +95,60 @@ pub extern "C" fn load(len: usize) -> i32 {
 /// Input image buffer (`input_len()` f32 values).
 #[unsafe(no_mangle)]
 pub extern "C" fn input_ptr() -> *mut f32 {
-    state::addr(|s| s.input.as_mut_ptr())
+    // SAFETY: a raw projection of the state pointer; no reference is made.
+    state::addr(|s| unsafe { &raw mut (*s).input })
 }
 
 /// Code buffer (`latent_len()` f32 values): written by `encode` and `sample`, read by `decode`.
 #[unsafe(no_mangle)]
 pub extern "C" fn code_ptr() -> *mut f32 {
-    state::addr(|s| s.code.as_mut_ptr())
+    // SAFETY: a raw projection of the state pointer; no reference is made.
+    state::addr(|s| unsafe { &raw mut (*s).code })
 }
 
 /// The float trainer's code for `check_vector`.
 #[unsafe(no_mangle)]
 pub extern "C" fn float_code_ptr() -> *mut f32 {
-    state::addr(|s| s.float_code.as_mut_ptr())
+    // SAFETY: a raw projection of the state pointer; no reference is made.
+    state::addr(|s| unsafe { &raw mut (*s).float_code })
 }
 
 /// Output image buffer (`input_len()` f32 values).
 #[unsafe(no_mangle)]
 pub extern "C" fn image_ptr() -> *mut f32 {
-    state::addr(|s| s.image.as_mut_ptr())
+    // SAFETY: a raw projection of the state pointer; no reference is made.
+    state::addr(|s| unsafe { &raw mut (*s).image })
 }
 
 /// Logits buffer (`classes()` f32 values).
 #[unsafe(no_mangle)]
 pub extern "C" fn logits_ptr() -> *mut f32 {
-    state::addr(|s| s.logits.as_mut_ptr())
+    // SAFETY: a raw projection of the state pointer; no reference is made.
+    state::addr(|s| unsafe { &raw mut (*s).logits })
 }
 
 /// Values per input image, or a negative error code.
 #[unsafe(no_mangle)]
 pub extern "C" fn input_len() -> i32 {
-    with(|s| status(model(&s.model, s.model_len).map(|m| m.input_len() as i32)))
+    call(|s| status(model(&s.model, s.model_len).map(|m| m.input_len() as i32)))
 }
 
 /// Code size, or a negative error code.
 #[unsafe(no_mangle)]
 pub extern "C" fn latent_len() -> i32 {
-    with(|s| status(model(&s.model, s.model_len).map(|m| m.latent_len() as i32)))
+    call(|s| status(model(&s.model, s.model_len).map(|m| m.latent_len() as i32)))
 }
 
 /// Number of classes (0 without a classifier), or a negative error code.
 #[unsafe(no_mangle)]
 pub extern "C" fn classes() -> i32 {
-    with(|s| status(model(&s.model, s.model_len).map(|m| m.classes().unwrap_or(0) as i32)))
+    call(|s| status(model(&s.model, s.model_len).map(|m| m.classes().unwrap_or(0) as i32)))
 }
 
 /// Encodes `input` into `code`.
 #[unsafe(no_mangle)]
 pub extern "C" fn encode() -> i32 {
-    with(|s| {
+    call(|s| {
         let r = model(&s.model, s.model_len).and_then(|m| {
             let (n, l) = (m.input_len(), m.latent_len());
             let (input, code) = (s.input.get(..n).ok_or(TOO_BIG)?, s.code.get_mut(..l).ok_or(TOO_BIG)?);
@@ -148,7 +161,7 @@ pub extern "C" fn encode() -> i32 {
 /// Decodes `code` into `image`.
 #[unsafe(no_mangle)]
 pub extern "C" fn decode() -> i32 {
-    with(|s| {
+    call(|s| {
         let r = model(&s.model, s.model_len).and_then(|m| {
             let (n, l) = (m.input_len(), m.latent_len());
             let (code, image) = (s.code.get(..l).ok_or(TOO_BIG)?, s.image.get_mut(..n).ok_or(TOO_BIG)?);
@@ -161,7 +174,7 @@ pub extern "C" fn decode() -> i32 {
 /// Classifies `input`; returns the class (writing `logits`) or a negative error code.
 #[unsafe(no_mangle)]
 pub extern "C" fn classify() -> i32 {
-    with(|s| {
+    call(|s| {
         let r = model(&s.model, s.model_len).and_then(|m| {
             let n = m.input_len();
             let c = m.classes().ok_or(error_code(Error::NoClassifier))?;
@@ -175,7 +188,7 @@ pub extern "C" fn classify() -> i32 {
 /// Draws a code with `Rng::new(seed_hi << 32 | seed_lo)` and decodes it (`code` and `image`).
 #[unsafe(no_mangle)]
 pub extern "C" fn sample(seed_lo: u32, seed_hi: u32) -> i32 {
-    with(|s| {
+    call(|s| {
         let r = model(&s.model, s.model_len).and_then(|m| {
             let (n, l) = (m.input_len(), m.latent_len());
             let (code, image) = (s.code.get_mut(..l).ok_or(TOO_BIG)?, s.image.get_mut(..n).ok_or(TOO_BIG)?);
@@ -186,10 +199,13 @@ pub extern "C" fn sample(seed_lo: u32, seed_hi: u32) -> i32 {
     })
 }
 
-/// Starts a new check digest.
+/// Starts a new check digest; 0, or a negative error code.
 #[unsafe(no_mangle)]
-pub extern "C" fn check_reset() {
-    with(|s| s.digest = 0);
+pub extern "C" fn check_reset() -> i32 {
+    call(|s| {
+        s.digest = 0;
+        0
+    })
 }
 
 fn with_buffers<R>(
@@ -217,23 +233,23 @@ fn with_buffers<R>(
 /// Returns the class (or 0 without a classifier), or a negative error code.
 #[unsafe(no_mangle)]
 pub extern "C" fn check_vector() -> i32 {
-    with(|s| status(with_buffers(s, |m, x, z, b, crc| check::vector(m, x, z, b, crc).map(|c| c.unwrap_or(0) as i32))))
+    call(|s| status(with_buffers(s, |m, x, z, b, crc| check::vector(m, x, z, b, crc).map(|c| c.unwrap_or(0) as i32))))
 }
 
 /// Folds the standard samples into the digest; 0 or a negative error code.
 #[unsafe(no_mangle)]
 pub extern "C" fn check_samples() -> i32 {
-    with(|s| {
+    call(|s| {
         status(with_buffers(s, |m, _, _, b, crc| {
             check::samples(m, check::SAMPLE_SEED, check::SAMPLE_COUNT, b, crc).map(|()| 0)
         }))
     })
 }
 
-/// The digest so far.
+/// The digest so far (0 when called from inside another export).
 #[unsafe(no_mangle)]
 pub extern "C" fn check_digest() -> u32 {
-    with(|s| s.digest)
+    with(|s| s.digest).unwrap_or(0)
 }
 
 #[cfg(target_arch = "wasm32")]

@@ -1,9 +1,14 @@
 //! The module's one piece of global state: static buffers that JavaScript reads and writes through
-//! pointers, and the loaded model bytes. wasm32 runs one thread and exports are not re-entered, so
-//! each export has exclusive access for its duration.
+//! pointers, and the loaded model bytes.
+//!
+//! Soundness: [`with`] hands out the only `&mut State` while a busy flag is set; a nested call
+//! (an export calling another export, now or after a future change) finds the flag set and gets
+//! `None` instead of a second `&mut`. [`addr`] takes raw field addresses without creating a
+//! reference at all. wasm32 here has one thread, so the flag needs no more than relaxed order.
 #![allow(unsafe_code)]
 
 use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 /// Largest model file accepted.
 pub const MODEL_CAP: usize = 512 * 1024;
@@ -35,9 +40,12 @@ pub struct State {
 
 struct Global(UnsafeCell<State>);
 
-// SAFETY: wasm32 without threads: there is only one thread, and `with` is never re-entered
-// (no export calls another export).
+// SAFETY: wasm32 without threads: there is only one thread, and `with` refuses re-entry (BUSY),
+// so at most one `&mut State` exists at any time.
 unsafe impl Sync for Global {}
+
+/// Set while a `&mut State` is live.
+static BUSY: AtomicBool = AtomicBool::new(false);
 
 static STATE: Global = Global(UnsafeCell::new(State {
     model: [0; MODEL_CAP],
@@ -52,13 +60,41 @@ static STATE: Global = Global(UnsafeCell::new(State {
     digest: 0,
 }));
 
-/// Runs `f` with exclusive access to the state.
-pub fn with<R>(f: impl FnOnce(&mut State) -> R) -> R {
-    // SAFETY: see `Global`: single thread, no re-entry, so this is the only live reference.
-    f(unsafe { &mut *STATE.0.get() })
+/// Runs `f` with exclusive access to the state; `None` (and `f` not run) when called from inside
+/// another `with`.
+pub fn with<R>(f: impl FnOnce(&mut State) -> R) -> Option<R> {
+    if BUSY.swap(true, Ordering::Relaxed) {
+        return None;
+    }
+    // Clears the flag even if `f` unwinds (host tests; wasm32 aborts on panic).
+    struct Release;
+    impl Drop for Release {
+        fn drop(&mut self) {
+            BUSY.store(false, Ordering::Relaxed);
+        }
+    }
+    let _release = Release;
+    // SAFETY: BUSY was clear and is now set until `_release` drops, so no other reference to the
+    // state exists while `f` runs (single thread, see `Global`).
+    Some(f(unsafe { &mut *STATE.0.get() }))
 }
 
-/// Address of a buffer, for JavaScript to copy into or out of.
-pub fn addr<T>(f: impl FnOnce(&mut State) -> *mut T) -> *mut T {
-    with(f)
+/// Address of a buffer of the state, for JavaScript to copy into or out of; `field` projects the
+/// state's raw pointer to the field's (e.g. `|s| unsafe { &raw mut (*s).input }`), so no reference
+/// is created and an outstanding [`with`] is not disturbed.
+pub fn addr<T, const N: usize>(field: impl FnOnce(*mut State) -> *mut [T; N]) -> *mut T {
+    field(STATE.0.get()).cast()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_access_is_refused_and_the_flag_is_released() {
+        assert_eq!(with(|_| with(|_| ())), Some(None));
+        assert_eq!(with(|s| s.model_len), Some(0));
+        let p = addr(|s| unsafe { &raw mut (*s).input });
+        assert!(!p.is_null());
+    }
 }

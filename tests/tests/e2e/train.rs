@@ -1,6 +1,8 @@
 //! `bottleneck train`, `resume` and `run` on a few hundred images.
 
-use super::util::{fails, metric, ok, sample};
+use std::process::Command;
+
+use super::util::{bin, fails, metric, ok, sample};
 
 fn tiny_args<'a>(data: &'a str, runs: &'a str, name: &'a str, epochs: &'a str) -> Vec<&'a str> {
     vec![
@@ -139,4 +141,74 @@ fn pipeline_trains_every_model_and_validates_the_deployable_ones() {
         ],
     );
     assert!(out.contains("stage Toy") && !out.contains("stage ConvAe"), "{out}");
+
+    // Every run directory the pipeline wrote loads back, whatever its kind (CNN and toy included).
+    let mut runs: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .chain(std::fs::read_dir(root.join("study-optimizers")).unwrap().map(|e| e.unwrap().path()))
+        .filter(|p| p.join("config.toml").is_file())
+        .collect();
+    runs.sort();
+    assert!(runs.len() >= 15, "{runs:?}");
+    for run in &runs {
+        let info = ok(dir.path(), &["info", run.to_str().unwrap()]);
+        assert!(info.contains(" parameters") && info.contains("deployable:"), "{info}");
+    }
+    let cnn = ok(dir.path(), &["info", root.join("cnn").to_str().unwrap()]);
+    assert!(cnn.contains("deployable: no"), "{cnn}");
+    let clf = ok(dir.path(), &["info", root.join("classifier-finetune").to_str().unwrap()]);
+    assert!(clf.contains("deployable: yes") && clf.contains("validated:  passed"), "{clf}");
+}
+
+/// Starts `n` toy trainings at once in one folder, with `extra` arguments; returns each
+/// process's success and output.
+fn start_together(dir: &std::path::Path, n: usize, extra: &[&str]) -> Vec<(bool, String, String)> {
+    let children: Vec<_> = (0..n)
+        .map(|_| {
+            Command::new(bin())
+                .args(["train", "toy-ae", "--epochs", "40", "--points", "30", "--test-points", "30", "-q"])
+                .args(extra)
+                .current_dir(dir)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("start bottleneck")
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|c| {
+            let out = c.wait_with_output().unwrap();
+            let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+            (out.status.success(), text(&out.stdout), text(&out.stderr))
+        })
+        .collect()
+}
+
+#[test]
+fn trainings_started_together_never_share_a_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    // Default names: each run claims its own directory.
+    let results = start_together(dir.path(), 4, &[]);
+    let mut roots: Vec<String> = results
+        .iter()
+        .map(|(ok, out, err)| {
+            assert!(ok, "{out}{err}");
+            out.lines().find_map(|l| l.strip_prefix("run directory: ")).unwrap().split("  ").next().unwrap().to_string()
+        })
+        .collect();
+    roots.sort();
+    roots.dedup();
+    assert_eq!(roots.len(), 4, "{roots:?}");
+    for r in &roots {
+        assert_eq!(metric(&dir.path().join(r), "train_mse").len(), 40, "{r}");
+    }
+    // One explicit name: one run wins, the others stop with an error that says why.
+    let results = start_together(dir.path(), 4, &["--name", "contested"]);
+    assert_eq!(results.iter().filter(|r| r.0).count(), 1, "{results:?}");
+    for (_, _, err) in results.iter().filter(|r| !r.0) {
+        assert!(err.contains("runs/contested") && err.contains("already"), "{err}");
+    }
+    assert_eq!(metric(&dir.path().join("runs/contested"), "train_mse").len(), 40);
 }

@@ -1,12 +1,16 @@
-//! Arguments shared by several commands.
+//! Arguments shared by several commands, and how they become library values.
 
+use std::fmt;
 use std::path::PathBuf;
+use std::str::FromStr;
 
 use clap::Args;
 
+use crate::config::{DataSelection, TrainOverrides, TrainSpec};
 use crate::data::DatasetKind;
 use crate::device::Backend;
-use crate::train::{Optimizer, Schedule};
+use crate::fit::{Optimizer, Schedule};
+use crate::train::Placement;
 
 /// Where the images come from and how many to use.
 #[derive(Debug, Clone, Args)]
@@ -31,11 +35,25 @@ pub struct DataArgs {
     pub limit_test: Option<usize>,
 
     /// Share of the training images held out for validation (stratified by class, seeded).
-    #[arg(long, value_name = "F", default_value_t = 0.1, value_parser = fraction)]
+    #[arg(long, value_name = "F", default_value_t = DataSelection::DEFAULT_VALID_FRACTION, value_parser = fraction)]
     pub valid_fraction: f64,
 }
 
-/// How to train. Unset options take the model kind's defaults, listed in each kind's help.
+impl DataArgs {
+    /// The selection these flags make.
+    #[must_use]
+    pub fn selection(&self) -> DataSelection {
+        DataSelection {
+            dataset: self.dataset,
+            dir: self.data.clone(),
+            limit_train: self.limit_train,
+            limit_test: self.limit_test,
+            valid_fraction: self.valid_fraction,
+        }
+    }
+}
+
+/// How to train. Each model kind has its own defaults (shown by `bottleneck train KIND --help`).
 #[derive(Debug, Clone, Args)]
 pub struct TrainArgs {
     /// Passes over the training data.
@@ -59,7 +77,7 @@ pub struct TrainArgs {
     pub weight_decay: Option<f64>,
 
     /// Momentum for --optimizer momentum, nesterov and rmsprop.
-    #[arg(long, default_value_t = 0.9, value_parser = fraction)]
+    #[arg(long, default_value_t = TrainSpec::DEFAULT_MOMENTUM, value_parser = fraction)]
     pub momentum: f64,
 
     /// Learning-rate schedule.
@@ -71,7 +89,7 @@ pub struct TrainArgs {
     pub patience: Option<usize>,
 
     /// Seed for weights, data order, splits and noise: the same seed gives the same run.
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = TrainSpec::DEFAULT_SEED)]
     pub seed: u64,
 
     /// Compute backend: flex (CPU, default), ndarray (CPU, slower) or cuda (needs a build with
@@ -80,46 +98,21 @@ pub struct TrainArgs {
     pub device: Backend,
 }
 
-/// A model kind's training defaults.
-#[derive(Debug, Clone, Copy)]
-pub struct Defaults {
-    pub epochs: usize,
-    pub batch_size: u32,
-    pub optimizer: Optimizer,
-    pub lr: f64,
-    pub weight_decay: f64,
-    pub schedule: Schedule,
-}
-
-impl Defaults {
-    /// Seed 002's settings: 10 epochs, batch 256, Adam 1e-3, weight decay 1e-5.
-    pub const IMAGES: Self = Self {
-        epochs: 10,
-        batch_size: 256,
-        optimizer: Optimizer::Adam,
-        lr: 1e-3,
-        weight_decay: 1e-5,
-        schedule: Schedule::Constant,
-    };
-}
-
 impl TrainArgs {
-    /// The settings: what was given, else the kind's defaults.
+    /// The overrides these flags give.
     #[must_use]
-    pub fn resolve(&self, d: Defaults) -> crate::run_dir::TrainSpec {
-        crate::run_dir::TrainSpec {
-            epochs: self.epochs.unwrap_or(d.epochs),
-            batch_size: self.batch_size.unwrap_or(d.batch_size) as usize,
-            optim: crate::train::OptimConfig {
-                optimizer: self.optimizer.unwrap_or(d.optimizer),
-                lr: self.lr.unwrap_or(d.lr),
-                weight_decay: self.weight_decay.unwrap_or(d.weight_decay),
-                momentum: self.momentum,
-                schedule: self.schedule.unwrap_or(d.schedule),
-            },
+    pub fn overrides(&self) -> TrainOverrides {
+        TrainOverrides {
+            epochs: self.epochs,
+            batch_size: self.batch_size.map(|b| b as usize),
+            optimizer: self.optimizer,
+            lr: self.lr,
+            weight_decay: self.weight_decay,
+            momentum: Some(self.momentum),
+            schedule: self.schedule,
             patience: self.patience,
-            seed: self.seed,
-            device: self.device,
+            seed: Some(self.seed),
+            device: Some(self.device),
         }
     }
 }
@@ -144,6 +137,14 @@ pub struct OutputArgs {
     pub quiet: bool,
 }
 
+impl OutputArgs {
+    /// Where the run goes.
+    #[must_use]
+    pub fn placement(&self) -> Placement {
+        Placement { runs: self.runs.clone(), name: self.name.clone(), overwrite: self.overwrite }
+    }
+}
+
 fn parse_f64(s: &str) -> Result<f64, String> {
     let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
     if v.is_finite() { Ok(v) } else { Err(format!("{s} is not finite")) }
@@ -164,19 +165,55 @@ pub(crate) fn non_negative(s: &str) -> Result<f64, String> {
     if v >= 0.0 { Ok(v) } else { Err(format!("{v} must not be negative")) }
 }
 
-/// Three channel counts, `8,16,32`: the conv autoencoder's `--widths`.
-pub(crate) fn widths(s: &str) -> Result<[usize; 3], String> {
-    let v: Vec<usize> = s
-        .split(',')
-        .map(|w| w.trim().parse::<usize>().map_err(|e| format!("{w:?} is not a channel count: {e}")))
-        .collect::<Result<_, _>>()?;
-    // The int8 runtime's limits: at most 32,768 terms per output (conv2 reads 4x4xC1 values,
-    // conv3 3x3xC2) and 4,096 values per vector (the flattened 3x3xC3).
-    match v[..] {
-        [a, b, c] if (1..=2048).contains(&a) && (1..=3640).contains(&b) && (1..=455).contains(&c) => Ok([a, b, c]),
-        _ => Err(format!(
-            "{s:?}: give three positive channel counts, e.g. 8,16,32 (at most 2048, 3640 and 455, what the int8 \
-             runtime can run)"
-        )),
+/// Comma-separated counts (`16,32,64`), shown the same way as defaults in `--help`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counts(pub Vec<usize>);
+
+impl fmt::Display for Counts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self.0.iter().map(ToString::to_string).collect();
+        f.write_str(&parts.join(","))
+    }
+}
+
+impl FromStr for Counts {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        s.split(',')
+            .map(|w| w.trim().parse::<usize>().map_err(|e| format!("{w:?} is not a count: {e}")))
+            .collect::<Result<_, _>>()
+            .map(Self)
+    }
+}
+
+/// Three channel counts, `8,16,32`: the conv autoencoder's `--widths`, within the int8 runtime's
+/// limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Widths(pub [usize; 3]);
+
+impl fmt::Display for Widths {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let [a, b, c] = self.0;
+        write!(f, "{a},{b},{c}")
+    }
+}
+
+impl FromStr for Widths {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let v = Counts::from_str(s)?.0;
+        // The int8 runtime's limits: at most 32,768 terms per output (conv2 reads 4x4xC1 values,
+        // conv3 3x3xC2) and 4,096 values per vector (the flattened 3x3xC3).
+        match v[..] {
+            [a, b, c] if (1..=2048).contains(&a) && (1..=3640).contains(&b) && (1..=455).contains(&c) => {
+                Ok(Self([a, b, c]))
+            }
+            _ => Err(format!(
+                "{s:?}: give three positive channel counts, e.g. 8,16,32 (at most 2048, 3640 and 455, what the int8 \
+                 runtime can run)"
+            )),
+        }
     }
 }

@@ -6,9 +6,8 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 
 use super::args::DataArgs;
-use crate::data::source::{self, DATA_ENV};
-use crate::data::{Dataset, DatasetKind};
-use crate::jobs::prepare::{prepare, stratified_subset};
+use crate::data::source;
+use crate::data::{Dataset, DatasetKind, prepare, stratified_subset};
 
 #[derive(Debug, Args)]
 pub struct DataCmd {
@@ -44,16 +43,9 @@ struct SampleCmd {
     sample_seed: u64,
 }
 
-/// Finds and loads the dataset the arguments select.
-pub(crate) fn load(args: &DataArgs) -> anyhow::Result<Dataset> {
-    let env = std::env::var_os(DATA_ENV).map(PathBuf::from);
-    let src = source::locate(args.dataset, args.data.as_deref(), env.as_deref())?;
-    Ok(source::load(args.dataset, src)?)
-}
-
 impl DataCmd {
     pub fn run(self) -> anyhow::Result<()> {
-        let ds = load(&self.data)?;
+        let ds = self.data.selection().load()?;
         match self.action {
             None => {
                 print_summary(&ds, &self.data, self.seed);

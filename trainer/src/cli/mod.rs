@@ -1,9 +1,11 @@
-//! The `bottleneck` command line: every argument documented here is the manual.
+//! The `bottleneck` command line: flags become library values, results become text. Every
+//! argument documented here is the manual (`bottleneck help COMMAND`).
 
 mod args;
 mod data;
 mod export;
 mod import;
+mod info;
 mod resume;
 mod run;
 mod serve;
@@ -13,12 +15,13 @@ mod validate;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Train, explore, export and validate autoencoders on small images.
 ///
-/// Quick start: `bottleneck run` trains the default models on Fashion-MNIST (the installed dataset
-/// or the sample shipped with Bottleneck) and writes a run directory under runs/.
+/// Quick start: `bottleneck run` trains every model on Fashion-MNIST (the installed dataset or the
+/// sample shipped with Bottleneck) into runs/pipeline/, exports the deployable ones and validates
+/// them. `bottleneck help COMMAND` explains each command.
 #[derive(Debug, Parser)]
 #[command(name = "bottleneck", version, max_term_width = 100)]
 pub struct Cli {
@@ -35,8 +38,10 @@ enum Command {
     Train(train::TrainCmd),
     /// Continue a run from its latest checkpoint (at most one epoch is lost when a run is killed).
     Resume(resume::ResumeCmd),
+    /// Describe a run directory: its model, parameters, metrics and exported files.
+    Info(info::InfoCmd),
     /// Write the int8 runtime file (RUN_DIR/export/model.bnq) and validation vectors
-    /// (vectors.bin) of a trained run.
+    /// (vectors.bin) of a trained run; with --onnx also ONNX and safetensors.
     Export(export::ExportCmd),
     /// Bring an outside ONNX autoencoder (and classifier) in as a run directory that export and
     /// validate accept.
@@ -50,20 +55,28 @@ enum Command {
     /// Serve the browser demo of an exported run on localhost: pick or draw an image, see its
     /// reconstruction and class, move the code's sliders, draw samples, verify bit-identity.
     ServeDemo(serve::ServeCmd),
-    /// The whole pipeline with a quick default configuration: train the convolutional autoencoder,
-    /// export it to int8 and validate the int8 model against the float one.
+    /// The whole pipeline: every model trained into runs/pipeline/, the deployable ones exported
+    /// to int8, ONNX and safetensors and validated.
     Run(run::RunCmd),
+}
+
+/// The command line with each model kind's training defaults filled in from the library's table.
+#[must_use]
+pub fn command() -> clap::Command {
+    Cli::command().mut_subcommand("train", train::with_kind_defaults)
 }
 
 /// Parses the command line, runs the command, prints any error with its causes, and returns the
 /// process exit code (0 on success, 1 on error; clap exits with 2 on a usage error).
 #[must_use]
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let result = match cli.command {
         Command::Data(c) => c.run(),
         Command::Train(c) => c.run(),
         Command::Resume(c) => c.run(),
+        Command::Info(c) => c.run(),
         Command::Run(c) => c.run(),
         Command::Export(c) => c.run(),
         Command::Validate(c) => c.run(),
@@ -77,5 +90,13 @@ pub fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_well_formed() {
+        super::command().debug_assert();
     }
 }

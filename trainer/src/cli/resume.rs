@@ -4,9 +4,10 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::data::source;
-use crate::jobs::train::train;
-use crate::run_dir::{DataSpec, RunDir};
+use crate::config::DataSpec;
+use crate::pipeline::describe_outcome;
+use crate::run_dir::RunDir;
+use crate::train::{TrainOptions, train_run};
 
 #[derive(Debug, Args)]
 pub struct ResumeCmd {
@@ -15,7 +16,7 @@ pub struct ResumeCmd {
     /// Train up to this many epochs in total (default: the run's own setting).
     #[arg(long)]
     epochs: Option<usize>,
-    /// Folder holding the IDX files (default: the folder the run used).
+    /// Folder holding the IDX files (default: the folder recorded in the run's config.toml).
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
     /// No progress bars or per-epoch lines.
@@ -32,14 +33,12 @@ impl ResumeCmd {
             run.write_config(&config)?;
         }
         let ds = match &config.data {
-            DataSpec::Images(d) => {
-                let dir = self.data.unwrap_or_else(|| d.dir.clone());
-                Some(source::load(d.dataset, source::DataSource { origin: source::Origin::Flag, dir })?)
-            }
+            DataSpec::Images(d) => Some(d.load(self.data.as_deref(), &run.config_path())?),
             DataSpec::ToyRectangle(_) => None,
         };
-        let outcome = train(&config, ds.as_ref(), &run, !self.quiet, true)?;
-        super::train::report(&run, &outcome.history, outcome.stopped_early);
+        let opts = TrainOptions { progress: !self.quiet, resume: true, ..TrainOptions::default() };
+        let outcome = train_run(&run, &config, ds.as_ref(), opts)?;
+        println!("{}", describe_outcome(&run, &outcome));
         Ok(())
     }
 }

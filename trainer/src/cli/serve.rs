@@ -5,10 +5,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::jobs::export::export_dir;
-use crate::jobs::serve::{Asset, page_assets, serve};
-use crate::jobs::validate::read_export;
 use crate::run_dir::RunDir;
+use crate::serve::serve_demo;
+use crate::targets::build_wasm;
 
 #[derive(Debug, Args)]
 pub struct ServeCmd {
@@ -28,34 +27,11 @@ pub struct ServeCmd {
 impl ServeCmd {
     pub fn run(self) -> anyhow::Result<()> {
         let run = RunDir::open(&self.run)?;
-        let config = run.read_config()?;
-        let (bnq, vectors) = read_export(&run)?;
-        let model = bottleneck_runtime::Model::parse(&bnq)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", export_dir(&run).join("model.bnq").display()))?;
-        // The digest the page must reproduce (bottleneck_runtime::check on the same vectors).
-        let digest = bottleneck_export::validate::check(&model, &vectors).map_err(|e| anyhow::anyhow!("{e}"))?.digest;
-        let wasm_path = match self.wasm {
+        let wasm = match self.wasm {
             Some(p) => p,
-            None => crate::jobs::targets::build_wasm()?,
+            None => build_wasm()?,
         };
-        let wasm = std::fs::read(&wasm_path).map_err(|e| anyhow::anyhow!("{}: {e}", wasm_path.display()))?;
-        let classes: Vec<&str> = config.data.images().map(|d| d.dataset.classes().to_vec()).unwrap_or_default();
-        let meta = format!(
-            "{{\"run\": {:?}, \"kind\": {:?}, \"classes\": [{}], \"host_digest\": \"{:#010x}\"}}",
-            run.root.display().to_string(),
-            config.model.kind(),
-            classes.iter().map(|c| format!("{c:?}")).collect::<Vec<_>>().join(", "),
-            digest
-        );
-        let vectors_bytes = std::fs::read(export_dir(&run).join("vectors.bin"))?;
-        let mut assets = page_assets();
-        assets.extend([
-            Asset { path: "bottleneck_wasm.wasm".into(), content_type: "application/wasm", body: wasm },
-            Asset { path: "model.bnq".into(), content_type: "application/octet-stream", body: bnq.clone() },
-            Asset { path: "vectors.bin".into(), content_type: "application/octet-stream", body: vectors_bytes },
-            Asset { path: "meta.json".into(), content_type: "application/json", body: meta.into_bytes() },
-        ]);
-        serve(&self.host, self.port, &assets, |url| {
+        serve_demo(&run, &self.host, self.port, &wasm, |url| {
             println!("serving the demo of {} at {url} (Ctrl-C to stop)", run.root.display());
             let _ = std::io::stdout().flush();
         })

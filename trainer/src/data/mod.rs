@@ -4,6 +4,8 @@ pub mod augment;
 pub mod batch;
 pub mod dataset;
 pub mod idx;
+pub mod origin;
+pub mod prepare;
 pub mod rng;
 pub mod source;
 pub mod split;
@@ -11,4 +13,5 @@ pub mod toy;
 
 pub use batch::InputRange;
 pub use dataset::{Dataset, DatasetKind, ImageSet};
-pub use source::{DataSource, Origin};
+pub use origin::{DataSource, Origin};
+pub use prepare::{Prepared, prepare, stratified_subset};

@@ -1,57 +1,16 @@
 //! Finding a dataset's IDX files: `--data`, then `BOTTLENECK_DATA`, then Debian's
 //! `dataset-fashion-mnist`, then the sample shipped in the repository.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::dataset::{Dataset, DatasetKind, ImageSet};
 use super::idx::{IdxArray, IdxError};
-
-/// Environment variable naming a folder of IDX files.
-pub const DATA_ENV: &str = "BOTTLENECK_DATA";
+pub use super::origin::{DATA_ENV, DataSource, Origin};
 /// Where Debian's `dataset-fashion-mnist` installs the files.
 pub const DEBIAN_DIR: &str = "/usr/share/datasets/fashion-mnist";
 /// The stratified sample of the real Fashion-MNIST kept in this repository
 /// (made by `cargo xtask sample-data`; see `data/README.md`).
 pub const SAMPLE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/fashion-mnist-sample");
-
-/// How a data folder was chosen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Origin {
-    /// The `--data` flag.
-    Flag,
-    /// The `BOTTLENECK_DATA` variable.
-    Env,
-    /// Debian's `dataset-fashion-mnist` package.
-    Debian,
-    /// The sample shipped in the repository.
-    Sample,
-}
-
-/// A folder holding the four IDX files, and why it was chosen.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DataSource {
-    /// How the folder was chosen.
-    pub origin: Origin,
-    /// The folder.
-    pub dir: PathBuf,
-}
-
-impl fmt::Display for DataSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let dir = self.dir.display();
-        match self.origin {
-            Origin::Flag => write!(f, "{dir} (from --data)"),
-            Origin::Env => write!(f, "{dir} (from {DATA_ENV})"),
-            Origin::Debian => write!(f, "{dir} (Debian package dataset-fashion-mnist)"),
-            Origin::Sample => write!(
-                f,
-                "{dir} (the small sample shipped with Bottleneck; for the full 60,000/10,000 images \
-                 run `apt-get install dataset-fashion-mnist` or pass --data DIR)"
-            ),
-        }
-    }
-}
 
 /// Why a dataset could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -137,6 +96,7 @@ fn origin_name(origin: Origin) -> &'static str {
         Origin::Env => DATA_ENV,
         Origin::Debian => "the Debian package",
         Origin::Sample => "the bundled sample",
+        Origin::Run => "the run's config.toml; pass --data DIR to use another folder",
     }
 }
 

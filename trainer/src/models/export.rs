@@ -8,8 +8,7 @@ use burn::prelude::*;
 
 fn values<const D: usize>(t: Tensor<D>) -> anyhow::Result<(Vec<usize>, Vec<f32>)> {
     let dims = t.dims().to_vec();
-    let data = t.try_into_vec_as::<f32>().map_err(|e| anyhow::anyhow!("reading weights: {e:?}"))?;
-    Ok((dims, data))
+    Ok((dims, crate::util::to_vec(t).context("reading weights")?))
 }
 
 fn bias_of(bias: Option<&burn::module::Param<Tensor<1>>>, n: usize) -> anyhow::Result<Vec<f32>> {

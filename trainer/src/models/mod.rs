@@ -10,6 +10,8 @@ pub mod vae;
 
 use burn::prelude::*;
 
+use crate::fit::Probe;
+
 /// A model with an encoder and a decoder over flattened images.
 pub trait Autoencoder: Module {
     /// `[B, pixels]` inputs to `[B, latent]` codes (a VAE's posterior mean).
@@ -53,5 +55,12 @@ impl Autoencoder for vae::ConvVae {
     }
     fn latent(&self) -> usize {
         vae::ConvVae::latent(self)
+    }
+}
+
+/// An autoencoder lets epoch observers take reconstruction snapshots.
+impl<M: Autoencoder> Probe for M {
+    fn reconstruct(&self, images: Tensor<2>) -> Option<Tensor<2>> {
+        Some(self.decode(self.encode(images)))
     }
 }

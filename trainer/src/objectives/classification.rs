@@ -5,12 +5,12 @@ use std::marker::PhantomData;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::prelude::*;
 
-use super::reconstruction::Sets;
+use super::sets::Sets;
 use crate::data::augment::shift_and_flip;
 use crate::data::batch::{InputRange, image_values, label_tensor};
+use crate::fit::{Metric, Objective, Split};
 use crate::models::classifier::Classifier;
 use crate::models::cnn::Cnn;
-use crate::train::{Objective, Split};
 
 /// A model that maps images to class logits.
 pub trait Classify: Module {
@@ -49,8 +49,8 @@ pub struct Classification<'a, M> {
 impl<M: Classify> Objective for Classification<'_, M> {
     type Model = M;
 
-    fn metrics(&self) -> Vec<&'static str> {
-        vec!["loss", "accuracy"]
+    fn metrics(&self) -> Vec<Metric> {
+        vec![Metric::Loss, Metric::Accuracy]
     }
 
     fn len(&self, split: Split) -> usize {

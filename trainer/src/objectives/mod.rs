@@ -2,10 +2,12 @@
 
 pub mod classification;
 pub mod reconstruction;
+pub mod sets;
 pub mod toy;
 pub mod vae;
 
 pub use classification::Classification;
-pub use reconstruction::{Reconstruction, Sets};
+pub use reconstruction::Reconstruction;
+pub use sets::Sets;
 pub use toy::Points;
 pub use vae::Elbo;

@@ -5,34 +5,12 @@ use std::marker::PhantomData;
 use burn::prelude::*;
 use burn::tensor::Distribution;
 
+use super::sets::Sets;
 use crate::data::ImageSet;
 use crate::data::augment::add_noise;
 use crate::data::batch::{InputRange, image_tensor, image_values};
+use crate::fit::{Metric, Objective, Probe, Split};
 use crate::models::Autoencoder;
-use crate::train::{Objective, Split};
-
-/// The three image sets of a run.
-#[derive(Debug, Clone, Copy)]
-pub struct Sets<'a> {
-    /// Images trained on.
-    pub train: &'a ImageSet,
-    /// Validation images (may be empty).
-    pub valid: &'a ImageSet,
-    /// Test images.
-    pub test: &'a ImageSet,
-}
-
-impl<'a> Sets<'a> {
-    /// The set behind `split`.
-    #[must_use]
-    pub fn get(&self, split: Split) -> &'a ImageSet {
-        match split {
-            Split::Train => self.train,
-            Split::Valid => self.valid,
-            Split::Test => self.test,
-        }
-    }
-}
 
 /// Reconstruct the clean image from the (possibly noisy) input; metric `mse`.
 #[derive(Debug)]
@@ -64,8 +42,12 @@ pub fn noisy_values(set: &ImageSet, indices: &[usize], range: InputRange, std: f
 impl<M: Autoencoder> Objective for Reconstruction<'_, M> {
     type Model = M;
 
-    fn metrics(&self) -> Vec<&'static str> {
-        vec!["mse"]
+    fn metrics(&self) -> Vec<Metric> {
+        vec![Metric::Mse]
+    }
+
+    fn probe<'m>(&self, model: &'m M) -> Option<&'m dyn Probe> {
+        Some(model)
     }
 
     fn len(&self, split: Split) -> usize {

@@ -2,8 +2,8 @@
 
 use burn::prelude::*;
 
+use crate::fit::{Metric, Objective, Split};
 use crate::models::toy::ToyAe;
-use crate::train::{Objective, Split};
 
 /// Points to reconstruct; metric `mse`.
 #[derive(Debug)]
@@ -24,8 +24,8 @@ pub fn points_tensor(points: &[[f32; 2]], indices: &[usize], device: &Device) ->
 impl Objective for Points<'_> {
     type Model = ToyAe;
 
-    fn metrics(&self) -> Vec<&'static str> {
-        vec!["mse"]
+    fn metrics(&self) -> Vec<Metric> {
+        vec![Metric::Mse]
     }
 
     fn len(&self, split: Split) -> usize {

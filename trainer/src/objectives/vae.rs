@@ -4,10 +4,10 @@
 use burn::prelude::*;
 use burn::tensor::activation::{log_sigmoid, sigmoid};
 
-use super::reconstruction::Sets;
+use super::sets::Sets;
 use crate::data::batch::{InputRange, image_tensor};
+use crate::fit::{Metric, Objective, Probe, Split};
 use crate::models::vae::{ConvVae, Reconstruction};
-use crate::train::{Objective, Split};
 
 /// Negative ELBO of a convolutional VAE.
 #[derive(Debug)]
@@ -24,8 +24,12 @@ impl Objective for Elbo<'_> {
     type Model = ConvVae;
 
     /// `loss` (recon + beta kl, per image), `recon` (per image), `kl` (per image), `mse` (per pixel).
-    fn metrics(&self) -> Vec<&'static str> {
-        vec!["loss", "recon", "kl", "mse"]
+    fn metrics(&self) -> Vec<Metric> {
+        vec![Metric::Loss, Metric::Recon, Metric::Kl, Metric::Mse]
+    }
+
+    fn probe<'m>(&self, model: &'m ConvVae) -> Option<&'m dyn Probe> {
+        Some(model)
     }
 
     fn len(&self, split: Split) -> usize {

@@ -1,0 +1,98 @@
+//! A loaded model as the burn-free graph the exporter writes (ONNX, safetensors, int8), for the
+//! kinds the int8 runtime can run: autoencoders, VAEs, and classifiers that come with the
+//! autoencoder whose decoder they deploy with.
+
+use anyhow::Context as _;
+use bottleneck_export::graph::{InputRange, Variant};
+use bottleneck_export::{Classifier as ExportClassifier, LatentStats, Model as Graph};
+
+use crate::config::RunConfig;
+use crate::inference::LoadedModel;
+use crate::models::Autoencoder;
+
+/// Whether the int8 runtime can run `model` (of the run `config`).
+///
+/// # Errors
+/// Saying why not: the CNN, toy models, a classifier without its autoencoder.
+pub fn check_exportable(model: &LoadedModel, config: &RunConfig) -> anyhow::Result<()> {
+    let why = match model {
+        LoadedModel::Classifier { autoencoder: None, .. } => {
+            "it has no pretrained autoencoder to take the decoder from (trained from scratch, or its autoencoder run \
+             is gone); export the autoencoder run, or a fine-tuned or frozen classifier"
+        }
+        LoadedModel::Cnn(_) => "the CNN has no code and no decoder",
+        LoadedModel::Toy(_) => "toy models take 2-D points, not images",
+        _ => return Ok(()),
+    };
+    anyhow::bail!(
+        "a {} run cannot be exported: {why} (the int8 runtime deploys autoencoders, with or without a classifier head)",
+        config.model.kind()
+    )
+}
+
+/// The graph of `model` (of the run `config`), with `stats` of its training codes.
+///
+/// # Errors
+/// When the runtime cannot run the kind (the CNN, toy models, a classifier without its
+/// autoencoder), weights cannot be read, or a layer cannot be described.
+pub fn graph(
+    model: &LoadedModel,
+    config: &RunConfig,
+    classes: &[&str],
+    stats: Option<LatentStats>,
+) -> anyhow::Result<Graph> {
+    let metadata = vec![
+        ("bottleneck.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
+        ("bottleneck.config".to_string(), toml::to_string(config).context("serialising the config")?),
+    ];
+    let base = |variant, input_range, latent, encoder, decoder, classifier| Graph {
+        name: config.model.kind().to_string(),
+        variant,
+        input: [1, 28, 28],
+        input_range,
+        latent,
+        encoder,
+        decoder,
+        classifier,
+        classes: classes.iter().map(|c| (*c).to_string()).collect(),
+        latent_stats: stats.clone(),
+        metadata: metadata.clone(),
+    };
+    check_exportable(model, config)?;
+    let graph = match model {
+        LoadedModel::Imported(g) => Graph { latent_stats: stats.clone(), metadata: metadata.clone(), ..g.clone() },
+        LoadedModel::ConvAe(m) => {
+            base(Variant::Autoencoder, InputRange::Unit, m.latent(), m.encoder.network()?, m.decoder.network()?, None)
+        }
+        LoadedModel::FcAe(m) => base(
+            Variant::Autoencoder,
+            InputRange::Symmetric,
+            m.latent(),
+            m.encoder_network()?,
+            m.decoder_network()?,
+            None,
+        ),
+        LoadedModel::Vae(m) => {
+            base(Variant::Variational, InputRange::Unit, m.latent(), m.encoder.network()?, m.decoder.network()?, None)
+        }
+        LoadedModel::Classifier { model, autoencoder: Some(autoencoder), frozen } => {
+            let classifier = ExportClassifier {
+                encoder: if *frozen { None } else { Some(model.encoder.network()?) },
+                head: model.head_network()?,
+            };
+            base(
+                Variant::Autoencoder,
+                InputRange::Unit,
+                autoencoder.latent(),
+                autoencoder.encoder.network()?,
+                autoencoder.decoder.network()?,
+                Some(classifier),
+            )
+        }
+        LoadedModel::Classifier { autoencoder: None, .. } | LoadedModel::Cnn(_) | LoadedModel::Toy(_) => {
+            anyhow::bail!("{} cannot be exported", config.model.kind())
+        }
+    };
+    graph.validate()?;
+    Ok(graph)
+}

@@ -1,0 +1,295 @@
+//! `bottleneck run`: every model of the homework, each in its own run directory under one root,
+//! the deployable ones exported and validated, with a summary.
+
+pub mod stages;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context as _;
+
+use crate::config::{
+    ClassifierSpec, CnnSpec, DataSelection, DataSpec, ModelKind, ModelSpec, RunConfig, ToyData, ToySpec,
+    TrainOverrides, TrainSpec,
+};
+use crate::data::Dataset;
+use crate::deploy::{ExportOptions, Thresholds, describe, export, report, validate};
+use crate::fit::{Optimizer, Split};
+use crate::models::classifier::Mode;
+use crate::models::conv_ae::ConvAeConfig;
+use crate::models::toy::{ToyAeConfig, ToyArch};
+use crate::models::vae::ConvVaeConfig;
+use crate::run_dir::RunDir;
+use crate::studies::{GdStudy, gd_vs_sgd, optimizers};
+use crate::train::{Outcome, Placement, TrainOptions, start_run};
+use crate::util::atomic_write_bytes;
+pub use stages::Stage;
+
+/// The pipeline's int8 checks. Its classifier trains for a few epochs only (about 84% accurate on
+/// the full data): more of its test images sit near a tie between two classes than a fully
+/// trained one's, and its int8 agreement measured 99.2% where the 92% classifier of
+/// docs/BENCHMARKS.md reaches 99.74% (`bottleneck validate`'s default bar, 99.5%). The pipeline
+/// fails below 99% and reports the figure.
+const THRESHOLDS: Thresholds = Thresholds { min_agreement: 0.99, max_mse_ratio: 1.05 };
+
+/// Epochs of the image models on a full dataset and on a small one (such as the bundled sample).
+const EPOCHS_FULL: usize = 5;
+const EPOCHS_SMALL: usize = 20;
+/// Below this many training images a dataset counts as small.
+const SMALL_DATASET: usize = 20_000;
+
+/// What the pipeline runs.
+#[derive(Debug, Clone)]
+pub struct PipelineConfig {
+    /// The images.
+    pub selection: DataSelection,
+    /// Epochs of the image models (default: 5 on a full dataset, 20 on a small one).
+    pub epochs: Option<usize>,
+    /// Only these stages (empty: all).
+    pub only: Vec<Stage>,
+    /// The folder that holds run directories.
+    pub runs: PathBuf,
+    /// The pipeline's folder under `runs` (default `pipeline`, replaced on every run).
+    pub name: Option<String>,
+    /// Replace an existing named pipeline folder.
+    pub overwrite: bool,
+    /// Seed of every run.
+    pub seed: u64,
+    /// Progress bars and per-epoch lines on stderr.
+    pub progress: bool,
+}
+
+/// What the pipeline did.
+#[derive(Debug, Clone)]
+pub struct PipelineReport {
+    /// The pipeline's folder.
+    pub root: PathBuf,
+    /// Summary lines: int8 agreement, the learning-speed table, figures, stage times.
+    pub summary: Vec<String>,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+struct Pipeline<'a> {
+    cfg: &'a PipelineConfig,
+    ds: &'a Dataset,
+    root: PathBuf,
+    epochs: usize,
+    summary: Vec<String>,
+    say: &'a mut dyn FnMut(&str),
+}
+
+impl Pipeline<'_> {
+    fn overrides(&self, epochs: usize) -> TrainOverrides {
+        TrainOverrides { epochs: Some(epochs), seed: Some(self.cfg.seed), ..TrainOverrides::default() }
+    }
+
+    /// Trains one image model into `name/`.
+    fn train(&mut self, name: &str, model: ModelSpec) -> anyhow::Result<RunDir> {
+        let kind = model.model_kind().context("the pipeline trains its own models")?;
+        let train = TrainSpec::resolve(kind, &self.overrides(self.epochs), 0);
+        let data = DataSpec::Images(self.cfg.selection.spec(self.ds, train.seed));
+        self.start(name, &RunConfig::new(model, train, data), Some(self.ds))
+    }
+
+    fn start(&mut self, name: &str, config: &RunConfig, data: Option<&Dataset>) -> anyhow::Result<RunDir> {
+        let opts = TrainOptions { progress: self.cfg.progress, ..TrainOptions::default() };
+        let (run, outcome) = start_run(&Placement::replacing(&self.root, name), config, data, opts)?;
+        (self.say)(&describe_outcome(&run, &outcome));
+        Ok(run)
+    }
+
+    /// Exports a run (int8, vectors, ONNX, safetensors) and validates the int8 model.
+    fn deploy(&mut self, run: &RunDir) -> anyhow::Result<()> {
+        let config = run.read_config()?;
+        let exported = export(run, &config, self.ds, &ExportOptions::default())?;
+        if self.cfg.progress {
+            for line in describe(&exported) {
+                (self.say)(&line);
+            }
+        }
+        let v = validate(run, &config, Some(self.ds))?;
+        let (lines, failed) = report(&v, THRESHOLDS);
+        for line in &lines {
+            (self.say)(line);
+        }
+        crate::deploy::validate::record(run, &v, &[], failed.is_empty())?;
+        anyhow::ensure!(failed.is_empty(), "int8 validation of {} failed: {}", run.root.display(), failed.join("; "));
+        if let Some(t) = &v.test_set {
+            let mut line = format!(
+                "{}: int8 {} bytes, MSE float {:.5} int8 {:.5}",
+                config.model.kind(),
+                v.file_bytes,
+                t.mse_float,
+                t.mse_int8
+            );
+            if let Some((a, n)) = t.top1 {
+                line.push_str(&format!(", top-1 agreement {:.2}%", 100.0 * a as f64 / n as f64));
+            }
+            self.summary.push(line);
+        }
+        Ok(())
+    }
+
+    fn wants(&self, stage: Stage) -> bool {
+        self.cfg.only.is_empty() || self.cfg.only.contains(&stage)
+    }
+
+    fn conv_ae(&mut self) -> anyhow::Result<()> {
+        let run = self.train("conv-ae", ModelSpec::default_for(ModelKind::ConvAe))?;
+        self.deploy(&run)
+    }
+
+    fn classifiers(&mut self) -> anyhow::Result<()> {
+        let pretrained = self.root.join("conv-ae");
+        if !pretrained.join(crate::files::MODEL).is_file() {
+            self.conv_ae()?;
+        }
+        let mut table = vec![
+            "| classifier | epochs | seconds | test accuracy | epochs to 90% | seconds to 90% |".to_string(),
+            "|---|---|---|---|---|---|".to_string(),
+        ];
+        for mode in [Mode::Finetune, Mode::Frozen, Mode::Scratch] {
+            let spec = ClassifierSpec::new(mode, Some(pretrained.clone()));
+            let run = self.train(&format!("classifier-{mode}"), ModelSpec::Classifier(spec))?;
+            table.push(speed_row(&run, &format!("encoder + MLP, {mode}"))?);
+            if mode == Mode::Finetune {
+                self.deploy(&run)?;
+            }
+        }
+        // The CNN's recipe, tracking the same 90% as the other classifiers.
+        let spec = CnnSpec { target_accuracy: ClassifierSpec::DEFAULT_TARGET, ..CnnSpec::recipe() };
+        let run = self.train("cnn", ModelSpec::Cnn(spec))?;
+        table.push(speed_row(&run, "CNN from scratch")?);
+        let text = table.join("\n") + "\n";
+        let path = self.root.join("learning-speed.md");
+        atomic_write_bytes(&path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
+        self.summary.push(format!("learning speed ({}):\n{text}", path.display()));
+        Ok(())
+    }
+
+    fn vae(&mut self) -> anyhow::Result<()> {
+        let run = self.train("conv-vae", ModelSpec::default_for(ModelKind::ConvVae))?;
+        self.deploy(&run)
+    }
+
+    fn denoising(&mut self) -> anyhow::Result<()> {
+        self.train("denoising-ae", ModelSpec::default_for(ModelKind::DenoisingAe)).map(drop)
+    }
+
+    fn fc_ae(&mut self) -> anyhow::Result<()> {
+        let run = self.train("fc-ae", ModelSpec::default_for(ModelKind::FcAe))?;
+        self.deploy(&run)
+    }
+
+    fn latent_2d(&mut self) -> anyhow::Result<()> {
+        self.train("ae-2d", ModelSpec::ConvAe(ConvAeConfig::new().with_latent(2)))?;
+        self.train("vae-2d", ModelSpec::ConvVae(ConvVaeConfig::new().with_latent(2)))?;
+        Ok(())
+    }
+
+    fn toy(&mut self) -> anyhow::Result<()> {
+        let data = ToyData::DEFAULT;
+        for arch in [ToyArch::Small, ToyArch::Large, ToyArch::Linear] {
+            let model = ModelSpec::ToyAe(ToySpec {
+                network: ToyAeConfig::new().with_arch(arch),
+                retrain_encoder: arch == ToyArch::Large,
+            });
+            let overrides = TrainOverrides { seed: Some(self.cfg.seed), ..TrainOverrides::default() };
+            let train = TrainSpec::resolve(ModelKind::ToyAe, &overrides, data.points);
+            let config = RunConfig::new(model, train, DataSpec::ToyRectangle(data.clone()));
+            self.start(&format!("toy-{arch}"), &config, None)?;
+        }
+        Ok(())
+    }
+
+    fn studies(&mut self) -> anyhow::Result<()> {
+        let dir = self.root.join("study-optimizers");
+        let png = optimizers(
+            &[Optimizer::Adam, Optimizer::Sgd],
+            self.ds,
+            &self.cfg.selection,
+            &self.overrides(self.epochs),
+            &dir,
+            self.cfg.progress,
+        )?;
+        self.summary.push(format!("optimizer study: {}", png.display()));
+        let study = GdStudy { seed: self.cfg.seed, ..GdStudy::default() };
+        let png = gd_vs_sgd(&self.root.join("study-gd-vs-sgd"), &study, self.cfg.progress)?;
+        self.summary.push(format!("gradient descent study: {}", png.display()));
+        Ok(())
+    }
+}
+
+/// One line about a finished run: its directory, last test metrics, epochs and seconds.
+#[must_use]
+pub fn describe_outcome(run: &RunDir, outcome: &Outcome) -> String {
+    let history = &outcome.history;
+    let mut line = format!("run directory: {}", run.root.display());
+    if let Some(r) = history.rows.last() {
+        for (c, v) in history.columns.iter().zip(&r.values) {
+            if let (Split::Test, Some(v)) = (c.split, v) {
+                line.push_str(&format!("  {c} {v:.5}"));
+            }
+        }
+        line.push_str(&format!("  ({} epochs, {:.1} s training)", r.epoch, history.total_seconds()));
+    }
+    if let Some(stop) = &outcome.stopped {
+        line.push_str(&format!("  [{stop}]"));
+    }
+    line
+}
+
+/// One row of the learning-speed table, from a classifier run's `summary.toml`.
+fn speed_row(run: &RunDir, label: &str) -> anyhow::Result<String> {
+    let s = run.read_summary()?;
+    let fmt = |x: Option<f64>, digits: usize| x.map_or_else(|| "not reached".to_string(), |x| format!("{x:.digits$}"));
+    Ok(format!(
+        "| {label} | {} | {:.1} | {} | {} | {} |",
+        s.epochs,
+        s.total_seconds,
+        s.final_test_accuracy.map_or_else(|| "-".into(), |a| format!("{:.2}%", 100.0 * a)),
+        s.epochs_to_target.map_or_else(|| "not reached".to_string(), |e| e.to_string()),
+        fmt(s.seconds_to_target, 1)
+    ))
+}
+
+/// Runs the pipeline; `say` receives a line per finished run and per validation (the CLI prints
+/// them).
+///
+/// # Errors
+/// When the data cannot be loaded, the folder cannot be replaced, or a stage fails (named).
+pub fn run_pipeline(cfg: &PipelineConfig, say: &mut dyn FnMut(&str)) -> anyhow::Result<PipelineReport> {
+    let ds = cfg.selection.load()?;
+    let epochs = cfg.epochs.unwrap_or(if ds.train.len() < SMALL_DATASET { EPOCHS_SMALL } else { EPOCHS_FULL });
+    let root = cfg.runs.join(cfg.name.as_deref().unwrap_or("pipeline"));
+    if root.exists() {
+        anyhow::ensure!(
+            cfg.overwrite || cfg.name.is_none(),
+            "{} exists; pass --overwrite to replace it or choose another --name",
+            root.display()
+        );
+        std::fs::remove_dir_all(&root).with_context(|| format!("removing the previous {}", root.display()))?;
+    }
+    let mut p = Pipeline { cfg, ds: &ds, root: root.clone(), epochs, summary: Vec::new(), say };
+    let started = Instant::now();
+    for stage in Stage::ALL {
+        if !p.wants(stage) {
+            continue;
+        }
+        let t = Instant::now();
+        let result = match stage {
+            Stage::ConvAe => p.conv_ae(),
+            Stage::Classifiers => p.classifiers(),
+            Stage::Vae => p.vae(),
+            Stage::Denoising => p.denoising(),
+            Stage::FcAe => p.fc_ae(),
+            Stage::Latent2d => p.latent_2d(),
+            Stage::Toy => p.toy(),
+            Stage::Studies => p.studies(),
+        };
+        result.with_context(|| format!("pipeline stage {stage:?}"))?;
+        p.summary.push(format!("stage {stage:?} took {:.0} s", t.elapsed().as_secs_f64()));
+    }
+    Ok(PipelineReport { root, summary: p.summary, seconds: started.elapsed().as_secs_f64() })
+}

@@ -1,0 +1,46 @@
+//! The parts of the pipeline, in the order they run.
+
+use std::fmt;
+
+/// The parts of the pipeline, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Stage {
+    /// Convolutional autoencoder, exported to int8, ONNX and safetensors, and validated.
+    ConvAe,
+    /// Classifiers on its encoder (fine-tuned, frozen, from scratch) and the CNN baseline; the
+    /// fine-tuned one exported with the autoencoder and validated.
+    Classifiers,
+    /// Convolutional VAE, with samples from N(0, I); exported and validated.
+    Vae,
+    /// Denoising autoencoder.
+    Denoising,
+    /// Fully-connected autoencoder.
+    FcAe,
+    /// Autoencoder and VAE with a 2-D code.
+    Latent2d,
+    /// The toy autoencoders with a 1-D code on 2-D points.
+    Toy,
+    /// Studies: Adam against SGD on the conv autoencoder; gradient descent against stochastic
+    /// gradient descent on the toy set.
+    Studies,
+}
+
+impl Stage {
+    /// Every stage, in order.
+    pub const ALL: [Self; 8] = [
+        Self::ConvAe,
+        Self::Classifiers,
+        Self::Vae,
+        Self::Denoising,
+        Self::FcAe,
+        Self::Latent2d,
+        Self::Toy,
+        Self::Studies,
+    ];
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self:?}")
+    }
+}

@@ -1,0 +1,66 @@
+//! Classifiers: the encoder + MLP (fine-tuned, frozen, from scratch) and the CNN baseline;
+//! cross-entropy training, accuracy curves and the learning-speed summary.
+
+use std::marker::PhantomData;
+
+use anyhow::Context as _;
+use burn::prelude::*;
+
+use super::job::Job;
+use super::options::Outcome;
+use super::speed::learning_speed;
+use crate::config::ClassifierSpec;
+use crate::figures;
+use crate::fit::Metric;
+use crate::inference::load_conv_ae;
+use crate::models::classifier::Mode;
+use crate::models::conv_ae::ConvEncoder;
+use crate::objectives::classification::Classify;
+use crate::objectives::{Classification, Sets};
+
+/// The encoder of a classifier: the pretrained autoencoder's, or `None` from scratch.
+pub(crate) fn pretrained_encoder(c: &ClassifierSpec, device: &Device) -> anyhow::Result<Option<ConvEncoder>> {
+    if c.mode == Mode::Scratch {
+        return Ok(None);
+    }
+    let path = c.pretrained.as_ref().context("fine-tuned and frozen classifiers need --pretrained RUN_DIR")?;
+    let ae = load_conv_ae(path, device)?;
+    anyhow::ensure!(
+        crate::models::Autoencoder::latent(&ae) == c.network.latent,
+        "{} has a code of {} values but the classifier expects {}",
+        path.display(),
+        crate::models::Autoencoder::latent(&ae),
+        c.network.latent
+    );
+    if let Some(want) = &c.network.encoder {
+        let has = ae.encoder.shape();
+        anyhow::ensure!(
+            has == *want,
+            "{} has an encoder of {:?} channels{} but the classifier's config.toml expects {:?}{}",
+            path.display(),
+            has.widths,
+            if has.batch_norm { " with batch norm" } else { "" },
+            want.widths,
+            if want.batch_norm { " with batch norm" } else { "" }
+        );
+    }
+    Ok(Some(ae.encoder))
+}
+
+/// Trains a classifier (encoder + MLP or CNN) and writes its curves and `summary.toml`.
+pub(crate) fn train<M: Classify>(
+    job: &mut Job<'_, '_>,
+    sets: Sets<'_>,
+    augment: Option<usize>,
+    label_smoothing: f64,
+    model: M,
+    target: f64,
+) -> anyhow::Result<Outcome> {
+    let seed = job.config.train.seed;
+    let objective = Classification { sets, augment, seed, label_smoothing, model: PhantomData };
+    let f = job.fit(&objective, model)?;
+    figures::curves(job.run, &f.history, Metric::Accuracy, "Accuracy", "accuracy.png", false)?;
+    figures::curves(job.run, &f.history, Metric::Loss, "Cross-entropy loss", "loss.png", true)?;
+    job.run.write_summary(&learning_speed(&f.history, target))?;
+    Ok(Outcome { history: f.history, stopped: f.stopped })
+}
