@@ -9,6 +9,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod cv;
 pub mod data;
 pub mod deploy;
 pub mod device;
@@ -25,4 +26,5 @@ pub mod serve;
 pub mod studies;
 pub mod targets;
 pub mod train;
+pub mod tune;
 pub mod util;

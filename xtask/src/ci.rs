@@ -26,6 +26,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
         ("npm", "/usr/bin/npm"),
         ("qemu-system-arm", "/usr/bin/qemu-system-arm"),
         ("chromium", "/usr/bin/chromium"),
+        // The tuner's PostgreSQL storage is tested against a real server the test starts.
+        ("postgresql", "/usr/lib/postgresql"),
     ])?;
     // The browser test's driver (playwright-core, pinned by package-lock.json; it uses Debian's
     // Chromium, no browser download).
@@ -59,7 +61,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
     // The end-to-end tests run the real binary and the wasm module: build them first.
     shell::run("build", cargo(&["build", "--release", "-p", "bottleneck"]))?;
     shell::run("wasm module", cargo(&["build", "--release", "-p", "bottleneck-wasm", "--target", WASM]))?;
-    shell::run("tests", cargo(&["test", "--release", "--workspace"]))?;
+    let mut tests = cargo(&["test", "--release", "--workspace"]);
+    // The PostgreSQL test must run here, not skip.
+    tests.env("BOTTLENECK_REQUIRE_POSTGRES", "1");
+    shell::run("tests", tests)?;
     // ONNX written by Bottleneck, imported back with burn-import (its own lock file: docs/onnx.md).
     shell::run("onnx round trip", cargo(&["test", "--release", "--manifest-path", ROUNDTRIP]))?;
     if !skip_cuda {

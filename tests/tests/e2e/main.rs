@@ -8,4 +8,5 @@ mod export;
 mod onnx;
 mod targets;
 mod train;
+mod tune;
 mod util;

@@ -113,6 +113,13 @@ fn pipeline_trains_every_model_and_validates_the_deployable_ones() {
         "toy-large/figures/retrain-arrows.png",
         "toy-large/arrows.csv",
         "toy-linear/figures/decoder-curves.png",
+        "study-optimizers/figures/curves.png",
+        "study-regularisation/trials.csv",
+        "study-gd-vs-sgd/gd-vs-sgd.png",
+        "tune-conv-ae/best.toml",
+        "tune-conv-ae/figures/history.png",
+        "cv-classifier/cv.md",
+        "cv-classifier/figures/cv.png",
     ] {
         assert!(root.join(f).is_file(), "missing {f}");
     }
@@ -142,15 +149,23 @@ fn pipeline_trains_every_model_and_validates_the_deployable_ones() {
     );
     assert!(out.contains("stage Toy") && !out.contains("stage ConvAe"), "{out}");
 
-    // Every run directory the pipeline wrote loads back, whatever its kind (CNN and toy included).
-    let mut runs: Vec<_> = std::fs::read_dir(&root)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .chain(std::fs::read_dir(root.join("study-optimizers")).unwrap().map(|e| e.unwrap().path()))
-        .filter(|p| p.join("config.toml").is_file())
-        .collect();
+    // Every run directory the pipeline wrote loads back, whatever its kind (CNN and toy included),
+    // the studies' trials and the cross-validation's folds too.
+    let mut runs = Vec::new();
+    let mut folders = vec![root.clone()];
+    while let Some(f) = folders.pop() {
+        for e in std::fs::read_dir(&f).unwrap() {
+            let p = e.unwrap().path();
+            if p.join("config.toml").is_file() {
+                runs.push(p);
+            } else if p.is_dir() {
+                folders.push(p);
+            }
+        }
+    }
     runs.sort();
-    assert!(runs.len() >= 15, "{runs:?}");
+    // 13 models, 6 + 8 study trials, 12 tuning trials, 3 folds.
+    assert_eq!(runs.len(), 13 + 6 + 8 + 12 + 3, "{runs:?}");
     for run in &runs {
         let info = ok(dir.path(), &["info", run.to_str().unwrap()]);
         assert!(info.contains(" parameters") && info.contains("deployable:"), "{info}");

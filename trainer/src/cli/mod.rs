@@ -2,6 +2,7 @@
 //! argument documented here is the manual (`bottleneck help COMMAND`).
 
 mod args;
+mod cv;
 mod data;
 mod export;
 mod import;
@@ -11,6 +12,7 @@ mod run;
 mod serve;
 mod study;
 mod train;
+mod tune;
 mod validate;
 
 use std::process::ExitCode;
@@ -38,6 +40,11 @@ enum Command {
     Train(train::TrainCmd),
     /// Continue a run from its latest checkpoint (at most one epoch is lost when a run is killed).
     Resume(resume::ResumeCmd),
+    /// Search hyperparameters: a study of trials (grid, random or TPE sampler; median or
+    /// successive-halving pruner) that several workers can share.
+    Tune(tune::TuneCmd),
+    /// Cross-validate a configuration over k stratified folds of the training images.
+    Cv(cv::CvCmd),
     /// Describe a run directory: its model, parameters, metrics and exported files.
     Info(info::InfoCmd),
     /// Write the int8 runtime file (RUN_DIR/export/model.bnq) and validation vectors
@@ -63,7 +70,10 @@ enum Command {
 /// The command line with each model kind's training defaults filled in from the library's table.
 #[must_use]
 pub fn command() -> clap::Command {
-    Cli::command().mut_subcommand("train", train::with_kind_defaults)
+    Cli::command()
+        .mut_subcommand("train", train::with_kind_defaults)
+        .mut_subcommand("tune", train::with_kind_defaults)
+        .mut_subcommand("cv", train::with_kind_defaults)
 }
 
 /// Parses the command line, runs the command, prints any error with its causes, and returns the
@@ -77,6 +87,8 @@ pub fn main() -> ExitCode {
         Command::Train(c) => c.run(),
         Command::Resume(c) => c.run(),
         Command::Info(c) => c.run(),
+        Command::Tune(c) => c.run(),
+        Command::Cv(c) => c.run(),
         Command::Run(c) => c.run(),
         Command::Export(c) => c.run(),
         Command::Validate(c) => c.run(),

@@ -8,6 +8,7 @@ use super::args::{Counts, DataArgs, OutputArgs, TrainArgs, Widths};
 use crate::config::{
     ClassifierSpec, CnnSpec, DataSpec, DenoisingSpec, ModelKind, ModelSpec, RunConfig, ToyData, ToySpec, TrainSpec,
 };
+use crate::data::Dataset;
 use crate::inference::pretrained_shape;
 use crate::models::classifier::{ClassifierConfig, Mode};
 use crate::models::cnn::CnnConfig;
@@ -18,14 +19,26 @@ use crate::models::vae::{ConvVaeConfig, Reconstruction};
 use crate::pipeline::describe_outcome;
 use crate::train::{TrainOptions, start_run};
 
+/// Train a model KIND with its options, or the configuration in a file (`--config`).
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct TrainCmd {
+    /// Train the configuration in FILE, a run's config.toml or a study's best.toml, instead of a
+    /// KIND (its data are loaded from the folder it names).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// With --config: train this many epochs instead of the file's.
+    #[arg(long, requires = "config")]
+    epochs: Option<usize>,
+    #[command(flatten)]
+    out: OutputArgs,
     #[command(subcommand)]
-    model: ModelCmd,
+    model: Option<ModelCmd>,
 }
 
+/// A model kind and its options, as `train`, `tune` and `cv` take them.
 #[derive(Debug, Subcommand)]
-enum ModelCmd {
+pub(crate) enum ModelCmd {
     /// The convolutional autoencoder: three convolutions and two linear layers, a mirrored decoder
     /// ending in a sigmoid; MSE on pixels in [0, 1].
     ConvAe(ConvAeArgs),
@@ -51,7 +64,7 @@ enum ModelCmd {
 }
 
 impl ModelCmd {
-    fn kind(&self) -> ModelKind {
+    pub(crate) fn kind(&self) -> ModelKind {
         match self {
             Self::ConvAe(_) => ModelKind::ConvAe,
             Self::FcAe(_) => ModelKind::FcAe,
@@ -65,7 +78,7 @@ impl ModelCmd {
 }
 
 #[derive(Debug, Args)]
-struct ConvAeArgs {
+pub(crate) struct ConvAeArgs {
     /// Code size d.
     #[arg(long, default_value_t = ConvAeConfig::new().latent as u32, value_parser = clap::value_parser!(u32).range(1..=4096))]
     latent: u32,
@@ -88,7 +101,7 @@ struct ConvAeArgs {
 }
 
 #[derive(Debug, Args)]
-struct FcAeArgs {
+pub(crate) struct FcAeArgs {
     /// Dropout after each hidden layer.
     #[arg(long, default_value_t = FcAeConfig::new().dropout, value_parser = super::args::fraction)]
     dropout: f64,
@@ -100,7 +113,7 @@ struct FcAeArgs {
 }
 
 #[derive(Debug, Args)]
-struct DenoisingArgs {
+pub(crate) struct DenoisingArgs {
     /// Standard deviation of the Gaussian noise added to inputs (pixels in [0, 1]).
     #[arg(long, default_value_t = DenoisingSpec::DEFAULT_NOISE, value_parser = super::args::positive)]
     noise: f64,
@@ -115,7 +128,7 @@ struct DenoisingArgs {
 }
 
 #[derive(Debug, Args)]
-struct VaeArgs {
+pub(crate) struct VaeArgs {
     /// Code size.
     #[arg(long, default_value_t = ConvVaeConfig::new().latent as u32, value_parser = clap::value_parser!(u32).range(1..=2048))]
     latent: u32,
@@ -133,7 +146,7 @@ struct VaeArgs {
 }
 
 #[derive(Debug, Args)]
-struct ClassifierArgs {
+pub(crate) struct ClassifierArgs {
     /// Start from a trained autoencoder and train everything (finetune), only the head (frozen),
     /// or the same network from random weights (scratch).
     #[arg(long, value_enum, default_value_t = Mode::Finetune)]
@@ -178,7 +191,7 @@ struct ClassifierArgs {
 }
 
 #[derive(Debug, Args)]
-struct CnnArgs {
+pub(crate) struct CnnArgs {
     /// Channels of each block (comma-separated); each block is 3x3 convolutions with batch norm
     /// and ReLU, then 2x2 max pooling.
     #[arg(long, value_name = "C[,C...]", default_value_t = Counts(CnnConfig::new().widths))]
@@ -211,7 +224,7 @@ struct CnnArgs {
 }
 
 #[derive(Debug, Args)]
-struct ToyArgs {
+pub(crate) struct ToyArgs {
     /// Architecture: small {20,10,1,10,20,2}, large {50,50,50,1,50,50,50,2}, linear {1,2} (PCA).
     #[arg(long, value_enum, default_value_t = ToyAeConfig::new().arch)]
     arch: ToyArch,
@@ -233,7 +246,7 @@ struct ToyArgs {
 
 /// What every image model takes.
 #[derive(Debug, Args)]
-struct Common {
+pub(crate) struct Common {
     #[command(flatten)]
     data: DataArgs,
     #[command(flatten)]
@@ -242,25 +255,35 @@ struct Common {
     out: OutputArgs,
 }
 
+/// A configuration built from a command line, with what training it needs.
+#[derive(Debug)]
+pub(crate) struct Resolved {
+    /// The configuration.
+    pub config: RunConfig,
+    /// Its images (`None` for the toy set).
+    pub data: Option<Dataset>,
+    /// Where its run goes.
+    pub out: OutputArgs,
+    /// Draw reconstructions every this many epochs.
+    pub snapshot_every: Option<usize>,
+}
+
 impl Common {
-    /// Loads the data, resolves the config and trains; prints the outcome.
-    fn go(&self, kind: ModelKind, model: ModelSpec, snapshot_every: Option<usize>) -> anyhow::Result<()> {
+    /// Loads the data and resolves the configuration.
+    fn resolve(self, kind: ModelKind, model: ModelSpec, snapshot_every: Option<usize>) -> anyhow::Result<Resolved> {
         let selection = self.data.selection();
         let ds = selection.load()?;
         let train = TrainSpec::resolve(kind, &self.train.overrides(), 0);
         let data = DataSpec::Images(selection.spec(&ds, train.seed));
-        let config = RunConfig::new(model, train, data);
-        let opts = TrainOptions { progress: !self.out.quiet, snapshot_every, ..TrainOptions::default() };
-        let (run, outcome) = start_run(&self.out.placement(), &config, Some(&ds), opts)?;
-        println!("{}", describe_outcome(&run, &outcome));
-        Ok(())
+        Ok(Resolved { config: RunConfig::new(model, train, data), data: Some(ds), out: self.out, snapshot_every })
     }
 }
 
-impl TrainCmd {
-    pub fn run(self) -> anyhow::Result<()> {
-        let kind = self.model.kind();
-        match self.model {
+impl ModelCmd {
+    /// The configuration these flags describe, with its data loaded.
+    pub(crate) fn resolve(self) -> anyhow::Result<Resolved> {
+        let kind = self.kind();
+        match self {
             ModelCmd::ConvAe(a) => {
                 let w = a.widths.0;
                 let net = ConvAeConfig::new()
@@ -268,25 +291,22 @@ impl TrainCmd {
                     .with_dropout(a.dropout)
                     .with_batch_norm(a.batch_norm)
                     .with_widths((w != conv_ae::SEED_WIDTHS).then_some(w));
-                a.common.go(kind, ModelSpec::ConvAe(net), a.snapshot_every)
+                a.common.resolve(kind, ModelSpec::ConvAe(net), a.snapshot_every)
             }
             ModelCmd::FcAe(a) => {
-                a.common.go(kind, ModelSpec::FcAe(FcAeConfig::new().with_dropout(a.dropout)), a.snapshot_every)
+                a.common.resolve(kind, ModelSpec::FcAe(FcAeConfig::new().with_dropout(a.dropout)), a.snapshot_every)
             }
             ModelCmd::DenoisingAe(a) => {
                 let network = ConvAeConfig::new().with_latent(a.latent as usize);
-                a.common.go(
-                    kind,
-                    ModelSpec::DenoisingAe(DenoisingSpec { network, noise_std: a.noise }),
-                    a.snapshot_every,
-                )
+                let spec = DenoisingSpec { network, noise_std: a.noise };
+                a.common.resolve(kind, ModelSpec::DenoisingAe(spec), a.snapshot_every)
             }
             ModelCmd::ConvVae(a) => {
                 let net = ConvVaeConfig::new()
                     .with_latent(a.latent as usize)
                     .with_beta(a.beta)
                     .with_reconstruction(a.reconstruction);
-                a.common.go(kind, ModelSpec::ConvVae(net), a.snapshot_every)
+                a.common.resolve(kind, ModelSpec::ConvVae(net), a.snapshot_every)
             }
             ModelCmd::Classifier(a) => {
                 let (latent, shape) = match (&a.pretrained, a.mode) {
@@ -313,7 +333,7 @@ impl TrainCmd {
                     label_smoothing: a.label_smoothing,
                     ..ClassifierSpec::new(a.mode, a.pretrained.clone())
                 };
-                a.common.go(kind, ModelSpec::Classifier(spec), None)
+                a.common.resolve(kind, ModelSpec::Classifier(spec), None)
             }
             ModelCmd::Cnn(a) => {
                 let convs = CnnSpec::blocks(&a.widths.0, &a.convs_per_block.0)?;
@@ -330,7 +350,7 @@ impl TrainCmd {
                     shift: a.shift as usize,
                     label_smoothing: a.label_smoothing,
                 };
-                a.common.go(kind, ModelSpec::Cnn(spec), None)
+                a.common.resolve(kind, ModelSpec::Cnn(spec), None)
             }
             ModelCmd::ToyAe(a) => {
                 let data = ToyData { points: a.points as usize, test_points: a.test_points as usize };
@@ -340,12 +360,40 @@ impl TrainCmd {
                 });
                 let train = TrainSpec::resolve(kind, &a.train.overrides(), data.points);
                 let config = RunConfig::new(model, train, DataSpec::ToyRectangle(data));
-                let opts = TrainOptions { progress: !a.out.quiet, ..TrainOptions::default() };
-                let (run, outcome) = start_run(&a.out.placement(), &config, None, opts)?;
-                println!("{}", describe_outcome(&run, &outcome));
-                Ok(())
+                Ok(Resolved { config, data: None, out: a.out, snapshot_every: None })
             }
         }
+    }
+}
+
+/// Reads a configuration file (`config.toml` or `best.toml`) and loads the data it names.
+pub(crate) fn from_file(path: &std::path::Path, epochs: Option<usize>) -> anyhow::Result<(RunConfig, Option<Dataset>)> {
+    let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+    let mut config = RunConfig::from_toml(&text, &path.display().to_string())?;
+    if let Some(e) = epochs {
+        config.train.epochs = e;
+    }
+    let data = match &config.data {
+        DataSpec::Images(d) => Some(d.load(None, path)?),
+        DataSpec::ToyRectangle(_) => None,
+    };
+    Ok((config, data))
+}
+
+impl TrainCmd {
+    pub fn run(self) -> anyhow::Result<()> {
+        let r = match (self.model, &self.config) {
+            (Some(m), _) => m.resolve()?,
+            (None, Some(path)) => {
+                let (config, data) = from_file(path, self.epochs)?;
+                Resolved { config, data, out: self.out, snapshot_every: None }
+            }
+            (None, None) => anyhow::bail!("give a model kind (`bottleneck help train` lists them) or --config FILE"),
+        };
+        let opts = TrainOptions { progress: !r.out.quiet, snapshot_every: r.snapshot_every, ..TrainOptions::default() };
+        let (run, outcome) = start_run(&r.out.placement(), &r.config, r.data.as_ref(), opts)?;
+        println!("{}", describe_outcome(&run, &outcome));
+        Ok(())
     }
 }
 
@@ -387,6 +435,10 @@ mod tests {
         }
     }
 
+    fn model(t: TrainCmd) -> ModelCmd {
+        t.model.expect("a model kind")
+    }
+
     #[test]
     fn help_shows_each_kinds_defaults_from_the_table() {
         let mut cmd = super::super::command();
@@ -405,8 +457,8 @@ mod tests {
             (vec!["b", "train", "conv-vae"], ModelKind::ConvVae),
             (vec!["b", "train", "toy-ae"], ModelKind::ToyAe),
         ] {
-            let t = parse(&args);
-            let overrides = match &t.model {
+            let t = model(parse(&args));
+            let overrides = match &t {
                 ModelCmd::Cnn(a) => a.common.train.overrides(),
                 ModelCmd::ConvVae(a) => a.common.train.overrides(),
                 ModelCmd::ToyAe(a) => a.train.overrides(),
@@ -416,7 +468,7 @@ mod tests {
             let library = TrainSpec::resolve(kind, &crate::config::TrainOverrides::default(), 100);
             assert_eq!(format!("{from_cli:?}"), format!("{library:?}"), "{kind}");
         }
-        let ModelCmd::Cnn(a) = parse(&["b", "train", "cnn"]).model else { unreachable!() };
+        let ModelCmd::Cnn(a) = model(parse(&["b", "train", "cnn"])) else { unreachable!() };
         let r = CnnSpec::recipe();
         assert_eq!(a.widths.0, r.network.widths);
         assert_eq!(Some(a.convs_per_block.0), r.network.convs);

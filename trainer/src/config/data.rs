@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use anyhow::bail;
 use serde::{Deserialize, Serialize};
 
+use crate::data::prepare::prepare_fold;
 use crate::data::source::{self, DATA_ENV};
+pub use crate::data::split::FoldSpec;
 use crate::data::{DataSource, Dataset, DatasetKind, Origin, Prepared, prepare};
 
 /// What a run trains on.
@@ -60,13 +62,26 @@ pub struct ImageData {
     pub valid_images: usize,
     /// Test images.
     pub test_images: usize,
+    /// Cross-validation: hold out fold `index` of `k` stratified folds of the training images as
+    /// the validation split, instead of `valid_fraction`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fold: Option<FoldSpec>,
 }
 
 impl ImageData {
     /// The three sets of the run: limits applied, then the validation split (`seed` is the run's).
     #[must_use]
     pub fn prepare(&self, data: &Dataset, seed: u64) -> Prepared {
-        prepare(data, self.limit_train, self.limit_test, self.valid_fraction, seed)
+        match self.fold {
+            Some(f) => prepare_fold(data, self.limit_train, self.limit_test, f, seed),
+            None => prepare(data, self.limit_train, self.limit_test, self.valid_fraction, seed),
+        }
+    }
+
+    /// Sets the image counts for `data` and `seed` (after changing the split).
+    pub fn count(&mut self, data: &Dataset, seed: u64) {
+        let p = self.prepare(data, seed);
+        (self.train_images, self.valid_images, self.test_images) = (p.train.len(), p.valid.len(), p.test.len());
     }
 
     /// Loads the dataset the run recorded, or the one in `override_dir`. Errors name `config`
@@ -133,17 +148,19 @@ impl DataSelection {
     /// The run's record of this selection on `data`, with the split sizes for `seed`.
     #[must_use]
     pub fn spec(&self, data: &Dataset, seed: u64) -> ImageData {
-        let p = prepare(data, self.limit_train, self.limit_test, self.valid_fraction, seed);
-        ImageData {
+        let mut spec = ImageData {
             dataset: data.kind,
             dir: data.source.dir.clone(),
             valid_fraction: self.valid_fraction,
             limit_train: self.limit_train,
             limit_test: self.limit_test,
-            train_images: p.train.len(),
-            valid_images: p.valid.len(),
-            test_images: p.test.len(),
-        }
+            train_images: 0,
+            valid_images: 0,
+            test_images: 0,
+            fold: None,
+        };
+        spec.count(data, seed);
+        spec
     }
 }
 

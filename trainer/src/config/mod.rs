@@ -8,7 +8,7 @@ pub mod train;
 
 use serde::{Deserialize, Serialize};
 
-pub use data::{DataSelection, DataSpec, ImageData, ToyData};
+pub use data::{DataSelection, DataSpec, FoldSpec, ImageData, ToyData};
 pub use defaults::{ModelKind, TrainDefaults};
 pub use model::{ClassifierSpec, CnnSpec, DenoisingSpec, ImportedSpec, ModelSpec, ToySpec};
 pub use train::{TrainOverrides, TrainSpec};
@@ -87,6 +87,14 @@ impl RunConfig {
                 "data.valid_fraction = {} is outside [0, 1)",
                 d.valid_fraction
             );
+            if let Some(f) = d.fold {
+                anyhow::ensure!(
+                    f.k >= 2 && f.index < f.k,
+                    "data.fold: fold {} of {} does not exist (k must be at least 2, index below k)",
+                    f.index,
+                    f.k
+                );
+            }
         }
         if let DataSpec::ToyRectangle(d) = &self.data {
             anyhow::ensure!(d.points > 0 && d.test_points > 0, "data.points and data.test_points must be positive");

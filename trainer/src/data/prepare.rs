@@ -1,7 +1,7 @@
 //! From a loaded dataset to the three sets a run uses, following the run's data settings.
 
 use super::dataset::{Dataset, ImageSet};
-use super::split::stratified_split;
+use super::split::{FoldSpec, stratified_kfold, stratified_split};
 
 /// Train, validation and test images of a run.
 #[derive(Debug, Clone)]
@@ -37,4 +37,70 @@ pub fn prepare(
     let test = limit_test.map_or_else(|| data.test.clone(), |n| stratified_subset(&data.test, n, seed));
     let fold = stratified_split(&train_all.labels, valid_fraction, seed);
     Prepared { train: train_all.subset(&fold.train), valid: train_all.subset(&fold.valid), test }
+}
+
+/// Applies the limits, then holds out fold `fold.index` of `fold.k` stratified folds (seeded) of
+/// the training images as the validation set.
+#[must_use]
+pub fn prepare_fold(
+    data: &Dataset,
+    limit_train: Option<usize>,
+    limit_test: Option<usize>,
+    fold: FoldSpec,
+    seed: u64,
+) -> Prepared {
+    let train_all = limit_train.map_or_else(|| data.train.clone(), |n| stratified_subset(&data.train, n, seed));
+    let test = limit_test.map_or_else(|| data.test.clone(), |n| stratified_subset(&data.test, n, seed));
+    match stratified_kfold(&train_all.labels, fold.k, seed).ok().and_then(|folds| folds.into_iter().nth(fold.index)) {
+        Some(f) => Prepared { train: train_all.subset(&f.train), valid: train_all.subset(&f.valid), test },
+        // Checked when the config is read; an impossible fold trains on everything.
+        None => Prepared { valid: train_all.subset(&[]), train: train_all, test },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{DataSource, DatasetKind, Origin};
+
+    fn dataset() -> Dataset {
+        let set = |n: usize| ImageSet {
+            pixels: (0..n).flat_map(|i| [(i % 256) as u8, (i / 256) as u8, 0, 0]).collect(),
+            labels: (0..n).map(|i| (i * 7 % 10) as u8).collect(),
+            channels: 1,
+            height: 2,
+            width: 2,
+        };
+        Dataset {
+            kind: DatasetKind::FashionMnist,
+            source: DataSource { origin: Origin::Flag, dir: "x".into() },
+            train: set(503),
+            test: set(50),
+        }
+    }
+
+    /// The folds of a cross-validation: every training image held out exactly once, never trained
+    /// on in its own fold, and each class spread evenly.
+    #[test]
+    fn folds_are_disjoint_complete_and_stratified() {
+        let data = dataset();
+        let k = 5;
+        let mut held = std::collections::BTreeMap::<Vec<u8>, usize>::new();
+        for index in 0..k {
+            let p = prepare_fold(&data, None, None, FoldSpec { k, index }, 3);
+            assert_eq!(p.train.len() + p.valid.len(), 503);
+            let train: std::collections::BTreeSet<&[u8]> = (0..p.train.len()).map(|i| p.train.image(i)).collect();
+            for i in 0..p.valid.len() {
+                assert!(!train.contains(p.valid.image(i)), "fold {index} trains on a held-out image");
+                *held.entry(p.valid.image(i).to_vec()).or_default() += 1;
+            }
+            let counts = p.valid.class_counts(10);
+            let total = data.train.class_counts(10);
+            for (c, (&got, &all)) in counts.iter().zip(&total).enumerate() {
+                assert!(got.abs_diff(all / k) <= 1, "fold {index} class {c}: {got} of {all}");
+            }
+        }
+        assert_eq!(held.len(), 503);
+        assert!(held.values().all(|&n| n == 1));
+    }
 }

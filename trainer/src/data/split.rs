@@ -1,5 +1,7 @@
 //! Seeded, stratified train/validation splits and k-fold cross-validation folds.
 
+use serde::{Deserialize, Serialize};
+
 use super::rng::SplitMix64;
 
 /// Indices of one fold: the examples to train on and the held-out ones.
@@ -9,6 +11,15 @@ pub struct Fold {
     pub train: Vec<usize>,
     /// Held-out indices, ascending.
     pub valid: Vec<usize>,
+}
+
+/// One fold of a k-fold cross-validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FoldSpec {
+    /// Folds in all (at least 2).
+    pub k: usize,
+    /// The held-out fold, 0-based.
+    pub index: usize,
 }
 
 /// Indices of each class, each list shuffled by `seed`.

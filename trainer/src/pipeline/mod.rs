@@ -12,16 +12,22 @@ use crate::config::{
     ClassifierSpec, CnnSpec, DataSelection, DataSpec, ModelKind, ModelSpec, RunConfig, ToyData, ToySpec,
     TrainOverrides, TrainSpec,
 };
+use crate::cv::{CvConfig, cross_validate};
 use crate::data::Dataset;
 use crate::deploy::{ExportOptions, Thresholds, describe, export, report, validate};
-use crate::fit::{Optimizer, Split};
+use crate::fit::Split;
 use crate::models::classifier::Mode;
 use crate::models::conv_ae::ConvAeConfig;
 use crate::models::toy::{ToyAeConfig, ToyArch};
 use crate::models::vae::ConvVaeConfig;
 use crate::run_dir::RunDir;
-use crate::studies::{GdStudy, gd_vs_sgd, optimizers};
+use crate::studies::{GdStudy, gd_vs_sgd};
 use crate::train::{Outcome, Placement, TrainOptions, start_run};
+use crate::tune::presets::preset;
+use crate::tune::pruner::Median;
+use crate::tune::space::describe as describe_params;
+use crate::tune::trial::TrialState;
+use crate::tune::{PrunerKind, SamplerKind, SearchSpace, TuneConfig, tune};
 use crate::util::atomic_write_bytes;
 pub use stages::Stage;
 
@@ -37,6 +43,14 @@ const EPOCHS_FULL: usize = 5;
 const EPOCHS_SMALL: usize = 20;
 /// Below this many training images a dataset counts as small.
 const SMALL_DATASET: usize = 20_000;
+/// The pipeline's studies train on at most this many images for this many epochs (unless
+/// `--epochs` says otherwise), so that their 26 trials take a few minutes.
+const STUDY_IMAGES: usize = 12_000;
+const STUDY_EPOCHS: usize = 3;
+/// Trials of the pipeline's TPE study.
+const TUNE_TRIALS: u32 = 12;
+/// Folds of the classifier's cross-validation.
+const CV_FOLDS: usize = 3;
 
 /// What the pipeline runs.
 #[derive(Debug, Clone)]
@@ -204,19 +218,89 @@ impl Pipeline<'_> {
     }
 
     fn studies(&mut self) -> anyhow::Result<()> {
-        let dir = self.root.join("study-optimizers");
-        let png = optimizers(
-            &[Optimizer::Adam, Optimizer::Sgd],
-            self.ds,
-            &self.cfg.selection,
-            &self.overrides(self.epochs),
-            &dir,
-            self.cfg.progress,
-        )?;
-        self.summary.push(format!("optimizer study: {}", png.display()));
+        for (name, space) in [("study-optimizers", "optimizers"), ("study-regularisation", "regularisation")] {
+            self.study(name, space, SamplerKind::Grid, PrunerKind::None, 64)?;
+        }
         let study = GdStudy { seed: self.cfg.seed, ..GdStudy::default() };
         let png = gd_vs_sgd(&self.root.join("study-gd-vs-sgd"), &study, self.cfg.progress)?;
         self.summary.push(format!("gradient descent study: {}", png.display()));
+        Ok(())
+    }
+
+    fn tune(&mut self) -> anyhow::Result<()> {
+        self.study("tune-conv-ae", "default", SamplerKind::Tpe, PrunerKind::Median, TUNE_TRIALS)
+    }
+
+    /// A study of the conv autoencoder on a subset, in `name/`.
+    fn study(
+        &mut self,
+        name: &str,
+        space: &str,
+        sampler: SamplerKind,
+        pruner: PrunerKind,
+        trials: u32,
+    ) -> anyhow::Result<()> {
+        let kind = ModelKind::ConvAe;
+        let overrides = self.overrides(self.cfg.epochs.unwrap_or(STUDY_EPOCHS));
+        let train = TrainSpec::resolve(kind, &overrides, 0);
+        let limit = self.cfg.selection.limit_train.map_or(STUDY_IMAGES, |l| l.min(STUDY_IMAGES));
+        let selection = DataSelection { limit_train: Some(limit), ..self.cfg.selection.clone() };
+        let base = RunConfig::new(
+            ModelSpec::default_for(kind),
+            train,
+            DataSpec::Images(selection.spec(self.ds, self.cfg.seed)),
+        );
+        let text = preset(space, kind)?.with_context(|| format!("no {space} space"))?;
+        let dir = self.root.join(name);
+        let cfg = TuneConfig {
+            name: name.into(),
+            storage: TuneConfig::default_storage(&dir),
+            dir,
+            base,
+            space: SearchSpace::from_toml(text, space)?,
+            sampler,
+            replay: None,
+            pruner,
+            median: Median::default(),
+            trials,
+            seed: self.cfg.seed,
+            stale_after: 60.0,
+            heartbeat_every: 10.0,
+            progress: self.cfg.progress,
+        };
+        let report = tune(&cfg, self.ds, &mut *self.say)?;
+        let pruned = report.trials.iter().filter(|t| t.state == TrialState::Pruned).count();
+        let line = match report.best() {
+            Some(b) => format!(
+                "{name}: {} trials ({pruned} pruned), best {} {:.5} with {}; {}",
+                report.trials.len(),
+                report.objective,
+                b.value.unwrap_or(f64::NAN),
+                describe_params(&b.params),
+                cfg.dir.join("figures").display()
+            ),
+            None => format!("{name}: no trial completed"),
+        };
+        self.summary.push(line);
+        Ok(())
+    }
+
+    fn cv(&mut self) -> anyhow::Result<()> {
+        let finetuned = self.root.join("classifier-finetune");
+        if !finetuned.join(crate::files::MODEL).is_file() {
+            self.classifiers()?;
+        }
+        let base = RunDir::open(&finetuned)?.read_config()?;
+        let cfg = CvConfig { base, folds: CV_FOLDS, dir: self.root.join("cv-classifier"), progress: self.cfg.progress };
+        let report = cross_validate(&cfg, self.ds, &mut *self.say)?;
+        self.summary.push(format!(
+            "cross-validated fine-tuned classifier: {} {:.4} ± {:.4} over {} folds ({})",
+            report.column,
+            report.mean,
+            report.std,
+            report.folds.len(),
+            cfg.dir.join("cv.md").display()
+        ));
         Ok(())
     }
 }
@@ -287,6 +371,8 @@ pub fn run_pipeline(cfg: &PipelineConfig, say: &mut dyn FnMut(&str)) -> anyhow::
             Stage::Latent2d => p.latent_2d(),
             Stage::Toy => p.toy(),
             Stage::Studies => p.studies(),
+            Stage::Tune => p.tune(),
+            Stage::Cv => p.cv(),
         };
         result.with_context(|| format!("pipeline stage {stage:?}"))?;
         p.summary.push(format!("stage {stage:?} took {:.0} s", t.elapsed().as_secs_f64()));

@@ -20,14 +20,19 @@ pub enum Stage {
     Latent2d,
     /// The toy autoencoders with a 1-D code on 2-D points.
     Toy,
-    /// Studies: Adam against SGD on the conv autoencoder; gradient descent against stochastic
-    /// gradient descent on the toy set.
+    /// Comparisons: the six optimizers and dropout x weight decay x batch norm on the conv
+    /// autoencoder (grid studies); gradient descent against stochastic gradient descent on the toy
+    /// set.
     Studies,
+    /// A short hyperparameter search of the conv autoencoder (TPE with the median pruner).
+    Tune,
+    /// The fine-tuned classifier cross-validated over 3 folds.
+    Cv,
 }
 
 impl Stage {
     /// Every stage, in order.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 10] = [
         Self::ConvAe,
         Self::Classifiers,
         Self::Vae,
@@ -36,6 +41,8 @@ impl Stage {
         Self::Latent2d,
         Self::Toy,
         Self::Studies,
+        Self::Tune,
+        Self::Cv,
     ];
 }
 

@@ -1,8 +1,10 @@
 //! Figures as PNG files: line charts and image grids.
 
+pub mod bars;
 pub mod grid;
 pub mod lines;
 pub mod scatter;
+pub mod trials;
 
 use std::sync::Once;
 
