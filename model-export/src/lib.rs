@@ -11,6 +11,7 @@ pub mod graph;
 mod lower;
 pub mod onnx;
 pub mod onnx_import;
+pub mod pytorch;
 pub mod quantize;
 pub mod reference;
 pub mod safetensors;

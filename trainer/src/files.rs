@@ -25,6 +25,8 @@ pub const BNQ: &str = "model.bnq";
 pub const VECTORS: &str = "vectors.bin";
 /// The float weights as safetensors, inside [`EXPORT`].
 pub const SAFETENSORS: &str = "model.safetensors";
+/// The model as PyTorch modules, inside [`EXPORT`].
+pub const PYTORCH: &str = "model.py";
 /// What the export wrote and measured, inside [`EXPORT`].
 pub const EXPORT_RECORD: &str = "export.toml";
 /// What the last `bottleneck validate` measured, inside [`EXPORT`].

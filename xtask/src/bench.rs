@@ -6,10 +6,14 @@
 //!   classifier fine-tuned on it, then the int8-vs-float agreement (`bottleneck validate`) and
 //!   per-image latency of the int8 runtime, burn and tract (`cargo bench --bench inference`).
 //! - `training`: seconds per epoch of the conv autoencoder on each CPU backend.
+//! - `tuning` (only when named; about 45 minutes): a 20-trial TPE study of the conv autoencoder
+//!   with the median pruner, the same 20 trials replayed without pruning, and the default
+//!   configuration, on the full data.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
+use crate::install::TORCH;
 use crate::shell::{self, cargo};
 
 const DOC: &str = "docs/BENCHMARKS.md";
@@ -127,29 +131,6 @@ fn median(v: &[f64]) -> f64 {
     s.get(s.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
-/// A Python with torch and numpy, in a virtual environment under the cache (installed from PyPI the
-/// first time: about 3 GB with torch's CUDA libraries, which the CPU run does not use).
-fn torch_python() -> Result<PathBuf, String> {
-    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
-    let venv = PathBuf::from(home).join(".cache/bottleneck/torch-venv");
-    let python = venv.join("bin/python3");
-    let ok = Command::new(&python).args(["-c", "import torch, numpy"]).status().is_ok_and(|s| s.success());
-    if !ok {
-        shell::run("create a Python environment", shell::cmd("python3", &["-m", "venv", &venv.to_string_lossy()]))?;
-        shell::run(
-            "install PyTorch",
-            shell::cmd(
-                &python.to_string_lossy(),
-                &["-m", "pip", "install", "--quiet", &format!("torch=={TORCH}"), "numpy"],
-            ),
-        )?;
-    }
-    Ok(python)
-}
-
-/// The PyTorch version measured against (the one `../shared/NOTES.md` quotes).
-const TORCH: &str = "2.15.0";
-
 /// `(model, kind args, batch)` of the training benchmark.
 const MODELS: [(&str, &str, &str); 3] =
     [("conv-ae", "conv-ae", "256"), ("fc-ae", "fc-ae", "128"), ("conv-vae", "conv-vae", "256")];
@@ -197,7 +178,7 @@ fn training() -> Result<(), String> {
             ));
         }
     }
-    let python = torch_python()?;
+    let python = crate::install::torch_python()?;
     let script = shell::root().join("xtask/python/pytorch_reference.py");
     let out = capture(
         "PyTorch reference",
@@ -288,12 +269,117 @@ fn wasm_size() -> Result<(), String> {
     write_section("wasm-size", &body)
 }
 
+/// Splits a CSV line, honouring quoted cells.
+fn csv_cells(line: &str) -> Vec<String> {
+    let (mut cells, mut cell, mut quoted) = (Vec::new(), String::new(), false);
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                cell.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => cells.push(std::mem::take(&mut cell)),
+            _ => cell.push(c),
+        }
+    }
+    cells.push(cell);
+    cells
+}
+
+/// A study's trials.csv as (state, value, seconds) per trial.
+fn study_trials(dir: &Path) -> Result<Vec<(String, Option<f64>, f64)>, String> {
+    let path = dir.join("trials.csv");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut lines = text.lines();
+    let header = csv_cells(lines.next().unwrap_or(""));
+    let col = |n: &str| header.iter().position(|h| h == n).ok_or(format!("{}: no {n} column", path.display()));
+    let (v, st, sec) = (col("value")?, col("state")?, col("seconds")?);
+    Ok(lines.map(csv_cells).map(|c| (c[st].clone(), c[v].parse().ok(), c[sec].parse().unwrap_or(0.0))).collect())
+}
+
+fn tuning() -> Result<(), String> {
+    let runs = shell::root().join("runs/bench-tune");
+    if runs.exists() {
+        std::fs::remove_dir_all(&runs).map_err(|e| format!("{}: {e}", runs.display()))?;
+    }
+    let runs_s = runs.to_string_lossy().into_owned();
+    let storage = runs.join("pruned/study.sqlite").to_string_lossy().into_owned();
+    let timed = |step: &str, args: &[&str]| -> Result<f64, String> {
+        let t = std::time::Instant::now();
+        shell::run(step, bottleneck(args))?;
+        Ok(t.elapsed().as_secs_f64())
+    };
+    let common = ["tune", "conv-ae", "--runs", &runs_s, "--trials", "20", "-q"];
+    let mut a = common.to_vec();
+    a.extend(["--study", "pruned", "--sampler", "tpe", "--pruner", "median"]);
+    let wall_pruned = timed("TPE study, median pruner", &a)?;
+    let mut b = common.to_vec();
+    b.extend(["--study", "unpruned", "--replay", "pruned", "--storage", &storage, "--pruner", "none"]);
+    let wall_unpruned = timed("the same trials, no pruner", &b)?;
+    shell::run(
+        "the default configuration",
+        bottleneck(&["train", "conv-ae", "--runs", &runs_s, "--name", "default", "-q"]),
+    )?;
+    let default_valid = {
+        let path = runs.join("default/metrics.csv");
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let header = csv_cells(text.lines().next().unwrap_or(""));
+        let c = header.iter().position(|h| h == "valid_mse").ok_or("no valid_mse column")?;
+        text.lines().last().map(csv_cells).and_then(|r| r[c].parse::<f64>().ok()).ok_or("no valid_mse value")?
+    };
+    let pruned = study_trials(&runs.join("pruned"))?;
+    let unpruned = study_trials(&runs.join("unpruned"))?;
+    let count = |t: &[(String, Option<f64>, f64)], s: &str| t.iter().filter(|x| x.0 == s).count();
+    let best = |t: &[(String, Option<f64>, f64)]| {
+        t.iter().filter(|x| x.0 == "complete").filter_map(|x| x.1).fold(f64::INFINITY, f64::min)
+    };
+    let train_s = |t: &[(String, Option<f64>, f64)]| t.iter().map(|x| x.2).sum::<f64>();
+    let body = format!(
+        "Measured on {} with `cargo xtask bench tuning` (full Fashion-MNIST, 54,000 training and 6,000 \
+         validation images, conv autoencoder, 10 epochs per trial, the default space of `bottleneck tune \
+         conv-ae --print-space`):\n\n\
+         ```sh\n\
+         bottleneck tune conv-ae --study pruned --sampler tpe --pruner median --trials 20\n\
+         bottleneck tune conv-ae --study unpruned --replay pruned --storage runs/bench-tune/pruned/study.sqlite --pruner none --trials 20\n\
+         bottleneck train conv-ae --name default\n\
+         ```\n\n\
+         | study | complete | pruned | failed | wall-clock | training seconds | best valid_mse |\n|---|---|---|---|---|---|---|\n\
+         | TPE + median pruner | {} | {} | {} | {:.0} s | {:.0} s | {:.5} |\n\
+         | same 20 trials, no pruner | {} | {} | {} | {:.0} s | {:.0} s | {:.5} |\n\
+         | default configuration (one run) | | | | | | {default_valid:.5} |\n\n\
+         The pruned study took {:.2} of the unpruned one's wall-clock time; its best configuration's validation \
+         MSE is {:.2} of the default's.\n",
+        machine(),
+        count(&pruned, "complete"),
+        count(&pruned, "pruned"),
+        count(&pruned, "failed"),
+        wall_pruned,
+        train_s(&pruned),
+        best(&pruned),
+        count(&unpruned, "complete"),
+        count(&unpruned, "pruned"),
+        count(&unpruned, "failed"),
+        wall_unpruned,
+        train_s(&unpruned),
+        best(&unpruned),
+        wall_pruned / wall_unpruned,
+        best(&pruned) / default_valid,
+    );
+    write_section("tuning", &body)
+}
+
 pub fn run(args: &[String]) -> Result<(), String> {
     let all = args.is_empty();
     for a in args {
-        if !["inference", "training", "wasm-size"].contains(&a.as_str()) {
-            return Err(format!("unknown benchmark {a:?} (inference, training, wasm-size)"));
+        if !["inference", "training", "wasm-size", "tuning"].contains(&a.as_str()) {
+            return Err(format!("unknown benchmark {a:?} (inference, training, wasm-size, tuning)"));
         }
+    }
+    // The study benchmark takes about 45 minutes: only when asked for by name.
+    if args.iter().any(|a| a == "tuning") {
+        tuning()?;
     }
 
     if all || args.iter().any(|a| a == "training") {

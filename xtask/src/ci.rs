@@ -61,9 +61,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
     // The end-to-end tests run the real binary and the wasm module: build them first.
     shell::run("build", cargo(&["build", "--release", "-p", "bottleneck"]))?;
     shell::run("wasm module", cargo(&["build", "--release", "-p", "bottleneck-wasm", "--target", WASM]))?;
+    // PyTorch runs the exported model.py in a test (a virtual environment under ~/.cache).
+    let python = install::torch_python()?;
     let mut tests = cargo(&["test", "--release", "--workspace"]);
-    // The PostgreSQL test must run here, not skip.
-    tests.env("BOTTLENECK_REQUIRE_POSTGRES", "1");
+    // The PostgreSQL and PyTorch tests must run here, not skip.
+    tests.env("BOTTLENECK_REQUIRE_POSTGRES", "1").env("BOTTLENECK_REQUIRE_TORCH", "1").env("BOTTLENECK_PYTHON", python);
     shell::run("tests", tests)?;
     // ONNX written by Bottleneck, imported back with burn-import (its own lock file: docs/onnx.md).
     shell::run("onnx round trip", cargo(&["test", "--release", "--manifest-path", ROUNDTRIP]))?;

@@ -1,5 +1,8 @@
 //! Installing what the checks need, only when it is missing (a fresh machine has none of it).
 
+use std::path::PathBuf;
+use std::process::Command;
+
 use crate::shell::{self, has, output};
 
 /// Debian packages, installed together with one `apt-get update` when any is missing.
@@ -44,3 +47,26 @@ pub fn rustup(components: &[&str], targets: &[&str]) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// A Python with torch and numpy, in a virtual environment under the cache (installed from PyPI the
+/// first time: about 3 GB with torch's CUDA libraries, which the CPU run does not use).
+pub fn torch_python() -> Result<PathBuf, String> {
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+    let venv = PathBuf::from(home).join(".cache/bottleneck/torch-venv");
+    let python = venv.join("bin/python3");
+    let ok = Command::new(&python).args(["-c", "import torch, numpy, safetensors"]).status().is_ok_and(|s| s.success());
+    if !ok {
+        shell::run("create a Python environment", shell::cmd("python3", &["-m", "venv", &venv.to_string_lossy()]))?;
+        shell::run(
+            "install PyTorch",
+            shell::cmd(
+                &python.to_string_lossy(),
+                &["-m", "pip", "install", "--quiet", &format!("torch=={TORCH}"), "numpy", "safetensors"],
+            ),
+        )?;
+    }
+    Ok(python)
+}
+
+/// The PyTorch version measured against (the one `../shared/NOTES.md` quotes).
+pub const TORCH: &str = "2.15.0";

@@ -4,8 +4,11 @@
 //! `BOTTLENECK_BIN` at one.
 
 mod data;
+mod explore;
 mod export;
 mod onnx;
+mod pytorch;
+mod report;
 mod targets;
 mod train;
 mod tune;

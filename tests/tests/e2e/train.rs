@@ -170,6 +170,16 @@ fn pipeline_trains_every_model_and_validates_the_deployable_ones() {
         let info = ok(dir.path(), &["info", run.to_str().unwrap()]);
         assert!(info.contains(" parameters") && info.contains("deployable:"), "{info}");
     }
+    // The report: printed by a real browser.
+    super::report::check(&root.join("report.html"));
+    for f in [
+        "conv-ae/figures/tsne.png",
+        "conv-ae/explore/codes.csv",
+        "classifier-finetune/explore/classification.md",
+        "conv-ae/export/model.py",
+    ] {
+        assert!(root.join(f).is_file(), "missing {f}");
+    }
     let cnn = ok(dir.path(), &["info", root.join("cnn").to_str().unwrap()]);
     assert!(cnn.contains("deployable: no"), "{cnn}");
     let clf = ok(dir.path(), &["info", root.join("classifier-finetune").to_str().unwrap()]);

@@ -21,6 +21,10 @@ pub struct ExportCmd {
     /// weights as model.safetensors.
     #[arg(long)]
     onnx: bool,
+    /// Also write model.py: the model as PyTorch modules, with `load(export_dir)` returning them
+    /// with the trained weights of model.safetensors (written too).
+    #[arg(long)]
+    pytorch: bool,
     /// Folder holding the IDX files (default: the folder recorded in the run's config.toml).
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
@@ -35,6 +39,7 @@ impl ExportCmd {
             calibration_images: self.calibration_images,
             vectors: self.vectors,
             onnx: self.onnx,
+            pytorch: self.pytorch,
             ..ExportOptions::default()
         };
         for line in describe(&export(&run, &config, &data, &opts)?) {

@@ -4,9 +4,11 @@
 mod args;
 mod cv;
 mod data;
+mod explore;
 mod export;
 mod import;
 mod info;
+mod report;
 mod resume;
 mod run;
 mod serve;
@@ -47,6 +49,9 @@ enum Command {
     Cv(cv::CvCmd),
     /// Describe a run directory: its model, parameters, metrics and exported files.
     Info(info::InfoCmd),
+    /// What a trained model learned: codes by PCA and t-SNE, interpolations, per-class tables,
+    /// the architecture table.
+    Explore(explore::ExploreCmd),
     /// Write the int8 runtime file (RUN_DIR/export/model.bnq) and validation vectors
     /// (vectors.bin) of a trained run; with --onnx also ONNX and safetensors.
     Export(export::ExportCmd),
@@ -62,6 +67,8 @@ enum Command {
     /// Serve the browser demo of an exported run on localhost: pick or draw an image, see its
     /// reconstruction and class, move the code's sliders, draw samples, verify bit-identity.
     ServeDemo(serve::ServeCmd),
+    /// Write the homework report (report.html) from a pipeline's runs.
+    Report(report::ReportCmd),
     /// The whole pipeline: every model trained into runs/pipeline/, the deployable ones exported
     /// to int8, ONNX and safetensors and validated.
     Run(run::RunCmd),
@@ -87,9 +94,11 @@ pub fn main() -> ExitCode {
         Command::Train(c) => c.run(),
         Command::Resume(c) => c.run(),
         Command::Info(c) => c.run(),
+        Command::Explore(c) => c.run(),
         Command::Tune(c) => c.run(),
         Command::Cv(c) => c.run(),
         Command::Run(c) => c.run(),
+        Command::Report(c) => c.run(),
         Command::Export(c) => c.run(),
         Command::Validate(c) => c.run(),
         Command::Import(c) => c.run(),

@@ -33,11 +33,13 @@ pub struct ExportOptions {
     pub vectors: usize,
     /// Also write ONNX files and `model.safetensors`.
     pub onnx: bool,
+    /// Also write `model.py` (the model as PyTorch modules) and `model.safetensors`.
+    pub pytorch: bool,
 }
 
 impl Default for ExportOptions {
     fn default() -> Self {
-        Self { calibration_images: 1000, stats_images: 10_000, vectors: 300, onnx: true }
+        Self { calibration_images: 1000, stats_images: 10_000, vectors: 300, onnx: true, pytorch: true }
     }
 }
 
@@ -125,9 +127,16 @@ pub fn export(run: &RunDir, config: &RunConfig, data: &Dataset, opts: &ExportOpt
             files.push((write(&name, &f.bytes)?, f.bytes.len()));
             written.push(ExportedFile { name, bytes: f.bytes.len() });
         }
+    }
+    if opts.onnx || opts.pytorch {
         let st = bottleneck_export::safetensors::export(&graph)?;
         files.push((write(files::SAFETENSORS, &st)?, st.len()));
         written.push(ExportedFile { name: files::SAFETENSORS.into(), bytes: st.len() });
+    }
+    if opts.pytorch {
+        let py = bottleneck_export::pytorch::export(&graph)?;
+        files.push((write(files::PYTORCH, py.as_bytes())?, py.len()));
+        written.push(ExportedFile { name: files::PYTORCH.into(), bytes: py.len() });
     }
     let parameters = graph.encoder.parameters()
         + graph.decoder.parameters()

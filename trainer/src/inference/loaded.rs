@@ -189,6 +189,49 @@ pub fn load_conv_ae(path: &Path, device: &Device) -> anyhow::Result<ConvAe> {
     }
 }
 
+impl LoadedModel {
+    /// The decoder's images of `codes` (`latent` values each), for models with a decoder.
+    ///
+    /// # Errors
+    /// For a model without a decoder (the CNN, a classifier without its autoencoder, a toy model
+    /// on points), or when outputs cannot be read back.
+    pub fn decode(&self, codes: &[f32], device: &Device) -> anyhow::Result<Vec<f32>> {
+        let latent = self.latent().context("the model has no code")?;
+        let n = codes.len() / latent.max(1);
+        let z = || Tensor::<2>::from_data(burn::tensor::TensorData::new(codes.to_vec(), [n, latent]), device);
+        match self {
+            Self::ConvAe(m) => to_vec(m.decode(z())),
+            Self::FcAe(m) => to_vec(m.decode(z())),
+            Self::Vae(m) => to_vec(m.decode(z())),
+            Self::Classifier { autoencoder: Some(ae), .. } => to_vec(ae.decode(z())),
+            Self::Imported(g) => {
+                let mut out = Vec::new();
+                for c in codes.chunks(latent) {
+                    out.extend(bottleneck_export::reference::forward(&g.decoder, c, [latent, 1, 1])?.0);
+                }
+                Ok(out)
+            }
+            Self::Classifier { autoencoder: None, .. } | Self::Cnn(_) | Self::Toy(_) => {
+                anyhow::bail!("this model has no decoder")
+            }
+        }
+    }
+
+    /// Whether [`LoadedModel::decode`] works.
+    #[must_use]
+    pub fn has_decoder(&self) -> bool {
+        matches!(self, Self::ConvAe(_) | Self::FcAe(_) | Self::Vae(_) | Self::Imported(_))
+            || matches!(self, Self::Classifier { autoencoder: Some(_), .. })
+    }
+
+    /// Whether it outputs class logits.
+    #[must_use]
+    pub fn has_classifier(&self) -> bool {
+        matches!(self, Self::Classifier { .. } | Self::Cnn(_))
+            || matches!(self, Self::Imported(g) if g.classifier.is_some())
+    }
+}
+
 /// The burn record in `model.bpk` of `run`.
 fn record(run: &RunDir) -> anyhow::Result<ModuleRecord> {
     let path = run.model_path();

@@ -15,6 +15,7 @@ use crate::config::{
 use crate::cv::{CvConfig, cross_validate};
 use crate::data::Dataset;
 use crate::deploy::{ExportOptions, Thresholds, describe, export, report, validate};
+use crate::explore::{ExploreOptions, explore};
 use crate::fit::Split;
 use crate::models::classifier::Mode;
 use crate::models::conv_ae::ConvAeConfig;
@@ -305,6 +306,28 @@ impl Pipeline<'_> {
     }
 }
 
+impl Pipeline<'_> {
+    fn report(&mut self) -> anyhow::Result<()> {
+        for name in ["conv-ae", "denoising-ae", "conv-vae", "fc-ae", "classifier-finetune", "cnn", "ae-2d", "vae-2d"] {
+            let Ok(run) = RunDir::open(&self.root.join(name)) else { continue };
+            let config = run.read_config()?;
+            let e = explore(&run, &config, Some(self.ds), &ExploreOptions::default())
+                .with_context(|| format!("exploring {}", run.root.display()))?;
+            if let (Some(t), Some(s)) = (e.trustworthiness, e.tsne_seconds) {
+                (self.say)(&format!("{name}: t-SNE of {} codes in {s:.1} s, trustworthiness {t:.3}", e.codes));
+            }
+        }
+        let built = crate::report::build(&self.root)?;
+        self.summary.push(format!(
+            "report: {} ({} figures, {} tables)",
+            built.path.display(),
+            built.figures,
+            built.tables
+        ));
+        Ok(())
+    }
+}
+
 /// One line about a finished run: its directory, last test metrics, epochs and seconds.
 #[must_use]
 pub fn describe_outcome(run: &RunDir, outcome: &Outcome) -> String {
@@ -373,6 +396,7 @@ pub fn run_pipeline(cfg: &PipelineConfig, say: &mut dyn FnMut(&str)) -> anyhow::
             Stage::Studies => p.studies(),
             Stage::Tune => p.tune(),
             Stage::Cv => p.cv(),
+            Stage::Report => p.report(),
         };
         result.with_context(|| format!("pipeline stage {stage:?}"))?;
         p.summary.push(format!("stage {stage:?} took {:.0} s", t.elapsed().as_secs_f64()));

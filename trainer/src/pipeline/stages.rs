@@ -28,11 +28,14 @@ pub enum Stage {
     Tune,
     /// The fine-tuned classifier cross-validated over 3 folds.
     Cv,
+    /// Codes by PCA and t-SNE, interpolations, per-class tables of every image model; then
+    /// report.html.
+    Report,
 }
 
 impl Stage {
     /// Every stage, in order.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::ConvAe,
         Self::Classifiers,
         Self::Vae,
@@ -43,6 +46,7 @@ impl Stage {
         Self::Studies,
         Self::Tune,
         Self::Cv,
+        Self::Report,
     ];
 }
 

@@ -2,6 +2,7 @@
 
 pub mod bars;
 pub mod grid;
+pub mod heatmap;
 pub mod lines;
 pub mod scatter;
 pub mod trials;
