@@ -7,8 +7,9 @@ use std::fmt::Write as _;
 use crate::error::ExportError;
 use crate::graph::{Layer, Model, Network, Shape, Variant, layer_output};
 
-/// Python for one network, given its input shape; one layer per line.
-fn sequential(net: &Network, mut shape: Shape) -> Result<String, ExportError> {
+/// Python for one network, given its input shape; one layer per line, the closing parenthesis
+/// at `indent` spaces.
+fn sequential(net: &Network, mut shape: Shape, indent: usize) -> Result<String, ExportError> {
     let mut lines = Vec::new();
     for (i, layer) in net.layers.iter().enumerate() {
         let line = match layer {
@@ -39,10 +40,10 @@ fn sequential(net: &Network, mut shape: Shape) -> Result<String, ExportError> {
             Layer::Flatten => "nn.Flatten()".into(),
             Layer::Unflatten { channels, height, width } => format!("nn.Unflatten(1, ({channels}, {height}, {width}))"),
         };
-        lines.push(format!("        {line},  # {i}"));
+        lines.push(format!("{:w$}{line},  # {i}", "", w = indent + 4));
         shape = layer_output(layer, shape, i)?;
     }
-    Ok(format!("nn.Sequential(\n{}\n    )", lines.join("\n")))
+    Ok(format!("nn.Sequential(\n{}\n{:indent$})", lines.join("\n"), ""))
 }
 
 /// `model.py` for `model`.
@@ -68,7 +69,6 @@ Written by `bottleneck export --pytorch`; the weights are Bottleneck's, the code
 
 import os
 
-import torch
 from torch import nn
 from safetensors.torch import load_file
 
@@ -86,15 +86,15 @@ def build():
         name = model.name,
         latent = model.latent,
         classes = model.classes,
-        encoder = sequential(&model.encoder, model.input)?,
-        decoder = sequential(&model.decoder, latent_in)?,
+        encoder = sequential(&model.encoder, model.input, 8)?,
+        decoder = sequential(&model.decoder, latent_in, 8)?,
     );
     if let Some(clf) = &model.classifier {
         let _ = writeln!(s, "    classifier = {{}}");
         if let Some(e) = &clf.encoder {
-            let _ = writeln!(s, "    classifier[\"encoder\"] = {}", sequential(e, model.input)?);
+            let _ = writeln!(s, "    classifier[\"encoder\"] = {}", sequential(e, model.input, 4)?);
         }
-        let _ = writeln!(s, "    classifier[\"head\"] = {}", sequential(&clf.head, latent_in)?);
+        let _ = writeln!(s, "    classifier[\"head\"] = {}", sequential(&clf.head, latent_in, 4)?);
         let _ = writeln!(s, "    modules[\"classifier\"] = nn.ModuleDict(classifier)");
     }
     let variational = model.variant == Variant::Variational;

@@ -318,6 +318,9 @@ fn tuning() -> Result<(), String> {
     let mut b = common.to_vec();
     b.extend(["--study", "unpruned", "--replay", "pruned", "--storage", &storage, "--pruner", "none"]);
     let wall_unpruned = timed("the same trials, no pruner", &b)?;
+    let mut c = common.to_vec();
+    c.extend(["--study", "halving", "--replay", "pruned", "--storage", &storage, "--pruner", "halving"]);
+    let wall_halving = timed("the same trials, successive halving", &c)?;
     shell::run(
         "the default configuration",
         bottleneck(&["train", "conv-ae", "--runs", &runs_s, "--name", "default", "-q"]),
@@ -331,11 +334,19 @@ fn tuning() -> Result<(), String> {
     };
     let pruned = study_trials(&runs.join("pruned"))?;
     let unpruned = study_trials(&runs.join("unpruned"))?;
+    let halving = study_trials(&runs.join("halving"))?;
     let count = |t: &[(String, Option<f64>, f64)], s: &str| t.iter().filter(|x| x.0 == s).count();
     let best = |t: &[(String, Option<f64>, f64)]| {
         t.iter().filter(|x| x.0 == "complete").filter_map(|x| x.1).fold(f64::INFINITY, f64::min)
     };
     let train_s = |t: &[(String, Option<f64>, f64)]| t.iter().map(|x| x.2).sum::<f64>();
+    let epochs = |dir: &str| -> usize {
+        (0..20)
+            .map(|n| runs.join(dir).join(format!("trials/trial-{n:04}/metrics.csv")))
+            .filter_map(|p| std::fs::read_to_string(p).ok())
+            .map(|t| t.lines().count().saturating_sub(1))
+            .sum()
+    };
     let body = format!(
         "Measured on {} with `cargo xtask bench tuning` (full Fashion-MNIST, 54,000 training and 6,000 \
          validation images, conv autoencoder, 10 epochs per trial, the default space of `bottleneck tune \
@@ -343,28 +354,43 @@ fn tuning() -> Result<(), String> {
          ```sh\n\
          bottleneck tune conv-ae --study pruned --sampler tpe --pruner median --trials 20\n\
          bottleneck tune conv-ae --study unpruned --replay pruned --storage runs/bench-tune/pruned/study.sqlite --pruner none --trials 20\n\
+         bottleneck tune conv-ae --study halving --replay pruned --storage runs/bench-tune/pruned/study.sqlite --pruner halving --trials 20\n\
          bottleneck train conv-ae --name default\n\
          ```\n\n\
-         | study | complete | pruned | failed | wall-clock | training seconds | best valid_mse |\n|---|---|---|---|---|---|---|\n\
-         | TPE + median pruner | {} | {} | {} | {:.0} s | {:.0} s | {:.5} |\n\
-         | same 20 trials, no pruner | {} | {} | {} | {:.0} s | {:.0} s | {:.5} |\n\
-         | default configuration (one run) | | | | | | {default_valid:.5} |\n\n\
-         The pruned study took {:.2} of the unpruned one's wall-clock time; its best configuration's validation \
-         MSE is {:.2} of the default's.\n",
+         | study | complete | pruned | failed | epochs trained | wall-clock | training seconds | best valid_mse |\n|---|---|---|---|---|---|---|---|\n\
+         | TPE + median pruner | {} | {} | {} | {} | {:.0} s | {:.0} s | {:.5} |\n\
+         | same 20 trials, no pruner | {} | {} | {} | {} | {:.0} s | {:.0} s | {:.5} |\n\
+         | same 20 trials, successive halving | {} | {} | {} | {} | {:.0} s | {:.0} s | {:.5} |\n\
+         | default configuration (one run) | | | | 10 | | | {default_valid:.5} |\n\n\
+         With the median pruner the study took {:.2} of the unpruned one's wall-clock time ({:.2} of its epochs), \
+         with successive halving {:.2} ({:.2}); the median-pruned study's best configuration's validation MSE is {:.2} \
+         of the default's.\n",
         machine(),
         count(&pruned, "complete"),
         count(&pruned, "pruned"),
         count(&pruned, "failed"),
+        epochs("pruned"),
         wall_pruned,
         train_s(&pruned),
         best(&pruned),
         count(&unpruned, "complete"),
         count(&unpruned, "pruned"),
         count(&unpruned, "failed"),
+        epochs("unpruned"),
         wall_unpruned,
         train_s(&unpruned),
         best(&unpruned),
+        count(&halving, "complete"),
+        count(&halving, "pruned"),
+        count(&halving, "failed"),
+        epochs("halving"),
+        wall_halving,
+        train_s(&halving),
+        best(&halving),
         wall_pruned / wall_unpruned,
+        epochs("pruned") as f64 / epochs("unpruned").max(1) as f64,
+        wall_halving / wall_unpruned,
+        epochs("halving") as f64 / epochs("unpruned").max(1) as f64,
         best(&pruned) / default_valid,
     );
     write_section("tuning", &body)

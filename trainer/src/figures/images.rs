@@ -179,9 +179,12 @@ pub fn latent_2d<M: Autoencoder>(
     }
     let z = Tensor::from_data(TensorData::new(grid, [steps * steps, 2]), device);
     let imgs = bytes(&to_vec(model.decode(z))?, 784, range);
-    let rows: Vec<GridRow> = imgs.chunks(steps).map(|r| GridRow { label: String::new(), images: r.to_vec() }).collect();
-    let title = format!(
-        "Decoded 10x10 grid: z1 from {x0:.2} to {x1:.2} (left to right), z2 from {y1:.2} to {y0:.2} (top to bottom)"
-    );
+    // Each row is labelled with its z2; the title gives z1's span (left to right).
+    let rows: Vec<GridRow> = imgs
+        .chunks(steps)
+        .enumerate()
+        .map(|(r, row)| GridRow { label: format!("z2 = {:.2}", at(y1, y0, r)), images: row.to_vec() })
+        .collect();
+    let title = format!("Decoded grid of codes: z1 from {x0:.2} to {x1:.2}, left to right");
     image_grid(&run.figure("latent-grid.png"), &title, &rows, 28, 28, 2)
 }

@@ -57,8 +57,13 @@ pub fn line_chart(path: &Path, chart: &Chart<'_>, series: &[Series]) -> anyhow::
 /// As [`line_chart`].
 pub fn line_chart_with_dots(path: &Path, chart: &Chart<'_>, series: &[Series], dots: &Dots) -> anyhow::Result<()> {
     ensure_font();
-    let points: Vec<(f64, f64)> =
-        series.iter().flat_map(|s| s.points.iter().copied()).filter(|p| p.1.is_finite()).collect();
+    // The dots count for the axes too: a curve must not crop the data it is drawn over.
+    let points: Vec<(f64, f64)> = series
+        .iter()
+        .flat_map(|s| s.points.iter().copied())
+        .chain(dots.iter().copied())
+        .filter(|p| p.0.is_finite() && p.1.is_finite())
+        .collect();
     anyhow::ensure!(!points.is_empty(), "no data to plot for {}", path.display());
     let (mut x0, mut x1) = bounds(points.iter().map(|p| p.0));
     if x0 == x1 {
@@ -136,11 +141,17 @@ where
         }
     }
     if series.iter().any(|s| !s.name.is_empty()) {
+        // The legend goes in the corner away from where the lines end (their last points).
+        let (ys, ye) = (c.y_range().start, c.y_range().end);
+        let mid = |y: f64| (y - ys) / (ye - ys).max(f64::MIN_POSITIVE);
+        let ends_high =
+            series.iter().filter_map(|s| s.points.last()).filter(|p| p.1.is_finite()).any(|p| mid(p.1) > 0.6);
+        let position = if ends_high { SeriesLabelPosition::LowerRight } else { SeriesLabelPosition::UpperRight };
         c.configure_series_labels()
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
             .label_font((FONT, 15))
-            .position(SeriesLabelPosition::UpperRight)
+            .position(position)
             .draw()
             .map_err(plot_err)?;
     }

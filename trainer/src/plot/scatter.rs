@@ -121,9 +121,10 @@ pub fn scatter(
                 }
             }
             Coloring::Values(values, name) => {
-                let (lo, hi) =
-                    values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
-                let t = |v: f64| if hi > lo { (v - lo) / (hi - lo) } else { 0.5 };
+                // The scale spans the 2nd to 98th percentile, so that a few outlying values do not
+                // squeeze every other point into one colour; the ends say when values go beyond.
+                let (lo, hi, clipped) = robust_range(values);
+                let t = |v: f64| if hi > lo { ((v - lo) / (hi - lo)).clamp(0.0, 1.0) } else { 0.5 };
                 chart
                     .draw_series(
                         points
@@ -139,9 +140,13 @@ pub fn scatter(
                     let c = viridis(1.0 - f64::from(y - top) / f64::from(bottom - top));
                     side.draw(&Rectangle::new([(10, y), (36, y + 1)], c.filled())).map_err(plot_err)?;
                 }
-                for (label, y) in [(hi, top), ((lo + hi) / 2.0, (top + bottom) / 2), (lo, bottom)] {
-                    side.draw_text(&format!("{label:.3}"), &(FONT, 14).into_font().color(&BLACK), (42, y - 7))
-                        .map_err(plot_err)?;
+                let (up, down) = if clipped { ("≥ ", "≤ ") } else { ("", "") };
+                for (label, y) in [
+                    (format!("{up}{hi:.3}"), top),
+                    (format!("{:.3}", (lo + hi) / 2.0), (top + bottom) / 2),
+                    (format!("{down}{lo:.3}"), bottom),
+                ] {
+                    side.draw_text(&label, &(FONT, 14).into_font().color(&BLACK), (42, y - 7)).map_err(plot_err)?;
                 }
             }
         }
@@ -154,6 +159,20 @@ pub fn scatter(
         root.present().map_err(plot_err)?;
     }
     save_rgb(path, w, h, buf)
+}
+
+/// The 2nd and 98th percentiles of `values` (their whole range when few or all inside), and
+/// whether some values fall outside.
+fn robust_range(values: &[f64]) -> (f64, f64, bool) {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    v.sort_by(f64::total_cmp);
+    let (Some(&min), Some(&max)) = (v.first(), v.last()) else { return (0.0, 1.0, false) };
+    if v.len() < 20 {
+        return (min, max, false);
+    }
+    let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize];
+    let (lo, hi) = (at(0.02), at(0.98));
+    if hi > lo { (lo, hi, lo > min || hi < max) } else { (min, max, false) }
 }
 
 #[cfg(test)]
@@ -182,5 +201,14 @@ mod tests {
         .unwrap();
         let bytes = std::fs::read(&p).unwrap();
         assert_eq!(&bytes[1..4], b"PNG");
+    }
+
+    #[test]
+    fn colour_scale_ignores_a_few_outliers() {
+        let mut v: Vec<f64> = (0..100).map(f64::from).collect();
+        v.push(1e6);
+        let (lo, hi, clipped) = robust_range(&v);
+        assert!(clipped && lo >= 1.0 && hi < 100.0, "{lo} {hi}");
+        assert_eq!(robust_range(&[1.0, 2.0]), (1.0, 2.0, false));
     }
 }

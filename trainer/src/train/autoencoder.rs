@@ -6,7 +6,7 @@ use super::job::Job;
 use super::options::Outcome;
 use crate::data::batch::{InputRange, image_tensor};
 use crate::figures::{self, ReconstructionSnapshots};
-use crate::fit::{EpochObserver, Metric};
+use crate::fit::{EpochObserver, History, Metric, Row};
 use crate::inference::{gaussian_codes, latent_stats};
 use crate::models::Autoencoder;
 use crate::objectives::{Reconstruction, Sets};
@@ -30,7 +30,36 @@ pub(crate) fn train<M: Autoencoder>(
     });
     let f = job.fit_with(&objective, model, snapshots.as_mut().map(|s| s as &mut dyn EpochObserver))?;
     let (run, device) = (job.run, &job.device);
-    figures::curves(run, &f.history, Metric::Mse, "Reconstruction loss (MSE per pixel)", "loss.png", true)?;
+    if range == InputRange::Symmetric {
+        figures::curves(
+            run,
+            &f.history,
+            Metric::Mse,
+            "Reconstruction loss (MSE per pixel, pixels in [-1, 1])",
+            "loss.png",
+            true,
+        )?;
+        // The same on [0, 1] pixels (a quarter of it), comparable with the other autoencoders.
+        let unit = History {
+            rows: f
+                .history
+                .rows
+                .iter()
+                .map(|r| Row { values: r.values.iter().map(|v| v.map(|x| x / 4.0)).collect(), ..r.clone() })
+                .collect(),
+            ..f.history.clone()
+        };
+        figures::curves(
+            run,
+            &unit,
+            Metric::Mse,
+            "Reconstruction loss (MSE per pixel on [0, 1] pixels, = [-1, 1] MSE / 4)",
+            "loss-unit.png",
+            true,
+        )?;
+    } else {
+        figures::curves(run, &f.history, Metric::Mse, "Reconstruction loss (MSE per pixel)", "loss.png", true)?;
+    }
     let m = f.model.valid();
     figures::reconstructions(run, &m, s.test, &picks, range, device)?;
     if noise_std > 0.0 {

@@ -60,7 +60,12 @@ pub(crate) fn train<M: Classify>(
     let objective = Classification { sets, augment, seed, label_smoothing, model: PhantomData };
     let f = job.fit(&objective, model)?;
     figures::curves(job.run, &f.history, Metric::Accuracy, "Accuracy", "accuracy.png", false)?;
-    figures::curves(job.run, &f.history, Metric::Loss, "Cross-entropy loss", "loss.png", true)?;
+    let title = if label_smoothing > 0.0 {
+        format!("Cross-entropy loss (training: with label smoothing {label_smoothing}; valid and test: plain)")
+    } else {
+        "Cross-entropy loss".to_string()
+    };
+    figures::curves(job.run, &f.history, Metric::Loss, &title, "loss.png", true)?;
     job.run.write_summary(&learning_speed(&f.history, target))?;
     Ok(Outcome { history: f.history, stopped: f.stopped })
 }

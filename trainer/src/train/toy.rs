@@ -44,11 +44,11 @@ fn decoder_curve(model: &ToyAe, lo: f32, hi: f32, steps: usize, device: &Device)
 }
 
 /// The decoder's curve over the codes of `pts` (their range widened by 20%), as a named line.
-fn curve_over_codes(name: &str, model: &ToyAe, pts: &[Point], device: &Device) -> anyhow::Result<Series> {
+fn curve_over_codes(name: &str, model: &ToyAe, pts: &[Point], steps: usize, device: &Device) -> anyhow::Result<Series> {
     let (codes, _) = run_model(model, pts, device)?;
     let (lo, hi) = codes.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &z| (a.min(z), b.max(z)));
     let pad = (hi - lo).max(1e-3) * 0.2;
-    Ok(Series { name: name.into(), points: decoder_curve(model, lo - pad, hi + pad, 200, device)? })
+    Ok(Series { name: name.into(), points: decoder_curve(model, lo - pad, hi + pad, steps, device)? })
 }
 
 fn write_csv(path: &std::path::Path, header: &str, rows: impl Iterator<Item = String>) -> anyhow::Result<()> {
@@ -84,9 +84,11 @@ pub(crate) fn train(job: &mut Job<'_, '_>, spec: &ToySpec) -> anyhow::Result<Out
             .map(|((p, z), r)| format!("{},{},{},{},{}", p[0], p[1], z, r[0], r[1])),
     )?;
     fig::embedding(run, arch, &train_pts, &codes)?;
+    // At initialisation the decoder maps the interval to a short stroke: 40 points, which the chart
+    // draws with markers, keep it visible.
     let curves = vec![
-        curve_over_codes("after training", &trained, &train_pts, device)?,
-        curve_over_codes("at initialisation", &initial, &train_pts, device)?,
+        curve_over_codes("after training", &trained, &train_pts, 200, device)?,
+        curve_over_codes("at initialisation", &initial, &train_pts, 40, device)?,
     ];
     fig::decoder_curves(run, arch, &curves, &train_pts)?;
 

@@ -7,10 +7,11 @@ use crate::config::ModelKind;
 pub const NAMES: [&str; 3] = ["default", "regularisation", "optimizers"];
 
 /// Latent size, dropout, weight decay, optimizer and learning rate: what the homework's sample
-/// report tuned with Optuna.
+/// report tuned with Optuna. Dropout is a choice of small rates: on reconstruction it mostly costs
+/// accuracy, and a continuous range up to 0.5 spends most trials where it does.
 const AUTOENCODER: &str = r#"[params]
 "model.latent" = { int = [4, 64], log = true }
-"model.dropout" = { float = [0.0, 0.5] }
+"model.dropout" = { choice = [0.0, 0.1, 0.2] }
 "train.weight_decay" = { float = [1e-6, 1e-3], log = true }
 "train.optimizer" = { choice = ["adam", "sgd"] }
 "train.lr" = { float = [1e-4, 1e-2], log = true }
