@@ -5,8 +5,8 @@
 use anyhow::Context as _;
 use postgres::{Client, GenericClient, NoTls};
 
+use super::api::{Storage, StudyInfo, mismatch, params_from_text, params_to_text};
 use super::claim::{ClaimRules, SampleFn, plan};
-use super::{Storage, StudyInfo, mismatch, params_from_text, params_to_text};
 use crate::tune::trial::{TrialEnd, TrialRecord, TrialState, Worker, now};
 
 const SCHEMA: &str = "1";

@@ -8,8 +8,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use super::api::{Storage, StudyInfo, mismatch, params_from_text, params_to_text};
 use super::claim::{ClaimRules, SampleFn, plan};
-use super::{Storage, StudyInfo, mismatch, params_from_text, params_to_text};
 use crate::tune::trial::{TrialEnd, TrialRecord, TrialState, Worker, now};
 
 /// The storage schema this code reads and writes.
