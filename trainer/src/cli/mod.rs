@@ -44,13 +44,34 @@ enum Command {
     Resume(resume::ResumeCmd),
     /// Search hyperparameters: a study of trials (grid, random or TPE sampler; median or
     /// successive-halving pruner) that several workers can share.
+    ///
+    /// Trials of KIND (each an ordinary run directory under RUNS/STUDY/trials/) are proposed by
+    /// a sampler, stopped early by a pruner, and kept in a storage that several workers can share.
+    /// The objective is the kind's validation metric (MSE, VAE loss, or accuracy, maximised),
+    /// never the test set. The options of `bottleneck train KIND` fix everything the space does not
+    /// vary (epochs, data, device, ...); tune options may come before or after KIND. Running the
+    /// command again continues the study; start it in several terminals, or on several machines
+    /// with a PostgreSQL --storage, to run trials in parallel. Writes RUNS/STUDY/trials.csv,
+    /// best.toml (for `train --config`) and figures/. See docs/tuning.md.
     Tune(tune::TuneCmd),
     /// Cross-validate a configuration over k stratified folds of the training images.
+    ///
+    /// Each fold in turn is the validation set of a run (RUNS/NAME/fold-1, ...); the validation
+    /// metric per fold, its mean and standard deviation go to cv.md, cv.csv and figures/cv.png.
+    /// Give a KIND with its options (its --name names the folder, default `cv-KIND`, replaced when
+    /// it exists), or --config (a study's best.toml, or a run's config.toml).
     Cv(cv::CvCmd),
     /// Describe a run directory: its model, parameters, metrics and exported files.
     Info(info::InfoCmd),
     /// What a trained model learned: codes by PCA and t-SNE, interpolations, per-class tables,
     /// the architecture table.
+    ///
+    /// Writes the codes of test images (explore/codes.csv) on their first two principal
+    /// components (figures/pca.png, pca-variance.png) and by t-SNE (figures/tsne.png), coloured by
+    /// class; decodings of the line between two test images' codes and of the square between four
+    /// (figures/interpolation.png, traversal.png); for classifiers, precision, recall and F1 per
+    /// class (explore/classification.md) and the confusion matrix (figures/confusion.png); the
+    /// architecture table (explore/architecture.md). See docs/exploration.md.
     Explore(explore::ExploreCmd),
     /// Write the int8 runtime file (RUN_DIR/export/model.bnq) and validation vectors
     /// (vectors.bin) of a trained run; with --onnx also ONNX and safetensors.
@@ -68,6 +89,11 @@ enum Command {
     /// reconstruction and class, move the code's sliders, draw samples, verify bit-identity.
     ServeDemo(serve::ServeCmd),
     /// Write the homework report (report.html) from a pipeline's runs.
+    ///
+    /// One self-contained file (images embedded) with introduction, method (architecture tables,
+    /// hyperparameters, the search space), results (every figure and table with captions), a
+    /// conclusion of measured comparisons and an appendix with the PyTorch code. Print it from a
+    /// browser to A4 (six pages before the appendix). `bottleneck run` writes it as its last stage.
     Report(report::ReportCmd),
     /// The whole pipeline: every model trained into runs/pipeline/, the deployable ones exported
     /// to int8, ONNX and safetensors and validated.
