@@ -30,6 +30,29 @@ fn read(var: &str, default: &str) -> (PathBuf, Vec<u8>) {
     (path, bytes)
 }
 
+/// Flash the firmware's own code takes besides the model and images: about 71,100 bytes (193,736
+/// bytes of flash with the default 95,428-byte model and 27,188 bytes of images,
+/// docs/BENCHMARKS.md), rounded down so that the check below never refuses a model the linker
+/// would take.
+const CODE_BYTES: usize = 64 * 1024;
+
+/// The `LENGTH` of the `FLASH` region of a memory map (`256K`, `1M`, `0x40000`, `262144`).
+fn flash_length(memory: &str) -> Option<usize> {
+    let line = memory.lines().find(|l| l.trim_start().starts_with("FLASH"))?;
+    let value = line.split_once("LENGTH")?.1.trim_start().trim_start_matches('=').trim();
+    let token: String = value.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+    let (digits, scale) = match token.chars().last()? {
+        'K' | 'k' => (&token[..token.len() - 1], 1024),
+        'M' | 'm' => (&token[..token.len() - 1], 1024 * 1024),
+        _ => (token.as_str(), 1),
+    };
+    let n = match digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
+        Some(hex) => usize::from_str_radix(hex, 16).ok()?,
+        None => digits.parse().ok()?,
+    };
+    Some(n * scale)
+}
+
 fn u16_at(b: &[u8], o: usize) -> usize {
     usize::from(u16::from_le_bytes([b[o], b[o + 1]]))
 }
@@ -92,5 +115,20 @@ fn main() {
         fw.push(v[label_at]);
     }
     let _ = classes;
+    // Say what does not fit before the linker does ("section .rodata will not fit in region FLASH").
+    if let Some(flash) = flash_length(&String::from_utf8_lossy(&memory))
+        && model.len() + fw.len() + CODE_BYTES > flash
+    {
+        fail(format!(
+            "{}: {} bytes of int8 model and {} bytes of test images do not fit the {flash} bytes of FLASH in {} \
+             next to the firmware's code (about 70 KB). Export a smaller model (the pipeline's conv-ae, or a \
+             classifier on seed 002's encoder: `bottleneck train classifier --pretrained runs/pipeline/conv-ae`), \
+             or describe a board with more flash in BOTTLENECK_MEMORY_X.",
+            model_path.display(),
+            model.len(),
+            fw.len(),
+            memory_path.display()
+        ));
+    }
     fs::write(out.join("vectors.fw"), &fw).expect("write vectors");
 }

@@ -11,10 +11,18 @@ use crate::pipeline::{PipelineConfig, Stage, run_pipeline};
 /// int8, ONNX and safetensors exports, validated against the float model.
 #[derive(Debug, Args)]
 pub struct RunCmd {
-    /// Epochs for the image models (default: 5 on a full dataset, 20 on a small one such as the
-    /// bundled sample; the CNN and classifiers use the same, the toy models 2000 full-batch steps).
+    /// Epochs of every model but the toy ones (which take 2000 full-batch steps). Default on a
+    /// full dataset: 10 for the conv, denoising and variational autoencoders, 5 for the 2-D ones,
+    /// 50 for the fully-connected one, 10 for the classifiers (on a wider autoencoder trained 5),
+    /// 4 for the CNN, 3 per trial for the studies (on 12,000 images) and per fold of the 3-fold
+    /// cross-validation: 34 minutes on 2 CPU cores (docs/BENCHMARKS.md). On a small dataset such as the bundled sample: 20 for all.
     #[arg(long)]
     epochs: Option<usize>,
+    /// Fewer epochs on 12,000 training images (3 per autoencoder, 3 per classifier, 2 for the
+    /// CNN, 6 TPE trials): the whole report in under 10 minutes on 2 CPU cores, at lower quality.
+    /// No effect on a small dataset.
+    #[arg(long)]
+    quick: bool,
     /// Run only these stages (comma-separated; default: all).
     #[arg(long, value_enum, value_delimiter = ',')]
     only: Vec<Stage>,
@@ -32,6 +40,7 @@ impl RunCmd {
         let cfg = PipelineConfig {
             selection: self.data.selection(),
             epochs: self.epochs,
+            quick: self.quick,
             only: self.only,
             runs: self.out.runs,
             name: self.out.name,

@@ -1,6 +1,7 @@
 //! `bottleneck run`: every model of the homework, each in its own run directory under one root,
 //! the deployable ones exported and validated, with a summary.
 
+pub mod budget;
 pub mod stages;
 
 use std::path::PathBuf;
@@ -16,9 +17,9 @@ use crate::cv::{CvConfig, cross_validate};
 use crate::data::Dataset;
 use crate::deploy::{ExportOptions, Thresholds, describe, export, report, validate};
 use crate::explore::{ExploreOptions, explore};
-use crate::fit::Split;
-use crate::models::classifier::Mode;
-use crate::models::conv_ae::ConvAeConfig;
+use crate::fit::{Schedule, Split};
+use crate::models::classifier::{ClassifierConfig, Mode};
+use crate::models::conv_ae::{ConvAeConfig, EncoderShape};
 use crate::models::toy::{ToyAeConfig, ToyArch};
 use crate::models::vae::ConvVaeConfig;
 use crate::run_dir::RunDir;
@@ -30,36 +31,25 @@ use crate::tune::space::describe as describe_params;
 use crate::tune::trial::TrialState;
 use crate::tune::{PrunerKind, SamplerKind, SearchSpace, TuneConfig, tune};
 use crate::util::atomic_write_bytes;
+pub use budget::Budget;
 pub use stages::Stage;
 
-/// The pipeline's int8 checks. Its classifier trains for a few epochs only (about 84% accurate on
-/// the full data): more of its test images sit near a tie between two classes than a fully
-/// trained one's, and its int8 agreement measured 99.2% where the 92% classifier of
-/// docs/BENCHMARKS.md reaches 99.74% (`bottleneck validate`'s default bar, 99.5%). The pipeline
-/// fails below 99% and reports the figure.
+/// The pipeline's int8 checks. Its classifiers train for fewer epochs than docs/BENCHMARKS.md's
+/// 92% one: more of their test images sit near a tie between two classes, and their int8
+/// agreement measured 99.46% (full data, 10 epochs, 91.6% accurate) and 99.2% (seed 002's
+/// encoder, 5 epochs, 84%) where the 92% classifier reaches 99.74% (`bottleneck validate`'s
+/// default bar, 99.5%). The pipeline fails below 99% and reports the figure.
 const THRESHOLDS: Thresholds = Thresholds { min_agreement: 0.99, max_mse_ratio: 1.05 };
-
-/// Epochs of the image models on a full dataset and on a small one (such as the bundled sample).
-const EPOCHS_FULL: usize = 5;
-const EPOCHS_SMALL: usize = 20;
-/// Below this many training images a dataset counts as small.
-const SMALL_DATASET: usize = 20_000;
-/// The pipeline's studies train on at most this many images for this many epochs (unless
-/// `--epochs` says otherwise), so that their 26 trials take a few minutes.
-const STUDY_IMAGES: usize = 12_000;
-const STUDY_EPOCHS: usize = 3;
-/// Trials of the pipeline's TPE study.
-const TUNE_TRIALS: u32 = 12;
-/// Folds of the classifier's cross-validation.
-const CV_FOLDS: usize = 3;
 
 /// What the pipeline runs.
 #[derive(Debug, Clone)]
 pub struct PipelineConfig {
     /// The images.
     pub selection: DataSelection,
-    /// Epochs of the image models (default: 5 on a full dataset, 20 on a small one).
+    /// Epochs of every model but the toy ones (default: the [`Budget`]'s).
     pub epochs: Option<usize>,
+    /// A shorter budget on a full dataset ([`Budget::QUICK`]).
+    pub quick: bool,
     /// Only these stages (empty: all).
     pub only: Vec<Stage>,
     /// The folder that holds run directories.
@@ -89,7 +79,9 @@ struct Pipeline<'a> {
     cfg: &'a PipelineConfig,
     ds: &'a Dataset,
     root: PathBuf,
-    epochs: usize,
+    budget: Budget,
+    /// The data selection of every run, cut to the budget's training images.
+    selection: DataSelection,
     summary: Vec<String>,
     say: &'a mut dyn FnMut(&str),
 }
@@ -99,11 +91,16 @@ impl Pipeline<'_> {
         TrainOverrides { epochs: Some(epochs), seed: Some(self.cfg.seed), ..TrainOverrides::default() }
     }
 
-    /// Trains one image model into `name/`.
-    fn train(&mut self, name: &str, model: ModelSpec) -> anyhow::Result<RunDir> {
+    /// Trains one image model into `name/` for `epochs` epochs.
+    fn train(&mut self, name: &str, model: ModelSpec, epochs: usize) -> anyhow::Result<RunDir> {
+        self.train_with(name, model, &self.overrides(epochs))
+    }
+
+    /// Trains one image model into `name/` with `overrides` of its kind's defaults.
+    fn train_with(&mut self, name: &str, model: ModelSpec, overrides: &TrainOverrides) -> anyhow::Result<RunDir> {
         let kind = model.model_kind().context("the pipeline trains its own models")?;
-        let train = TrainSpec::resolve(kind, &self.overrides(self.epochs), 0);
-        let data = DataSpec::Images(self.cfg.selection.spec(self.ds, train.seed));
+        let train = TrainSpec::resolve(kind, overrides, 0);
+        let data = DataSpec::Images(self.selection.spec(self.ds, train.seed));
         self.start(name, &RunConfig::new(model, train, data), Some(self.ds))
     }
 
@@ -151,22 +148,56 @@ impl Pipeline<'_> {
     }
 
     fn conv_ae(&mut self) -> anyhow::Result<()> {
-        let run = self.train("conv-ae", ModelSpec::default_for(ModelKind::ConvAe))?;
+        let run = self.train("conv-ae", ModelSpec::default_for(ModelKind::ConvAe), self.budget.autoencoder_epochs)?;
         self.deploy(&run)
     }
 
-    fn classifiers(&mut self) -> anyhow::Result<()> {
-        let pretrained = self.root.join("conv-ae");
-        if !pretrained.join(crate::files::MODEL).is_file() {
-            self.conv_ae()?;
+    /// The autoencoder the classifiers start from: seed 002's (the `conv-ae` stage's) on small
+    /// data, a wider one with batch norm on full data (see [`Budget::wide_classifier`]).
+    fn classifier_encoder(&mut self) -> anyhow::Result<(PathBuf, ClassifierConfig, TrainOverrides)> {
+        if !self.budget.wide_classifier {
+            let pretrained = self.root.join("conv-ae");
+            if !pretrained.join(crate::files::MODEL).is_file() {
+                self.conv_ae()?;
+            }
+            return Ok((pretrained, ClassifierConfig::new(), self.overrides(self.budget.classifier_epochs)));
         }
+        let shape = EncoderShape { widths: [32, 64, 128], batch_norm: true };
+        let latent = 64;
+        let ae =
+            ConvAeConfig::new().with_widths(Some(shape.widths)).with_batch_norm(shape.batch_norm).with_latent(latent);
+        self.train("conv-ae-wide", ModelSpec::ConvAe(ae), self.budget.wide_ae_epochs)?;
+        // docs/BENCHMARKS.md's recipe (M7): a wider head with dropout, mirrored images, cosine
+        // decay from 2e-3.
+        let head = ClassifierConfig::new()
+            .with_latent(latent)
+            .with_hidden1(128)
+            .with_hidden2(64)
+            .with_dropout(0.2)
+            .with_encoder(Some(shape));
+        let overrides = TrainOverrides {
+            lr: Some(2e-3),
+            schedule: Some(Schedule::Cosine),
+            ..self.overrides(self.budget.classifier_epochs)
+        };
+        Ok((self.root.join("conv-ae-wide"), head, overrides))
+    }
+
+    fn classifiers(&mut self) -> anyhow::Result<()> {
+        let (pretrained, network, overrides) = self.classifier_encoder()?;
         let mut table = vec![
             "| classifier | epochs | seconds | test accuracy | epochs to 90% | seconds to 90% |".to_string(),
             "|---|---|---|---|---|---|".to_string(),
         ];
+        let wide = self.budget.wide_classifier;
         for mode in [Mode::Finetune, Mode::Frozen, Mode::Scratch] {
-            let spec = ClassifierSpec::new(mode, Some(pretrained.clone()));
-            let run = self.train(&format!("classifier-{mode}"), ModelSpec::Classifier(spec))?;
+            let spec = ClassifierSpec {
+                network: network.clone(),
+                augment: wide,
+                shift: if wide { 0 } else { ClassifierSpec::DEFAULT_SHIFT },
+                ..ClassifierSpec::new(mode, Some(pretrained.clone()))
+            };
+            let run = self.train_with(&format!("classifier-{mode}"), ModelSpec::Classifier(spec), &overrides)?;
             table.push(speed_row(&run, &format!("encoder + MLP, {mode}"))?);
             if mode == Mode::Finetune {
                 self.deploy(&run)?;
@@ -174,7 +205,7 @@ impl Pipeline<'_> {
         }
         // The CNN's recipe, tracking the same 90% as the other classifiers.
         let spec = CnnSpec { target_accuracy: ClassifierSpec::DEFAULT_TARGET, ..CnnSpec::recipe() };
-        let run = self.train("cnn", ModelSpec::Cnn(spec))?;
+        let run = self.train("cnn", ModelSpec::Cnn(spec), self.budget.cnn_epochs)?;
         table.push(speed_row(&run, "CNN from scratch")?);
         let text = table.join("\n") + "\n";
         let path = self.root.join("learning-speed.md");
@@ -184,22 +215,24 @@ impl Pipeline<'_> {
     }
 
     fn vae(&mut self) -> anyhow::Result<()> {
-        let run = self.train("conv-vae", ModelSpec::default_for(ModelKind::ConvVae))?;
+        let run = self.train("conv-vae", ModelSpec::default_for(ModelKind::ConvVae), self.budget.autoencoder_epochs)?;
         self.deploy(&run)
     }
 
     fn denoising(&mut self) -> anyhow::Result<()> {
-        self.train("denoising-ae", ModelSpec::default_for(ModelKind::DenoisingAe)).map(drop)
+        let epochs = self.budget.autoencoder_epochs;
+        self.train("denoising-ae", ModelSpec::default_for(ModelKind::DenoisingAe), epochs).map(drop)
     }
 
     fn fc_ae(&mut self) -> anyhow::Result<()> {
-        let run = self.train("fc-ae", ModelSpec::default_for(ModelKind::FcAe))?;
+        let run = self.train("fc-ae", ModelSpec::default_for(ModelKind::FcAe), self.budget.fc_ae_epochs)?;
         self.deploy(&run)
     }
 
     fn latent_2d(&mut self) -> anyhow::Result<()> {
-        self.train("ae-2d", ModelSpec::ConvAe(ConvAeConfig::new().with_latent(2)))?;
-        self.train("vae-2d", ModelSpec::ConvVae(ConvVaeConfig::new().with_latent(2)))?;
+        let epochs = self.budget.latent_2d_epochs;
+        self.train("ae-2d", ModelSpec::ConvAe(ConvAeConfig::new().with_latent(2)), epochs)?;
+        self.train("vae-2d", ModelSpec::ConvVae(ConvVaeConfig::new().with_latent(2)), epochs)?;
         Ok(())
     }
 
@@ -229,7 +262,7 @@ impl Pipeline<'_> {
     }
 
     fn tune(&mut self) -> anyhow::Result<()> {
-        self.study("tune-conv-ae", "default", SamplerKind::Tpe, PrunerKind::Median, TUNE_TRIALS)
+        self.study("tune-conv-ae", "default", SamplerKind::Tpe, PrunerKind::Median, self.budget.tune_trials)
     }
 
     /// A study of the conv autoencoder on a subset, in `name/`.
@@ -242,10 +275,11 @@ impl Pipeline<'_> {
         trials: u32,
     ) -> anyhow::Result<()> {
         let kind = ModelKind::ConvAe;
-        let overrides = self.overrides(self.cfg.epochs.unwrap_or(STUDY_EPOCHS));
+        let overrides = self.overrides(self.budget.study_epochs);
         let train = TrainSpec::resolve(kind, &overrides, 0);
-        let limit = self.cfg.selection.limit_train.map_or(STUDY_IMAGES, |l| l.min(STUDY_IMAGES));
-        let selection = DataSelection { limit_train: Some(limit), ..self.cfg.selection.clone() };
+        let images = self.budget.study_images;
+        let limit = self.selection.limit_train.map_or(images, |l| l.min(images));
+        let selection = DataSelection { limit_train: Some(limit), ..self.selection.clone() };
         let base = RunConfig::new(
             ModelSpec::default_for(kind),
             train,
@@ -291,8 +325,14 @@ impl Pipeline<'_> {
         if !finetuned.join(crate::files::MODEL).is_file() {
             self.classifiers()?;
         }
-        let base = RunDir::open(&finetuned)?.read_config()?;
-        let cfg = CvConfig { base, folds: CV_FOLDS, dir: self.root.join("cv-classifier"), progress: self.cfg.progress };
+        let mut base = RunDir::open(&finetuned)?.read_config()?;
+        base.train.epochs = self.budget.cv_epochs;
+        let cfg = CvConfig {
+            base,
+            folds: self.budget.cv_folds,
+            dir: self.root.join("cv-classifier"),
+            progress: self.cfg.progress,
+        };
         let report = cross_validate(&cfg, self.ds, &mut *self.say)?;
         self.summary.push(format!(
             "cross-validated fine-tuned classifier: {} {:.4} ± {:.4} over {} folds ({})",
@@ -368,7 +408,14 @@ fn speed_row(run: &RunDir, label: &str) -> anyhow::Result<String> {
 /// When the data cannot be loaded, the folder cannot be replaced, or a stage fails (named).
 pub fn run_pipeline(cfg: &PipelineConfig, say: &mut dyn FnMut(&str)) -> anyhow::Result<PipelineReport> {
     let ds = cfg.selection.load()?;
-    let epochs = cfg.epochs.unwrap_or(if ds.train.len() < SMALL_DATASET { EPOCHS_SMALL } else { EPOCHS_FULL });
+    let images = cfg.selection.limit_train.map_or(ds.train.len(), |l| l.min(ds.train.len()));
+    let budget = Budget::for_data(images, cfg.quick);
+    let budget = cfg.epochs.map_or(budget, |e| budget.with_epochs(e));
+    let limit_train = match (cfg.selection.limit_train, budget.limit_train) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let selection = DataSelection { limit_train, ..cfg.selection.clone() };
     let root = cfg.runs.join(cfg.name.as_deref().unwrap_or("pipeline"));
     if root.exists() {
         anyhow::ensure!(
@@ -378,7 +425,7 @@ pub fn run_pipeline(cfg: &PipelineConfig, say: &mut dyn FnMut(&str)) -> anyhow::
         );
         std::fs::remove_dir_all(&root).with_context(|| format!("removing the previous {}", root.display()))?;
     }
-    let mut p = Pipeline { cfg, ds: &ds, root: root.clone(), epochs, summary: Vec::new(), say };
+    let mut p = Pipeline { cfg, ds: &ds, root: root.clone(), budget, selection, summary: Vec::new(), say };
     let started = Instant::now();
     for stage in Stage::ALL {
         if !p.wants(stage) {
