@@ -106,6 +106,7 @@ fn pipeline_trains_every_model_and_validates_the_deployable_ones() {
         "conv-vae/figures/samples.png",
         "conv-vae/export/vae-encoder.onnx",
         "denoising-ae/figures/denoising.png",
+        "denoising-fc-ae/figures/denoising.png",
         "fc-ae/export/model.bnq",
         "ae-2d/figures/latent-grid.png",
         "vae-2d/figures/latent.png",

@@ -13,9 +13,10 @@ use crate::pipeline::{PipelineConfig, Stage, run_pipeline};
 pub struct RunCmd {
     /// Epochs of every model but the toy ones (which take 2000 full-batch steps). Default on a
     /// full dataset: 10 for the conv, denoising and variational autoencoders, 5 for the 2-D ones,
-    /// 50 for the fully-connected one, 10 for the classifiers (on a wider autoencoder trained 5),
-    /// 4 for the CNN, 3 per trial for the studies (on 12,000 images) and per fold of the 3-fold
-    /// cross-validation: 34 minutes on 2 CPU cores (docs/BENCHMARKS.md). On a small dataset such as the bundled sample: 20 for all.
+    /// 50 for the fully-connected one and its denoising twin, 10 for the classifiers (on a wider
+    /// autoencoder trained 5), 4 for the CNN, 3 per trial for the studies (on 12,000 images), 5
+    /// per fold of the 3-fold cross-validation: 39 minutes on 2 CPU cores (docs/BENCHMARKS.md).
+    /// On a small dataset such as the bundled sample: 20 for all but the fully-connected ones.
     #[arg(long)]
     epochs: Option<usize>,
     /// Fewer epochs on 12,000 training images (3 per autoencoder, 3 per classifier, 2 for the

@@ -74,12 +74,13 @@ pub fn denoising<M: Autoencoder>(
     model: &M,
     set: &ImageSet,
     indices: &[usize],
+    range: InputRange,
     noise_std: f64,
     seed: u64,
     device: &Device,
 ) -> anyhow::Result<()> {
     let n = set.image_len();
-    let noisy = noisy_values(set, indices, InputRange::Unit, noise_std, seed);
+    let noisy = noisy_values(set, indices, range, noise_std, seed);
     let x = Tensor::from_data(TensorData::new(noisy.clone(), [indices.len(), n]), device);
     let y = to_vec(model.decode(model.encode(x)))?;
     denoising_grid(
@@ -89,11 +90,12 @@ pub fn denoising<M: Autoencoder>(
         indices,
         &noisy,
         &y,
+        range,
         noise_std,
     )
 }
 
-/// Draws noisy inputs, outputs and originals (`indices` of `set`, pixels in [0, 1]) into `path`.
+/// Draws noisy inputs, outputs and originals (`indices` of `set`, pixels in `range`) into `path`.
 ///
 /// # Errors
 /// When drawing or writing fails.
@@ -104,12 +106,13 @@ pub fn denoising_grid(
     indices: &[usize],
     noisy: &[f32],
     outputs: &[f32],
+    range: InputRange,
     noise_std: f64,
 ) -> anyhow::Result<()> {
     let n = set.image_len();
     let rows = vec![
-        GridRow { label: format!("noisy (std {noise_std})"), images: bytes(noisy, n, InputRange::Unit) },
-        GridRow { label: "denoised".into(), images: bytes(outputs, n, InputRange::Unit) },
+        GridRow { label: format!("noisy (std {noise_std})"), images: bytes(noisy, n, range) },
+        GridRow { label: "denoised".into(), images: bytes(outputs, n, range) },
         GridRow { label: "original".into(), images: indices.iter().map(|&i| set.image(i).to_vec()).collect() },
     ];
     image_grid(path, title, &rows, set.height, set.width, 3)

@@ -61,7 +61,7 @@ impl EpochObserver for ReconstructionSnapshots {
             let x = Tensor::from_data(TensorData::new(noisy.clone(), [idx.len(), self.images.image_len()]), end.device);
             let Some(out) = probe.reconstruct(x) else { return Ok(Control::Continue) };
             let title = format!("Denoising after epoch {epoch}: noisy test images, outputs, originals");
-            denoising_grid(&path, &title, &self.images, &idx, &noisy, &to_vec(out)?, std)?;
+            denoising_grid(&path, &title, &self.images, &idx, &noisy, &to_vec(out)?, self.range, std)?;
         } else {
             let x = image_tensor(&self.images, &idx, self.range, end.device);
             let Some(out) = probe.reconstruct(x) else { return Ok(Control::Continue) };

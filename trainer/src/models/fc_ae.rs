@@ -19,6 +19,11 @@ pub struct FcAeConfig {
     /// Dropout after each hidden layer.
     #[config(default = 0.0)]
     pub dropout: f64,
+    /// Standard deviation of the Gaussian noise added to the inputs in training, in the network's
+    /// input units ([-1, 1]: 0.6 is 0.3 on [0, 1] pixels); above 0 the network learns to denoise
+    /// (seed 001's question 3). `None` (and what run directories written before this option
+    /// hold): a plain autoencoder.
+    pub noise: Option<f64>,
 }
 
 /// The seed-001 network.

@@ -52,7 +52,7 @@ impl Budget {
         study_epochs: 3,
         tune_trials: 12,
         cv_folds: 3,
-        cv_epochs: 3,
+        cv_epochs: 5,
     };
 
     /// `--quick`: every stage and the whole report, on 12,000 training images with a few epochs.

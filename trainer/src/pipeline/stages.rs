@@ -12,7 +12,8 @@ pub enum Stage {
     Classifiers,
     /// Convolutional VAE, with samples from N(0, I); exported and validated.
     Vae,
-    /// Denoising autoencoder.
+    /// Denoising autoencoders: the convolutional one, and the fully-connected one of seed 001
+    /// (noisy / denoised / original drawn every 10 epochs).
     Denoising,
     /// Fully-connected autoencoder.
     FcAe,

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use super::html::Doc;
 use crate::config::{DataSpec, ModelSpec, RunConfig};
 use crate::fit::{Column, History, Metric, Split};
+use crate::models::fc_ae::FcAeConfig;
 use crate::run_dir::RunDir;
 
 /// A run of the pipeline, when it is there.
@@ -55,6 +56,7 @@ fn hyper_row(name: &str, r: &Run) -> String {
         ModelSpec::ConvAe(c) => format!("code {}, dropout {}, batch norm {}", c.latent, c.dropout, c.batch_norm),
         ModelSpec::DenoisingAe(d) => format!("code {}, noise std {}", d.network.latent, d.noise_std),
         ModelSpec::ConvVae(c) => format!("code {}, beta {}", c.latent, c.beta),
+        ModelSpec::FcAe(FcAeConfig { noise: Some(n), .. }) if *n > 0.0 => format!("code 8, input noise std {n}"),
         ModelSpec::FcAe(c) => format!("code 8, dropout {}", c.dropout),
         ModelSpec::Classifier(c) => format!("{}, head {}-{}", c.mode, c.network.hidden1, c.network.hidden2),
         ModelSpec::Cnn(c) => format!("mirror augmentation, label smoothing {}", c.label_smoothing),
@@ -75,6 +77,7 @@ pub fn all(root: &Path, doc: &mut Doc) -> anyhow::Result<Vec<String>> {
         (get("classifier-finetune"), get("classifier-frozen"), get("classifier-scratch"), get("cnn"));
     let (ae2, vae2) = (get("ae-2d"), get("vae-2d"));
     let wide = get("conv-ae-wide");
+    let fc_den = get("denoising-fc-ae");
     let mut conclusions = Vec::new();
 
     // Introduction.
@@ -122,6 +125,7 @@ pub fn all(root: &Path, doc: &mut Doc) -> anyhow::Result<Vec<String>> {
         ("autoencoder behind the classifiers", &wide),
         ("denoising autoencoder", &den),
         ("fully-connected autoencoder", &fc),
+        ("fully-connected, denoising", &fc_den),
         ("VAE", &vae),
         ("classifier (fine-tuned)", &ft),
         ("CNN from scratch", &cnn),
@@ -288,6 +292,8 @@ pub fn all(root: &Path, doc: &mut Doc) -> anyhow::Result<Vec<String>> {
     doc.figures(&[
         (&fig(&ae, "interpolation.png"), "Autoencoder: decoding the line between two test images' codes."),
         (&fig(&vae, "interpolation.png"), "VAE: the same interpolation."),
+        (&fig(&fc, "reconstructions.png"), "Fully-connected autoencoder: test images and reconstructions."),
+        (&fig(&fc, "loss.png"), "Fully-connected autoencoder: MSE per epoch (pixels in [-1, 1])."),
     ]);
     doc.figures(&[
         (&fig(&ae, "traversal.png"), "Autoencoder: the square between four test images' codes."),
@@ -296,10 +302,21 @@ pub fn all(root: &Path, doc: &mut Doc) -> anyhow::Result<Vec<String>> {
         (&fig(&vae, "samples.png"), "VAE: codes drawn from N(0, I), decoded."),
     ]);
     doc.figures(&[
-        (&fig(&den, "denoising.png"), "Denoising autoencoder: noisy test images, outputs, originals."),
-        (&fig(&fc, "reconstructions.png"), "Fully-connected autoencoder: test images and reconstructions."),
-        (&fig(&fc, "loss.png"), "Fully-connected autoencoder: MSE per epoch (pixels in [-1, 1])."),
+        (&fig(&den, "denoising.png"), "Convolutional denoising autoencoder: noisy test images, outputs, originals."),
+        (&fig(&fc_den, "denoising.png"), "Fully-connected denoising autoencoder: the same."),
+        (&tsne(&fc), "t-SNE of test codes: fully-connected autoencoder."),
+        (&tsne(&fc_den), "t-SNE of test codes: the same network trained to denoise."),
     ]);
+    if let (Some(a), Some(d)) = (&fc, &fc_den)
+        && let (Some(ta), Some(td)) = (trust(a), trust(d))
+        && let (Some(ma), Some(md)) = (a.last(Split::Test, Metric::Mse), d.last(Split::Test, Metric::Mse))
+    {
+        conclusions.push(format!(
+            "Trained to remove noise, the fully-connected autoencoder's t-SNE map has a trustworthiness of {td:.3} \
+             (plain: {ta:.3}) and its test MSE on noisy inputs is {md:.4} (plain, on clean inputs: {ma:.4}; pixels in \
+             [-1, 1])."
+        ));
+    }
     if let (Some(v), Some(a)) = (&vae, &ae)
         && let (Some(mv), Some(ma)) = (v.last(Split::Test, Metric::Mse), a.last(Split::Test, Metric::Mse))
     {

@@ -63,7 +63,7 @@ pub(crate) fn train<M: Autoencoder>(
     let m = f.model.valid();
     figures::reconstructions(run, &m, s.test, &picks, range, device)?;
     if noise_std > 0.0 {
-        figures::denoising(run, &m, s.test, &picks, noise_std, seed, device)?;
+        figures::denoising(run, &m, s.test, &picks, range, noise_std, seed, device)?;
     }
     // New samples from a Gaussian fitted to the training codes.
     let idx: Vec<usize> = (0..s.train.len().min(5000)).collect();

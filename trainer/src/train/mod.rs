@@ -107,7 +107,9 @@ pub fn train_run(
     let ad = job.autodiff();
     match &config.model {
         ModelSpec::ConvAe(c) => autoencoder::train(&mut job, c.init(&ad), s, InputRange::Unit, 0.0, classes),
-        ModelSpec::FcAe(c) => autoencoder::train(&mut job, c.init(&ad), s, InputRange::Symmetric, 0.0, classes),
+        ModelSpec::FcAe(c) => {
+            autoencoder::train(&mut job, c.init(&ad), s, InputRange::Symmetric, c.noise.unwrap_or(0.0), classes)
+        }
         ModelSpec::DenoisingAe(d) => {
             autoencoder::train(&mut job, d.network.init(&ad), s, InputRange::Unit, d.noise_std, classes)
         }
