@@ -74,13 +74,11 @@ pub fn denoising<M: Autoencoder>(
     model: &M,
     set: &ImageSet,
     indices: &[usize],
-    range: InputRange,
-    noise_std: f64,
-    seed: u64,
+    noise: &InputNoise,
     device: &Device,
 ) -> anyhow::Result<()> {
     let n = set.image_len();
-    let noisy = noisy_values(set, indices, range, noise_std, seed);
+    let noisy = noisy_values(set, indices, noise.range, noise.std, noise.seed);
     let x = Tensor::from_data(TensorData::new(noisy.clone(), [indices.len(), n]), device);
     let y = to_vec(model.decode(model.encode(x)))?;
     denoising_grid(
@@ -90,9 +88,17 @@ pub fn denoising<M: Autoencoder>(
         indices,
         &noisy,
         &y,
-        range,
-        noise_std,
+        noise,
     )
+}
+
+/// The noise a denoising autoencoder's inputs get: standard deviation `std` in the units of
+/// `range`, drawn from `seed`.
+#[derive(Debug, Clone, Copy)]
+pub struct InputNoise {
+    pub range: InputRange,
+    pub std: f64,
+    pub seed: u64,
 }
 
 /// Draws noisy inputs, outputs and originals (`indices` of `set`, pixels in `range`) into `path`.
@@ -106,13 +112,12 @@ pub fn denoising_grid(
     indices: &[usize],
     noisy: &[f32],
     outputs: &[f32],
-    range: InputRange,
-    noise_std: f64,
+    noise: &InputNoise,
 ) -> anyhow::Result<()> {
     let n = set.image_len();
     let rows = vec![
-        GridRow { label: format!("noisy (std {noise_std})"), images: bytes(noisy, n, range) },
-        GridRow { label: "denoised".into(), images: bytes(outputs, n, range) },
+        GridRow { label: format!("noisy (std {})", noise.std), images: bytes(noisy, n, noise.range) },
+        GridRow { label: "denoised".into(), images: bytes(outputs, n, noise.range) },
         GridRow { label: "original".into(), images: indices.iter().map(|&i| set.image(i).to_vec()).collect() },
     ];
     image_grid(path, title, &rows, set.height, set.width, 3)

@@ -8,5 +8,5 @@ pub mod snapshots;
 pub mod toy;
 
 pub use curves::{curves, epoch_series};
-pub use images::{denoising, latent_2d, one_per_class, reconstruction_grid, reconstructions, samples};
+pub use images::{InputNoise, denoising, latent_2d, one_per_class, reconstruction_grid, reconstructions, samples};
 pub use snapshots::ReconstructionSnapshots;

@@ -11,7 +11,7 @@ use crate::objectives::reconstruction::noisy_values;
 use crate::run_dir::RunDir;
 use crate::util::to_vec;
 
-use super::images::{denoising_grid, reconstruction_grid};
+use super::images::{InputNoise, denoising_grid, reconstruction_grid};
 
 /// Draws reconstructions every `every` epochs (and after the last one).
 #[derive(Debug)]
@@ -61,7 +61,8 @@ impl EpochObserver for ReconstructionSnapshots {
             let x = Tensor::from_data(TensorData::new(noisy.clone(), [idx.len(), self.images.image_len()]), end.device);
             let Some(out) = probe.reconstruct(x) else { return Ok(Control::Continue) };
             let title = format!("Denoising after epoch {epoch}: noisy test images, outputs, originals");
-            denoising_grid(&path, &title, &self.images, &idx, &noisy, &to_vec(out)?, self.range, std)?;
+            let noise = InputNoise { range: self.range, std, seed };
+            denoising_grid(&path, &title, &self.images, &idx, &noisy, &to_vec(out)?, &noise)?;
         } else {
             let x = image_tensor(&self.images, &idx, self.range, end.device);
             let Some(out) = probe.reconstruct(x) else { return Ok(Control::Continue) };

@@ -63,7 +63,8 @@ pub(crate) fn train<M: Autoencoder>(
     let m = f.model.valid();
     figures::reconstructions(run, &m, s.test, &picks, range, device)?;
     if noise_std > 0.0 {
-        figures::denoising(run, &m, s.test, &picks, range, noise_std, seed, device)?;
+        let noise = figures::InputNoise { range, std: noise_std, seed };
+        figures::denoising(run, &m, s.test, &picks, &noise, device)?;
     }
     // New samples from a Gaussian fitted to the training codes.
     let idx: Vec<usize> = (0..s.train.len().min(5000)).collect();
