@@ -165,8 +165,8 @@ fn pipeline_trains_every_model_and_validates_the_deployable_ones() {
         }
     }
     runs.sort();
-    // 13 models, 6 + 8 study trials, 12 tuning trials, 3 folds.
-    assert_eq!(runs.len(), 13 + 6 + 8 + 12 + 3, "{runs:?}");
+    // 14 models, 6 + 8 study trials, 12 tuning trials, 3 folds.
+    assert_eq!(runs.len(), 14 + 6 + 8 + 12 + 3, "{runs:?}");
     for run in &runs {
         let info = ok(dir.path(), &["info", run.to_str().unwrap()]);
         assert!(info.contains(" parameters") && info.contains("deployable:"), "{info}");
