@@ -20,8 +20,8 @@ pub struct ReconstructionSnapshots {
     images: ImageSet,
     range: InputRange,
     every: usize,
-    /// Noise standard deviation and seed of a denoising autoencoder's inputs.
-    noise: Option<(f64, u64)>,
+    /// The noise of a denoising autoencoder's inputs.
+    noise: Option<InputNoise>,
     /// Files written so far.
     pub written: Vec<std::path::PathBuf>,
 }
@@ -33,11 +33,11 @@ impl ReconstructionSnapshots {
         Self { run: run.clone(), images, range, every: every.max(1), noise: None, written: Vec::new() }
     }
 
-    /// Feeds noisy inputs (std `noise`, the same noise at every snapshot) and draws noisy /
-    /// output / original rows.
+    /// Feeds noisy inputs (`noise`, the same at every snapshot) and draws noisy / output /
+    /// original rows.
     #[must_use]
-    pub fn with_noise(self, noise: f64, seed: u64) -> Self {
-        Self { noise: Some((noise, seed)), ..self }
+    pub fn with_noise(self, noise: InputNoise) -> Self {
+        Self { noise: Some(noise), ..self }
     }
 
     /// The file of the snapshot after `epoch`.
@@ -56,13 +56,12 @@ impl EpochObserver for ReconstructionSnapshots {
         let Some(probe) = end.probe else { return Ok(Control::Continue) };
         let idx: Vec<usize> = (0..self.images.len()).collect();
         let path = self.run.figure(&Self::file_name(epoch));
-        if let Some((std, seed)) = self.noise {
-            let noisy = noisy_values(&self.images, &idx, self.range, std, seed);
+        if let Some(noise) = &self.noise {
+            let noisy = noisy_values(&self.images, &idx, noise.range, noise.std, noise.seed);
             let x = Tensor::from_data(TensorData::new(noisy.clone(), [idx.len(), self.images.image_len()]), end.device);
             let Some(out) = probe.reconstruct(x) else { return Ok(Control::Continue) };
             let title = format!("Denoising after epoch {epoch}: noisy test images, outputs, originals");
-            let noise = InputNoise { range: self.range, std, seed };
-            denoising_grid(&path, &title, &self.images, &idx, &noisy, &to_vec(out)?, &noise)?;
+            denoising_grid(&path, &title, &self.images, &idx, &noisy, &to_vec(out)?, noise)?;
         } else {
             let x = image_tensor(&self.images, &idx, self.range, end.device);
             let Some(out) = probe.reconstruct(x) else { return Ok(Control::Continue) };

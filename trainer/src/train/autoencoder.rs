@@ -24,9 +24,10 @@ pub(crate) fn train<M: Autoencoder>(
     let seed = job.config.train.seed;
     let objective = Reconstruction { sets: s, range, noise_std, seed, model: PhantomData };
     let picks = figures::one_per_class(s.test, classes.len());
+    let noise = (noise_std > 0.0).then_some(figures::InputNoise { range, std: noise_std, seed });
     let mut snapshots = job.snapshot_every.map(|every| {
         let s = ReconstructionSnapshots::new(job.run, s.test.subset(&picks), range, every);
-        if noise_std > 0.0 { s.with_noise(noise_std, seed) } else { s }
+        if let Some(n) = noise { s.with_noise(n) } else { s }
     });
     let f = job.fit_with(&objective, model, snapshots.as_mut().map(|s| s as &mut dyn EpochObserver))?;
     let (run, device) = (job.run, &job.device);
@@ -62,9 +63,8 @@ pub(crate) fn train<M: Autoencoder>(
     }
     let m = f.model.valid();
     figures::reconstructions(run, &m, s.test, &picks, range, device)?;
-    if noise_std > 0.0 {
-        let noise = figures::InputNoise { range, std: noise_std, seed };
-        figures::denoising(run, &m, s.test, &picks, &noise, device)?;
+    if let Some(noise) = &noise {
+        figures::denoising(run, &m, s.test, &picks, noise, device)?;
     }
     // New samples from a Gaussian fitted to the training codes.
     let idx: Vec<usize> = (0..s.train.len().min(5000)).collect();
