@@ -2,10 +2,12 @@
 //!
 //! The kernels are plain integer Rust (`crate::kernels::kernel_set!`). Compiled with AVX2 enabled,
 //! LLVM vectorises them with 256-bit instructions; with the `std` feature on x86-64 that build is
-//! used when the CPU has AVX2 (detected once, at run time). The arithmetic is the same integer code
-//! either way, so outputs are bit-identical (tests compare both builds on every layer kind).
-//! Without `std` (firmware, wasm) the portable build runs, vectorised for whatever the target
-//! enables at compile time.
+//! used when the CPU has AVX2 (detected at run time). On Armv7E-M targets (Cortex-M4 and up,
+//! chosen at compile time by `build.rs`) the layer loops run with the DSP extension's dot
+//! products (`crate::arm_dsp`). The arithmetic is the same integer sums either way, so outputs are
+//! bit-identical: [`check_kernel_builds`] compares the build in use with the portable one on every
+//! layer kind (a unit test on the host, the firmware at start-up in QEMU). Elsewhere (wasm, other
+//! microcontrollers) the portable build runs, vectorised for whatever the target enables.
 
 use crate::Error;
 use crate::format::LayerRecord;
@@ -16,30 +18,48 @@ pub(crate) mod avx2 {
     crate::kernels::kernel_set!(#[target_feature(enable = "avx2")]);
 }
 
+/// The layer loops with the DSP extension's dot products (Armv7E-M targets; see `build.rs`).
+#[cfg(bottleneck_arm_dsp)]
+pub(crate) mod arm_dsp {
+    crate::kernels::kernel_set!(dots = crate::arm_dsp);
+}
+
 /// Set by [`use_portable_kernels`]: run the portable build even where a faster one exists.
 static PORTABLE_ONLY: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
 
 /// Makes every model in this process use the portable kernel build (`true`) or the fastest one
-/// the CPU supports (`false`, the default). Outputs are the same bits either way; this exists to
-/// measure and compare the builds.
+/// the target supports (`false`, the default). Outputs are the same bits either way; this exists
+/// to measure and compare the builds.
 pub fn use_portable_kernels(portable: bool) {
     PORTABLE_ONLY.store(portable, core::sync::atomic::Ordering::Relaxed);
 }
 
-/// Whether the AVX2 build can run here and is not switched off.
+/// The kernel builds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Build {
+    Portable,
+    /// x86-64 with AVX2, detected at run time (needs `std`).
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    Avx2,
+    /// Armv7E-M DSP instructions, chosen at compile time.
+    #[cfg(bottleneck_arm_dsp)]
+    ArmDsp,
+}
+
+/// The fastest build that can run here, unless switched off.
 #[inline]
-fn has_avx2() -> bool {
+fn build() -> Build {
     if PORTABLE_ONLY.load(core::sync::atomic::Ordering::Relaxed) {
-        return false;
+        return Build::Portable;
     }
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
-    {
-        std::is_x86_feature_detected!("avx2")
+    if std::is_x86_feature_detected!("avx2") {
+        return Build::Avx2;
     }
-    #[cfg(not(all(feature = "std", target_arch = "x86_64")))]
-    {
-        false
-    }
+    #[cfg(bottleneck_arm_dsp)]
+    return Build::ArmDsp;
+    #[allow(unreachable_code)]
+    Build::Portable
 }
 
 /// Runs one weighted layer with the best kernel build for this CPU.
@@ -52,98 +72,159 @@ pub(crate) fn weighted(
     output: &mut [u8],
     patch: &mut [u8],
 ) -> Result<(), Error> {
-    #[cfg(all(feature = "std", target_arch = "x86_64"))]
-    if has_avx2() {
+    match build() {
+        Build::Portable => portable::weighted(rec, tables, input, in_signed, output, patch),
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
         #[allow(unsafe_code)]
-        // SAFETY: the AVX2 build only needs AVX2, which the CPU was just shown to have.
-        return unsafe { avx2::weighted(rec, tables, input, in_signed, output, patch) };
+        // SAFETY: the AVX2 build only needs AVX2, which `build` saw the CPU has.
+        Build::Avx2 => unsafe { avx2::weighted(rec, tables, input, in_signed, output, patch) },
+        #[cfg(bottleneck_arm_dsp)]
+        Build::ArmDsp => arm_dsp::weighted(rec, tables, input, in_signed, output, patch),
     }
-    portable::weighted(rec, tables, input, in_signed, output, patch)
 }
 
-/// Which kernel build runs here: `"x86-64 AVX2"` or `"portable"` (for benchmark reports).
+/// Which kernel build runs here: `"x86-64 AVX2"`, `"Armv7E-M DSP"` or `"portable"` (for
+/// benchmark reports and the firmware's log).
 #[must_use]
 pub fn kernel_name() -> &'static str {
-    if has_avx2() { "x86-64 AVX2" } else { "portable" }
+    match build() {
+        Build::Portable => "portable",
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        Build::Avx2 => "x86-64 AVX2",
+        #[cfg(bottleneck_arm_dsp)]
+        Build::ArmDsp => "Armv7E-M DSP",
+    }
 }
 
-#[cfg(all(test, feature = "std", target_arch = "x86_64"))]
-mod tests {
-    use std::prelude::v1::*;
-    use std::{eprintln, vec};
+/// A layer on which the kernel build of [`kernel_name`] and the portable one disagree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KernelMismatch {
+    /// Index of the case in [`check_kernel_builds`]'s list.
+    pub case: usize,
+    /// Whether the input bytes were read as i8.
+    pub signed_input: bool,
+    /// What went wrong: different outputs, or a kernel error.
+    pub what: &'static str,
+}
 
-    use super::*;
+impl core::fmt::Display for KernelMismatch {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "kernel build {} and the portable one: {} on layer case {} ({} input)",
+            kernel_name(),
+            self.what,
+            self.case,
+            if self.signed_input { "i8" } else { "u8" }
+        )
+    }
+}
+
+/// Bytes of the largest case's tables and tensors in [`check_kernel_builds`].
+const CHECK_WEIGHTS: usize = 8352;
+const CHECK_TENSOR: usize = 1568;
+const CHECK_PATCH: usize = 160;
+const CHECK_CHANNELS: usize = 32;
+
+/// Runs every layer shape the exported models use, and odd ones (dot products whose length is
+/// not a multiple of 4, channel counts not a multiple of 4), with random weights and inputs
+/// through the build this target runs ([`kernel_name`]) and through the portable build, and
+/// compares the output bytes. Returns the number of layers compared. Allocation-free (about
+/// 14 KiB of stack), so the firmware runs it at start-up; on a target with only the portable
+/// build it compares that build with itself.
+///
+/// # Errors
+/// The first case whose outputs differ, or on which a kernel fails.
+pub fn check_kernel_builds() -> Result<usize, KernelMismatch> {
     use crate::Rng;
-    use crate::format::{LAYER_RELU, LAYER_SIGNED, LayerKind, Shape};
+    use crate::format::{LAYER_RELU, LAYER_SIGNED, LayerKind, REQUANT_LEN, Shape};
     use crate::kernels::patch_len;
 
-    /// A layer with random weights, biases and rescale factors.
-    #[allow(clippy::too_many_arguments)]
-    fn layer(
-        kind: LayerKind,
-        input: Shape,
-        output: Shape,
-        k: u8,
-        s: u8,
-        p: u8,
-        relu: bool,
-        seed: u64,
-    ) -> (LayerRecord, Vec<u8>, Vec<u8>, Vec<u8>) {
-        let mut r = Rng::new(seed);
-        let rec = LayerRecord {
-            kind,
-            flags: if relu { LAYER_RELU } else { LAYER_SIGNED },
-            kernel: (k, k),
-            stride: s,
-            padding: p,
-            output_padding: 0,
-            input,
-            output,
-            out_scale: 1.0,
-            weights: 0,
-            bias: 0,
-            requant: 0,
-            lut: 0,
-        };
-        let n = usize::from(k) * usize::from(k) * usize::from(input.c) * usize::from(output.c);
-        let w = (0..n).map(|_| r.next_u32() as u8).collect();
-        let bias = (0..output.c).flat_map(|_| ((r.next_u32() % 20_000) as i32 - 10_000).to_le_bytes()).collect();
-        let requant = (0..output.c).flat_map(|_| {
-            let mult = (1i32 << 30) + (r.next_u32() >> 2) as i32;
-            mult.to_le_bytes().into_iter().chain((40 + r.next_u32() % 6).to_le_bytes())
-        });
-        (rec, w, bias, requant.collect())
+    let sh = |c, h, w| Shape { c, h, w };
+    // (kind, input, output, kernel, stride, padding)
+    let cases = [
+        (LayerKind::Conv2d, sh(1, 28, 28), sh(8, 14, 14), 4, 2, 1),
+        (LayerKind::Conv2d, sh(16, 7, 7), sh(32, 3, 3), 3, 2, 0),
+        (LayerKind::ConvTranspose2d, sh(32, 3, 3), sh(16, 7, 7), 3, 2, 0),
+        (LayerKind::ConvTranspose2d, sh(8, 14, 14), sh(1, 28, 28), 4, 2, 1),
+        (LayerKind::Linear, sh(288, 1, 1), sh(29, 1, 1), 1, 1, 0),
+        (LayerKind::Conv2d, sh(3, 6, 6), sh(5, 6, 6), 3, 1, 1),
+        (LayerKind::ConvTranspose2d, sh(5, 4, 4), sh(3, 9, 9), 3, 2, 0),
+        (LayerKind::Linear, sh(37, 1, 1), sh(13, 1, 1), 1, 1, 0),
+    ];
+    let mut w = [0u8; CHECK_WEIGHTS];
+    let mut x = [0u8; CHECK_TENSOR];
+    let (mut a, mut b) = ([0u8; CHECK_TENSOR], [0u8; CHECK_TENSOR]);
+    let mut patch = [0u8; CHECK_PATCH];
+    let (mut bias, mut requant) = ([0u8; 4 * CHECK_CHANNELS], [0u8; REQUANT_LEN * CHECK_CHANNELS]);
+    let mut compared = 0;
+    for (case, &(kind, input, output, k, s, p)) in cases.iter().enumerate() {
+        for signed_input in [false, true] {
+            let mismatch = |what| KernelMismatch { case, signed_input, what };
+            let mut r = Rng::new(case as u64 * 2 + u64::from(signed_input));
+            let rec = LayerRecord {
+                kind,
+                // u8 inputs come after a ReLU; i8 ones feed signed outputs.
+                flags: if signed_input { LAYER_SIGNED } else { LAYER_RELU },
+                kernel: (k, k),
+                stride: s,
+                padding: p,
+                output_padding: 0,
+                input,
+                output,
+                out_scale: 1.0,
+                weights: 0,
+                bias: 0,
+                requant: 0,
+                lut: 0,
+            };
+            let oc = usize::from(output.c);
+            let n_w = usize::from(k) * usize::from(k) * usize::from(input.c) * oc;
+            let (Some(w), Some(x), Some(a), Some(b), Some(patch), Some(bias), Some(requant)) = (
+                w.get_mut(..n_w),
+                x.get_mut(..input.len()),
+                a.get_mut(..output.len()),
+                b.get_mut(..output.len()),
+                patch.get_mut(..patch_len(&rec)),
+                bias.get_mut(..4 * oc),
+                requant.get_mut(..REQUANT_LEN * oc),
+            ) else {
+                return Err(mismatch("case larger than the check's buffers"));
+            };
+            w.iter_mut().for_each(|v| *v = r.next_u32() as u8);
+            x.iter_mut().for_each(|v| *v = r.next_u32() as u8);
+            for (bias, requant) in bias.chunks_exact_mut(4).zip(requant.chunks_exact_mut(REQUANT_LEN)) {
+                bias.copy_from_slice(&((r.next_u32() % 20_000) as i32 - 10_000).to_le_bytes());
+                let mult = (1i32 << 30) + (r.next_u32() >> 2) as i32;
+                let (m, sh) = requant.split_at_mut(4);
+                m.copy_from_slice(&mult.to_le_bytes());
+                sh.copy_from_slice(&(38 + r.next_u32() % 6).to_le_bytes());
+            }
+            let tables = Weights { w, bias, requant };
+            portable::weighted(&rec, &tables, x, signed_input, a, patch)
+                .map_err(|_| mismatch("portable kernel error"))?;
+            weighted(&rec, &tables, x, signed_input, b, patch).map_err(|_| mismatch("kernel error"))?;
+            if a != b {
+                return Err(mismatch("different output bytes"));
+            }
+            if a.iter().all(|&v| v == a.first().copied().unwrap_or(0)) {
+                return Err(mismatch("constant output (the case cannot tell builds apart)"));
+            }
+            compared += 1;
+        }
     }
+    Ok(compared)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
 
     #[test]
-    fn avx2_build_matches_the_portable_one_bit_for_bit() {
-        if !std::is_x86_feature_detected!("avx2") {
-            eprintln!("no AVX2 here: only the portable build runs, nothing to compare");
-            return;
-        }
-        let sh = |c, h, w| Shape { c, h, w };
-        let cases = [
-            (LayerKind::Conv2d, sh(1, 28, 28), sh(8, 14, 14), 4, 2, 1),
-            (LayerKind::Conv2d, sh(16, 7, 7), sh(32, 3, 3), 3, 2, 0),
-            (LayerKind::ConvTranspose2d, sh(32, 3, 3), sh(16, 7, 7), 3, 2, 0),
-            (LayerKind::ConvTranspose2d, sh(8, 14, 14), sh(1, 28, 28), 4, 2, 1),
-            (LayerKind::Linear, sh(288, 1, 1), sh(61, 1, 1), 1, 1, 0),
-        ];
-        for (i, &(kind, input, output, k, s, p)) in cases.iter().enumerate() {
-            for (signed_in, relu) in [(false, true), (true, false)] {
-                let (rec, w, bias, requant) = layer(kind, input, output, k, s, p, relu, i as u64);
-                let tables = Weights { w: &w, bias: &bias, requant: &requant };
-                let mut r = Rng::new(99 + i as u64);
-                let x: Vec<u8> = (0..input.len()).map(|_| r.next_u32() as u8).collect();
-                let mut patch = vec![0u8; patch_len(&rec)];
-                let (mut a, mut b) = (vec![0u8; output.len()], vec![0u8; output.len()]);
-                portable::weighted(&rec, &tables, &x, signed_in, &mut a, &mut patch).unwrap();
-                #[allow(unsafe_code)]
-                // SAFETY: AVX2 was detected above.
-                unsafe { avx2::weighted(&rec, &tables, &x, signed_in, &mut b, &mut patch) }.unwrap();
-                assert_eq!(a, b, "case {i} ({kind:?}), signed input {signed_in}");
-                assert!(a.iter().any(|&v| v != a[0]), "case {i}: degenerate output");
-            }
-        }
+    fn the_fast_build_matches_the_portable_one_bit_for_bit() {
+        // On a CPU without AVX2 this compares the portable build with itself, and says so.
+        #[cfg(feature = "std")]
+        std::eprintln!("comparing {} with portable", kernel_name());
+        assert_eq!(check_kernel_builds(), Ok(16));
     }
 }

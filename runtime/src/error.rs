@@ -94,6 +94,31 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// The variant's name (`"BadShape"`, ...): for logs on targets that keep `core::fmt` out of
+    /// flash (the firmware prints errors with it).
+    #[must_use]
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Self::TooShort { .. } => "TooShort",
+            Self::BadMagic => "BadMagic",
+            Self::UnsupportedVersion { .. } => "UnsupportedVersion",
+            Self::LengthMismatch { .. } => "LengthMismatch",
+            Self::BadChecksum { .. } => "BadChecksum",
+            Self::BadHeader { .. } => "BadHeader",
+            Self::UnknownLayer { .. } => "UnknownLayer",
+            Self::BadShape { .. } => "BadShape",
+            Self::OutOfBounds { .. } => "OutOfBounds",
+            Self::BadQuantization { .. } => "BadQuantization",
+            Self::BadSection { .. } => "BadSection",
+            Self::NoClassifier => "NoClassifier",
+            Self::InputLength { .. } => "InputLength",
+            Self::OutputLength { .. } => "OutputLength",
+            Self::ScratchTooSmall { .. } => "ScratchTooSmall",
+        }
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {

@@ -85,6 +85,19 @@ impl LayerKind {
     pub fn has_lut(self) -> bool {
         matches!(self, Self::Sigmoid | Self::Tanh)
     }
+
+    /// The kind as `docs/runtime-format.md` names it (`conv2d`, `conv-transpose2d`, ...).
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Conv2d => "conv2d",
+            Self::ConvTranspose2d => "conv-transpose2d",
+            Self::Linear => "linear",
+            Self::Sigmoid => "sigmoid",
+            Self::Tanh => "tanh",
+            Self::Reshape => "reshape",
+        }
+    }
 }
 
 /// A tensor shape: channels, height, width. Vectors are `(n, 1, 1)`.

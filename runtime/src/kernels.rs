@@ -121,16 +121,48 @@ pub(crate) fn patch_len(rec: &LayerRecord) -> usize {
     }
 }
 
+impl LayerRecord {
+    /// Multiply-accumulates the kernels do for this layer: every tap of every output, the taps
+    /// that fall on padding included (a transposed convolution's output reads only the taps of
+    /// its residue class). 0 for layers without weights.
+    #[must_use]
+    pub fn macs(&self) -> u64 {
+        let (ic, oc) = (u64::from(self.input.c), u64::from(self.output.c));
+        let (kh, kw) = (usize::from(self.kernel.0), usize::from(self.kernel.1));
+        let (s, p) = (usize::from(self.stride).max(1), usize::from(self.padding));
+        let outputs = u64::from(self.output.h) * u64::from(self.output.w);
+        match self.kind {
+            LayerKind::Linear => ic * oc,
+            LayerKind::Conv2d => outputs * (kh * kw) as u64 * ic * oc,
+            LayerKind::ConvTranspose2d => {
+                let taps = |n: u16, k: usize| -> u64 {
+                    (0..usize::from(n)).map(|o| class_taps(k, s, (o + p) % s) as u64).sum()
+                };
+                taps(self.output.h, kh) * taps(self.output.w, kw) * ic * oc
+            }
+            _ => 0,
+        }
+    }
+}
+
 /// The kernels proper, as a macro so that they can be compiled more than once: plainly (the
 /// portable build) and with extra target features enabled (see `crate::dispatch`). `$feature` is
 /// an optional `#[target_feature]` attribute put on every function, so that each build's
 /// functions call each other within the same feature set.
+///
+/// `kernel_set!(dots = path::to::module)` takes `dot` and `dot4` from that module instead of
+/// compiling the portable ones (the Cortex-M DSP build, whose dot products are instructions the
+/// compiler does not emit by itself).
 macro_rules! kernel_set {
     ($(#[$feature:meta])?) => {
-        use $crate::Error;
-        use $crate::format::{LayerKind, LayerRecord, REQUANT_LEN};
-        use $crate::kernels::{OutRange, Weights, class_taps, requant_params, requantize, taps_before};
-
+        $crate::kernels::kernel_set!(@dots $(#[$feature])?);
+        $crate::kernels::kernel_set!(@layers $(#[$feature])?);
+    };
+    (dots = $($dots:ident)::+) => {
+        pub(crate) use $($dots)::+::{dot, dot4};
+        $crate::kernels::kernel_set!(@layers);
+    };
+    (@dots $(#[$feature:meta])?) => {
         /// An activation byte's value.
         #[inline]
         $(#[$feature])?
@@ -162,6 +194,11 @@ macro_rules! kernel_set {
             }
             [a0, a1, a2, a3]
         }
+    };
+    (@layers $(#[$feature:meta])?) => {
+        use $crate::Error;
+        use $crate::format::{LayerKind, LayerRecord, REQUANT_LEN};
+        use $crate::kernels::{OutRange, Weights, class_taps, requant_params, requantize, taps_before};
 
         /// Requantizes one accumulator with its channel's bias and (multiplier, shift).
         #[inline]

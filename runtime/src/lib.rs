@@ -29,6 +29,8 @@
 extern crate no_std_compat as std;
 
 mod argmax;
+#[cfg(bottleneck_arm_dsp)]
+mod arm_dsp;
 pub mod check;
 mod dispatch;
 mod error;
@@ -38,8 +40,8 @@ mod model;
 mod sample;
 
 pub use argmax::argmax;
-pub use dispatch::{kernel_name, use_portable_kernels};
+pub use dispatch::{KernelMismatch, check_kernel_builds, kernel_name, use_portable_kernels};
 pub use error::Error;
 pub use format::Shape;
-pub use model::{Entry, Kind, Model};
+pub use model::{Entry, Kind, Model, Step};
 pub use sample::Rng;

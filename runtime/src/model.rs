@@ -23,6 +23,17 @@ pub enum Entry {
     Sample,
 }
 
+/// Where [`Model::profile`] calls back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// The input (image or code) is quantized to bytes.
+    Input,
+    /// Layer `n` (an index into the file's layer table) is done.
+    Layer(u16),
+    /// The outputs are written as floats (and the class chosen).
+    Output,
+}
+
 /// Which kind of autoencoder the file holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -490,9 +501,20 @@ impl<'a> Model<'a> {
     /// # Errors
     /// [`Error::InputLength`], [`Error::OutputLength`], [`Error::ScratchTooSmall`].
     pub fn encode(&self, input: &[f32], code: &mut [f32], scratch: &mut [u8]) -> Result<(), Error> {
+        self.encode_with(input, code, scratch, &mut |_| {})
+    }
+
+    fn encode_with(
+        &self,
+        input: &[f32],
+        code: &mut [f32],
+        scratch: &mut [u8],
+        after: &mut dyn FnMut(Step),
+    ) -> Result<(), Error> {
         check_len(code.len(), self.latent_len(), false)?;
-        let (out, signed, scale) = self.run(&[Section::Encoder], Source::Image(input), scratch, None)?;
+        let (out, signed, scale) = self.run(&[Section::Encoder], Source::Image(input), scratch, None, after)?;
         dequantize(out, signed, scale, code);
+        after(Step::Output);
         Ok(())
     }
 
@@ -501,9 +523,20 @@ impl<'a> Model<'a> {
     /// # Errors
     /// [`Error::InputLength`], [`Error::OutputLength`], [`Error::ScratchTooSmall`].
     pub fn decode(&self, code: &[f32], image: &mut [f32], scratch: &mut [u8]) -> Result<(), Error> {
+        self.decode_with(code, image, scratch, &mut |_| {})
+    }
+
+    fn decode_with(
+        &self,
+        code: &[f32],
+        image: &mut [f32],
+        scratch: &mut [u8],
+        after: &mut dyn FnMut(Step),
+    ) -> Result<(), Error> {
         check_len(image.len(), self.input_len(), false)?;
-        let (out, signed, scale) = self.run(&[Section::Decoder], Source::Code(code), scratch, None)?;
+        let (out, signed, scale) = self.run(&[Section::Decoder], Source::Code(code), scratch, None, after)?;
         self.write_image(out, signed, scale, image);
+        after(Step::Output);
         Ok(())
     }
 
@@ -514,6 +547,16 @@ impl<'a> Model<'a> {
     /// [`Error::NoClassifier`], [`Error::InputLength`], [`Error::OutputLength`],
     /// [`Error::ScratchTooSmall`].
     pub fn classify(&self, input: &[f32], logits: &mut [f32], scratch: &mut [u8]) -> Result<usize, Error> {
+        self.classify_with(input, logits, scratch, &mut |_| {})
+    }
+
+    fn classify_with(
+        &self,
+        input: &[f32],
+        logits: &mut [f32],
+        scratch: &mut [u8],
+        after: &mut dyn FnMut(Step),
+    ) -> Result<usize, Error> {
         let classes = self.classes().ok_or(Error::NoClassifier)?;
         check_len(logits.len(), classes, false)?;
         let sections: &[Section] =
@@ -522,12 +565,14 @@ impl<'a> Model<'a> {
         let last = self.classifier_last().ok_or(Error::NoClassifier)?;
         let rec = self.record(last)?;
         if rec.kind != LayerKind::Linear {
-            let (out, signed, scale) = self.run(sections, Source::Image(input), scratch, None)?;
+            let (out, signed, scale) = self.run(sections, Source::Image(input), scratch, None, after)?;
             dequantize(out, signed, scale, logits);
-            return Ok(argmax(out.iter().map(|&b| value(b, signed))));
+            let class = argmax(out.iter().map(|&b| value(b, signed)));
+            after(Step::Output);
+            return Ok(class);
         }
         let tables = self.tables(last, &rec)?;
-        let (x, signed, _) = self.run(sections, Source::Image(input), scratch, Some(last))?;
+        let (x, signed, _) = self.run(sections, Source::Image(input), scratch, Some(last), after)?;
         let step = rec.out_scale / (1u32 << kernels::FINE_BITS) as f32;
         let mut best = (0usize, i32::MIN);
         kernels::linear_fine(&rec, &tables.weights, x, signed, |j, v| {
@@ -539,7 +584,44 @@ impl<'a> Model<'a> {
             }
         })
         .map_err(|_| Error::BadShape { layer: last })?;
+        after(Step::Layer(last));
+        after(Step::Output);
         Ok(best.0)
+    }
+
+    /// Runs `entry` like [`Model::encode`], [`Model::decode`] or [`Model::classify`] (with the
+    /// same outputs, written to `output`), and calls `after` at each [`Step`]: once the input is
+    /// quantized, as soon as each layer is done, and once the outputs are written. A profiler
+    /// reads its clock there (the firmware prints instructions per layer this way). `input` is
+    /// the image, or the code for [`Entry::Decode`] and [`Entry::Sample`] (whose layers are the
+    /// decoder's).
+    ///
+    /// # Errors
+    /// Those of the entry point.
+    pub fn profile(
+        &self,
+        entry: Entry,
+        input: &[f32],
+        output: &mut [f32],
+        scratch: &mut [u8],
+        after: &mut dyn FnMut(Step),
+    ) -> Result<(), Error> {
+        match entry {
+            Entry::Encode => self.encode_with(input, output, scratch, after),
+            Entry::Decode | Entry::Sample => self.decode_with(input, output, scratch, after),
+            Entry::Classify => self.classify_with(input, output, scratch, after).map(|_| ()),
+        }
+    }
+
+    /// The record of layer `index` (kind, shapes, kernel, stride...), e.g. to label a profile.
+    ///
+    /// # Errors
+    /// [`Error::OutOfBounds`] for an index past the last layer.
+    pub fn layer(&self, index: u16) -> Result<LayerRecord, Error> {
+        if index >= self.header.layer_count {
+            return Err(Error::OutOfBounds { layer: index });
+        }
+        self.record(index)
     }
 
     /// Draws a code (N(0, I) for a VAE; the training codes' per-dimension Gaussian for an
@@ -567,6 +649,7 @@ impl<'a> Model<'a> {
         source: Source<'_>,
         scratch: &'s mut [u8],
         end: Option<u16>,
+        after: &mut dyn FnMut(Step),
     ) -> Result<(&'s [u8], bool, f32), Error> {
         let [size_a, size_b, size_p] = self.buffers(sections)?;
         let too_small = Error::ScratchTooSmall { needed: size_a + size_b + size_p, found: scratch.len() };
@@ -591,6 +674,7 @@ impl<'a> Model<'a> {
                 (true, self.header.code_scale, self.latent_len())
             }
         };
+        after(Step::Input);
         let mut cur = 0usize;
         for (n, &s) in sections.iter().enumerate() {
             let span = self.span(s);
@@ -617,6 +701,7 @@ impl<'a> Model<'a> {
                 signed = rec.signed_out();
                 scale = rec.out_scale;
                 len = out_len;
+                after(Step::Layer(i));
             }
         }
         let [x, y] = bufs;

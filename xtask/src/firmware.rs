@@ -2,6 +2,7 @@
 //! report its flash and RAM use, and run it in QEMU (mps2-an386, deterministic instruction
 //! counting). Fails when the firmware does not finish cleanly or prints no digest.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::install;
@@ -21,6 +22,104 @@ fn llvm_size() -> String {
         .unwrap_or("x86_64-unknown-linux-gnu")
         .to_string();
     format!("{}/lib/rustlib/{host}/bin/llvm-size", sysroot.trim())
+}
+
+/// llvm-tools' `llvm-nm`, next to `llvm-size`.
+fn llvm_nm() -> String {
+    llvm_size().replace("llvm-size", "llvm-nm")
+}
+
+/// Symbols listed in the size report.
+const TOP_SYMBOLS: usize = 12;
+
+/// Flash and RAM per section, the largest symbols, and the runtime's own code, of the ELF.
+fn size_report(elf: &Path, model_bytes: u64) -> Result<(), String> {
+    let sections = Command::new(llvm_size()).arg("-A").arg(elf).output().map_err(|e| format!("llvm-size: {e}"))?;
+    let text = String::from_utf8_lossy(&sections.stdout);
+    let size_of = |name: &str| -> u64 {
+        text.lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    let (vectors, code, rodata, data, bss, uninit) = (
+        size_of(".vector_table"),
+        size_of(".text"),
+        size_of(".rodata"),
+        size_of(".data"),
+        size_of(".bss"),
+        size_of(".uninit"),
+    );
+    let flash = vectors + code + rodata + data;
+    let ram = data + bss + uninit;
+    println!(
+        "flash: {flash} bytes of {FLASH_BUDGET} ({:.0}%): .vector_table {vectors}, .text {code}, .rodata {rodata} \
+         (the model {model_bytes}), .data {data}",
+        100.0 * flash as f64 / FLASH_BUDGET as f64
+    );
+    println!(
+        "static RAM: {ram} bytes of {RAM_BUDGET} ({:.0}%): .data {data}, .bss {bss}, .uninit {uninit}",
+        100.0 * ram as f64 / RAM_BUDGET as f64
+    );
+    let nm = Command::new(llvm_nm())
+        .args(["--print-size", "--size-sort", "--demangle", "--radix=d"])
+        .arg(elf)
+        .output()
+        .map_err(|e| format!("llvm-nm: {e}"))?;
+    // "address size type name", largest last; flash symbols only (code and read-only data).
+    let mut symbols: Vec<(u64, char, String)> = String::from_utf8_lossy(&nm.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.splitn(4, ' ');
+            let (_, size, kind, name) = (f.next()?, f.next()?, f.next()?, f.next()?);
+            let kind = kind.chars().next()?.to_ascii_lowercase();
+            (kind == 't' || kind == 'r')
+                .then(|| (size.parse().ok(), kind, name.to_string()))
+                .and_then(|(s, k, n)| Some((s?, k, n)))
+        })
+        .collect();
+    let runtime: u64 =
+        symbols.iter().filter(|(_, k, n)| *k == 't' && n.contains("bottleneck_runtime::")).map(|(s, _, _)| s).sum();
+    println!("the runtime's code: {runtime} bytes (functions of bottleneck_runtime, inlined callers not counted)");
+    symbols.sort_by_key(|s| std::cmp::Reverse(s.0));
+    println!("largest symbols in flash:");
+    for (size, kind, name) in symbols.iter().take(TOP_SYMBOLS) {
+        // Rust's hash suffixes say nothing to a reader.
+        let name = name.rsplit_once("::h").filter(|(_, h)| h.len() == 16).map_or(name.as_str(), |(n, _)| n);
+        let what = match (kind, name.starts_with(".L")) {
+            ('r', true) if *size == model_bytes => "the int8 model",
+            ('r', true) => "unnamed constant (the images, tables)",
+            ('r', false) => "read-only data",
+            _ => "code",
+        };
+        println!("  {size:>7}  {}  [{what}]", name.chars().take(90).collect::<String>());
+    }
+    Ok(())
+}
+
+/// Runs the built firmware in QEMU; returns its output.
+fn run_in_qemu(dir: &Path, features: &[&str], files: &[(&str, PathBuf)]) -> Result<String, String> {
+    // QEMU through the cargo runner of .cargo/config.toml, the one place its command line lives
+    // (`bottleneck validate --targets firmware` runs it the same way); the build is done, so
+    // `cargo run` only starts it, and `timeout` bounds a hang.
+    let mut qemu = shell::cmd("timeout", &["300"]);
+    qemu.arg(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["run", "--release", "-q", "--target", THUMB])
+        .args(features)
+        .current_dir(dir)
+        .envs(files.iter().cloned());
+    let out = qemu.output().map_err(|e| format!("cargo run (QEMU): {e}"))?;
+    let log = String::from_utf8_lossy(&out.stdout).into_owned();
+    print!("{log}");
+    if !out.status.success() || !log.lines().any(|l| l.starts_with("digest ")) {
+        return Err(format!(
+            "the firmware did not finish cleanly ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(log)
 }
 
 pub fn run(args: &[String]) -> Result<(), String> {
@@ -44,41 +143,35 @@ pub fn run(args: &[String]) -> Result<(), String> {
             files.push((var, std::fs::canonicalize(v).map_err(|e| format!("{v}: {e}"))?));
         }
     }
+    let model_path = files
+        .iter()
+        .find(|(v, _)| *v == "BOTTLENECK_MODEL")
+        .map_or_else(|| dir.join("assets/model.bnq"), |(_, p)| p.clone());
+    let model_bytes = std::fs::metadata(&model_path).map(|m| m.len()).unwrap_or(0);
+    let digest = |log: &str| log.lines().find(|l| l.starts_with("digest ")).map(str::to_string);
+
+    // The firmware as shipped: the fastest kernels only.
     let mut build = cargo(&["build", "--release", "--target", THUMB]);
     build.current_dir(&dir).envs(files.iter().cloned());
     shell::run("build the firmware", build)?;
-    let target = shell::target_dir(&dir);
-    let elf = target.join(THUMB).join("release/bottleneck-firmware");
-    let sizes = Command::new(llvm_size()).arg(&elf).output().map_err(|e| format!("llvm-size: {e}"))?;
-    let text = String::from_utf8_lossy(&sizes.stdout);
-    let nums: Vec<u64> =
-        text.lines().nth(1).unwrap_or("").split_whitespace().take(3).filter_map(|n| n.parse().ok()).collect();
-    if let [t, d, b] = nums[..] {
-        println!(
-            "flash: {} bytes of {FLASH_BUDGET} ({:.0}%), static RAM: {} bytes of {RAM_BUDGET} ({:.0}%)",
-            t + d,
-            100.0 * (t + d) as f64 / FLASH_BUDGET as f64,
-            d + b,
-            100.0 * (d + b) as f64 / RAM_BUDGET as f64
-        );
-    }
-    // QEMU through the cargo runner of .cargo/config.toml, the one place its command line lives
-    // (`bottleneck validate --targets firmware` runs it the same way); the build above is done, so
-    // `cargo run` only starts it, and `timeout` bounds a hang.
-    let mut qemu = shell::cmd("timeout", &["300"]);
-    qemu.arg(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["run", "--release", "-q", "--target", THUMB])
-        .current_dir(&dir)
-        .envs(files);
+    let elf = shell::target_dir(&dir).join(THUMB).join("release/bottleneck-firmware");
+    size_report(&elf, model_bytes)?;
     eprintln!("\n==> run in QEMU");
-    let out = qemu.output().map_err(|e| format!("cargo run (QEMU): {e}"))?;
-    let log = String::from_utf8_lossy(&out.stdout);
-    print!("{log}");
-    if !out.status.success() || !log.lines().any(|l| l.starts_with("digest ")) {
+    let shipped = run_in_qemu(&dir, &[], &files)?;
+
+    // The same with the portable kernels beside the fast ones: every layer kind and the whole
+    // check sequence run with both, and the digests must agree.
+    let features = ["--features", "check-kernels"];
+    let mut build = cargo(&["build", "--release", "--target", THUMB]);
+    build.current_dir(&dir).envs(files.iter().cloned()).args(features);
+    shell::run("build the firmware with both kernel builds (check-kernels)", build)?;
+    eprintln!("\n==> run in QEMU, both kernel builds");
+    let checked = run_in_qemu(&dir, &features, &files)?;
+    if digest(&shipped) != digest(&checked) || !checked.contains("the portable build gives the same digest") {
         return Err(format!(
-            "the firmware did not finish cleanly ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
+            "the kernel builds disagree: {:?} (shipped) against {:?} (check-kernels)",
+            digest(&shipped),
+            digest(&checked)
         ));
     }
     Ok(())

@@ -1,0 +1,101 @@
+//! Lines of text over semihosting without `core::fmt`: integers, hexadecimal and fixed-point
+//! numbers written by hand into a stack buffer. `core::fmt` with its float formatting took about
+//! 25 KB of the firmware's flash (`cargo xtask firmware` prints the largest symbols); the digits of
+//! an integer are a few instructions.
+
+use cortex_m_semihosting::hio;
+
+const CAPACITY: usize = 160;
+
+/// One line being built; [`Line::print`] writes it with a newline and empties it. Text beyond the
+/// capacity is dropped rather than wrapped. The methods are not inlined: every call site would
+/// otherwise carry its own copy.
+pub struct Line {
+    buf: [u8; CAPACITY],
+    len: usize,
+}
+
+impl Line {
+    pub const fn new() -> Self {
+        Self { buf: [0; CAPACITY], len: 0 }
+    }
+
+    #[inline(never)]
+    fn bytes(&mut self, b: &[u8]) -> &mut Self {
+        let n = b.len().min(CAPACITY - self.len);
+        self.buf[self.len..self.len + n].copy_from_slice(&b[..n]);
+        self.len += n;
+        self
+    }
+
+    /// Text.
+    #[inline(never)]
+    pub fn s(&mut self, text: &str) -> &mut Self {
+        self.bytes(text.as_bytes())
+    }
+
+    /// An unsigned integer in decimal.
+    #[inline(never)]
+    pub fn u(&mut self, mut v: u32) -> &mut Self {
+        let mut digits = [0u8; 10];
+        let mut at = digits.len();
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        self.bytes(&digits[at..])
+    }
+
+    /// `0x` and eight hexadecimal digits.
+    #[inline(never)]
+    pub fn hex(&mut self, v: u32) -> &mut Self {
+        let mut digits = *b"0x00000000";
+        for (i, d) in digits[2..].iter_mut().enumerate() {
+            let nibble = (v >> (28 - 4 * i)) & 0xf;
+            *d = b"0123456789abcdef"[nibble as usize];
+        }
+        self.bytes(&digits)
+    }
+
+    /// A number rounded to three decimals (`-12.345`); `nan` and out-of-range values as words.
+    #[inline(never)]
+    pub fn milli(&mut self, v: f32) -> &mut Self {
+        if v.is_nan() {
+            return self.s("nan");
+        }
+        let m = v * 1000.0;
+        if !(-4.0e9..=4.0e9).contains(&m) {
+            return self.s(if v < 0.0 { "-large" } else { "large" });
+        }
+        // Round half away from zero.
+        let m = if m < 0.0 { m - 0.5 } else { m + 0.5 } as i64;
+        if m < 0 {
+            self.s("-");
+        }
+        let m = m.unsigned_abs();
+        let frac = (m % 1000) as u32;
+        self.u((m / 1000) as u32).s(".");
+        if frac < 100 {
+            self.s("0");
+        }
+        if frac < 10 {
+            self.s("0");
+        }
+        self.u(frac)
+    }
+
+    /// Writes the line and a newline to the host's standard output; nothing without a host.
+    #[inline(never)]
+    pub fn print(&mut self) {
+        let n = if self.len < CAPACITY { self.len + 1 } else { CAPACITY };
+        self.buf[n - 1] = b'\n';
+        if let Ok(mut out) = hio::hstdout() {
+            let _ = out.write_all(&self.buf[..n]);
+        }
+        self.len = 0;
+    }
+}

@@ -1,0 +1,131 @@
+//! Dot products with the Armv7E-M DSP extension (Cortex-M4, M7, M33 with DSP), the way Arm's
+//! CMSIS-NN computes them: four bytes are loaded as one word, `SXTB16` / `UXTB16` widen bytes 0
+//! and 2 (and, rotated by 8, bytes 1 and 3) into two 16-bit lanes, and `SMLAD` does two
+//! multiply-accumulates in one instruction. The pairing of even with even and odd with odd bytes
+//! reorders the terms of each sum, which integer addition does not notice: every partial sum is
+//! bounded by the whole sum's bound (checked at parse), so nothing wraps, and the results are the
+//! portable kernels' bits (the firmware compares both builds on every run).
+//!
+//! The intrinsics for these instructions (`core::arch::arm::__smlad`, ...) are unstable, so each
+//! is one `asm!` instruction here: a register-to-register operation that reads no memory and
+//! touches no stack, which is what every `unsafe` block below relies on.
+#![allow(unsafe_code)]
+
+use core::arch::asm;
+
+/// Bytes 0 and 2 of `v`, sign-extended into the low and high 16-bit lanes.
+#[inline(always)]
+fn sxtb16(v: u32) -> u32 {
+    let r;
+    // SAFETY: one register-to-register instruction of Armv7E-M (this module is compiled only for
+    // such targets); no memory, stack or flags.
+    unsafe {
+        asm!("sxtb16 {r}, {v}", r = lateout(reg) r, v = in(reg) v, options(pure, nomem, nostack, preserves_flags))
+    };
+    r
+}
+
+/// Bytes 1 and 3 of `v`, sign-extended into the low and high 16-bit lanes.
+#[inline(always)]
+fn sxtb16_hi(v: u32) -> u32 {
+    let r;
+    // SAFETY: as in `sxtb16`.
+    unsafe {
+        asm!("sxtb16 {r}, {v}, ror #8", r = lateout(reg) r, v = in(reg) v, options(pure, nomem, nostack, preserves_flags));
+    };
+    r
+}
+
+/// Bytes 0 and 2 of `v`, zero-extended into the low and high 16-bit lanes.
+#[inline(always)]
+fn uxtb16(v: u32) -> u32 {
+    let r;
+    // SAFETY: as in `sxtb16`.
+    unsafe {
+        asm!("uxtb16 {r}, {v}", r = lateout(reg) r, v = in(reg) v, options(pure, nomem, nostack, preserves_flags))
+    };
+    r
+}
+
+/// Bytes 1 and 3 of `v`, zero-extended into the low and high 16-bit lanes.
+#[inline(always)]
+fn uxtb16_hi(v: u32) -> u32 {
+    let r;
+    // SAFETY: as in `sxtb16`.
+    unsafe {
+        asm!("uxtb16 {r}, {v}, ror #8", r = lateout(reg) r, v = in(reg) v, options(pure, nomem, nostack, preserves_flags));
+    };
+    r
+}
+
+/// `acc + a.lo * b.lo + a.hi * b.hi` over signed 16-bit lanes.
+#[inline(always)]
+fn smlad(a: u32, b: u32, acc: i32) -> i32 {
+    let r;
+    // SAFETY: one register-to-register instruction of Armv7E-M; it may set the sticky Q flag on
+    // overflow (which the bounded sums here never cause), so flags are not declared preserved.
+    unsafe {
+        asm!("smlad {r}, {a}, {b}, {acc}", r = lateout(reg) r, a = in(reg) a, b = in(reg) b, acc = in(reg) acc, options(pure, nomem, nostack))
+    };
+    r
+}
+
+/// The activation word's two pairs of lanes: bytes (0, 2) and (1, 3), widened as u8 or i8.
+#[inline(always)]
+fn widen_x<const SIGNED: bool>(x: [u8; 4]) -> (u32, u32) {
+    let v = u32::from_le_bytes(x);
+    if SIGNED { (sxtb16(v), sxtb16_hi(v)) } else { (uxtb16(v), uxtb16_hi(v)) }
+}
+
+/// `acc` plus the dot product of one widened activation word with four weight bytes.
+#[inline(always)]
+fn mac4(x: (u32, u32), w: [u8; 4], acc: i32) -> i32 {
+    let v = u32::from_le_bytes(w);
+    smlad(x.1, sxtb16_hi(v), smlad(x.0, sxtb16(v), acc))
+}
+
+/// An activation byte's value.
+#[inline(always)]
+fn value<const SIGNED: bool>(b: u8) -> i32 {
+    if SIGNED { i32::from(b as i8) } else { i32::from(b) }
+}
+
+/// Dot product of activations `x` (u8 or i8) with i8 weights `w` over their common length.
+#[inline]
+pub(crate) fn dot<const SIGNED: bool>(x: &[u8], w: &[u8]) -> i32 {
+    let n = x.len().min(w.len());
+    let (xs, w) = (x.get(..n).unwrap_or_default(), w.get(..n).unwrap_or_default());
+    let (xc, x_tail) = xs.as_chunks::<4>();
+    let (wc, w_tail) = w.as_chunks::<4>();
+    let acc = xc.iter().zip(wc).fold(0i32, |acc, (&xa, &wa)| mac4(widen_x::<SIGNED>(xa), wa, acc));
+    x_tail.iter().zip(w_tail).fold(acc, |acc, (&a, &b)| acc + value::<SIGNED>(a) * i32::from(b as i8))
+}
+
+/// Four dot products sharing `x`: each activation word is loaded and widened once for four
+/// output channels, 4 x 4 multiply-accumulates in 8 `SMLAD`s.
+#[inline]
+pub(crate) fn dot4<const SIGNED: bool>(x: &[u8], w: [&[u8]; 4]) -> [i32; 4] {
+    let n = w.iter().fold(x.len(), |n, row| n.min(row.len()));
+    let x = x.get(..n).unwrap_or_default();
+    let [w0, w1, w2, w3] = w.map(|row| row.get(..n).unwrap_or_default());
+    let (xc, x_tail) = x.as_chunks::<4>();
+    let (c0, c1, c2, c3) = (w0.as_chunks::<4>().0, w1.as_chunks::<4>().0, w2.as_chunks::<4>().0, w3.as_chunks::<4>().0);
+    let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
+    for ((((&xa, &b0), &b1), &b2), &b3) in xc.iter().zip(c0).zip(c1).zip(c2).zip(c3) {
+        let xw = widen_x::<SIGNED>(xa);
+        a0 = mac4(xw, b0, a0);
+        a1 = mac4(xw, b1, a1);
+        a2 = mac4(xw, b2, a2);
+        a3 = mac4(xw, b3, a3);
+    }
+    let done = xc.len() * 4;
+    for (i, &a) in x_tail.iter().enumerate() {
+        let v = value::<SIGNED>(a);
+        let wb = |row: &[u8]| row.get(done + i).map_or(0, |&b| i32::from(b as i8));
+        a0 += v * wb(w0);
+        a1 += v * wb(w1);
+        a2 += v * wb(w2);
+        a3 += v * wb(w3);
+    }
+    [a0, a1, a2, a3]
+}
