@@ -46,11 +46,45 @@ impl OutRange {
 ///
 /// `shift` is in `1..=62` and `mult` in `0..2^31` (checked at parse), so the i64 product and the
 /// rounding term cannot overflow.
+///
+/// Shifts above 32 (the usual case: `mult` is in `[2^30, 2^31)` and layers scale down) take the
+/// high word of the product only: `floor((p + 2^(shift-1)) / 2^shift)` equals
+/// `floor((p_hi + 2^(shift-33)) / 2^(shift-32))` where `p_hi = floor(p / 2^32)`, because the low
+/// word adds less than one to an integer numerator. On 32-bit cores this is a multiply, an add and
+/// a shift instead of 64-bit arithmetic, and the same value on every target.
 #[inline]
 pub(crate) fn requantize(acc: i32, mult: i32, shift: u32, lo: i32, hi: i32) -> i32 {
     let prod = i64::from(acc) * i64::from(mult);
+    if shift > 32 {
+        // |prod| <= 2^62, so p_hi is within +-2^30 and the sum below within i32.
+        let p_hi = (prod >> 32) as i32;
+        let s = shift - 32;
+        return ((p_hi + (1i32 << (s - 1))) >> s).clamp(lo, hi);
+    }
     let rounded = (prod + (1i64 << (shift - 1))) >> shift;
     rounded.clamp(i64::from(lo), i64::from(hi)) as i32
+}
+
+/// Copies `src` into `dst` (equal lengths): the short runs of an im2col gather, whose lengths are
+/// a kernel row or a pixel's channels, as fixed-size moves where the length is a common one (a
+/// call to `memcpy` costs more than the copy on a microcontroller).
+#[inline(always)]
+pub(crate) fn copy_run(dst: &mut [u8], src: &[u8]) {
+    macro_rules! fixed {
+        ($($n:literal),*) => {
+            match dst.len() {
+                $($n => {
+                    if let (Ok(d), Ok(s)) = (<&mut [u8; $n]>::try_from(&mut *dst), <&[u8; $n]>::try_from(src)) {
+                        *d = *s;
+                        return;
+                    }
+                })*
+                _ => {}
+            }
+        };
+    }
+    fixed!(1, 2, 3, 4, 8, 12, 16, 24, 32, 48, 64);
+    dst.copy_from_slice(src);
 }
 
 /// Extra bits of resolution of [`linear_fine`]: its outputs come in steps of
@@ -198,7 +232,7 @@ macro_rules! kernel_set {
     (@layers $(#[$feature:meta])?) => {
         use $crate::Error;
         use $crate::format::{LayerKind, LayerRecord, REQUANT_LEN};
-        use $crate::kernels::{OutRange, Weights, class_taps, requant_params, requantize, taps_before};
+        use $crate::kernels::{OutRange, Weights, class_taps, copy_run, requant_params, requantize, taps_before};
 
         /// Requantizes one accumulator with its channel's bias and (multiplier, shift).
         #[inline]
@@ -305,7 +339,7 @@ macro_rules! kernel_set {
                                 left.fill(0);
                                 right.fill(0);
                                 let at = (iy * iw + ox * s + kx0 - pad) * ic;
-                                mid.copy_from_slice(input.get(at..at + mid.len()).ok_or(err)?);
+                                copy_run(mid, input.get(at..at + mid.len()).ok_or(err)?);
                             }
                             emit::<SIGNED>(out_pixel, patch, tables.w, tables, range);
                         }
@@ -330,7 +364,7 @@ macro_rules! kernel_set {
                                     match (iy, ix) {
                                         (Some(iy), Some(ix)) => {
                                             let at = (iy * iw + ix) * ic;
-                                            cell.copy_from_slice(input.get(at..at + ic).ok_or(err)?);
+                                            copy_run(cell, input.get(at..at + ic).ok_or(err)?);
                                         }
                                         _ => cell.fill(0),
                                     }
@@ -382,6 +416,38 @@ mod tests {
         assert_eq!(requantize(1000, 1 << 30, 31, -127, 127), 127);
         assert_eq!(requantize(-1000, 1 << 30, 31, 0, 255), 0);
         assert_eq!(requantize(i32::MAX, i32::MAX, 1, -127, 127), 127);
+    }
+
+    /// The high-word path for shifts above 32 gives the exact 64-bit rounding, everywhere in
+    /// the ranges parse accepts (the extremes included).
+    #[test]
+    fn requantize_high_word_path_equals_the_64_bit_rounding() {
+        let exact = |acc: i32, mult: i32, shift: u32, lo: i32, hi: i32| -> i32 {
+            let p = i128::from(acc) * i128::from(mult);
+            ((p + (1i128 << (shift - 1))) >> shift).clamp(i128::from(lo), i128::from(hi)) as i32
+        };
+        let mut r = crate::Rng::new(11);
+        let edges = [i32::MIN, i32::MIN + 1, -(1 << 24), -1, 0, 1, 1 << 24, i32::MAX];
+        for i in 0..200_000u32 {
+            let acc = if i % 7 == 0 {
+                edges[(i / 7) as usize % edges.len()]
+            } else {
+                r.next_u32() as i32 >> (r.next_u32() % 31)
+            };
+            let mult = if i % 11 == 0 { i32::MAX } else { (1 << 30) + (r.next_u32() >> 2) as i32 };
+            let shift = 1 + r.next_u32() % 62;
+            // Wide bounds too, so that the rounding itself (not the clamp) is compared.
+            let (lo, hi) = match i % 3 {
+                0 => (-127, 127),
+                1 => (0, 255),
+                _ => (i32::MIN, i32::MAX),
+            };
+            assert_eq!(
+                requantize(acc, mult, shift, lo, hi),
+                exact(acc, mult, shift, lo, hi),
+                "{acc} * {mult} >> {shift}"
+            );
+        }
     }
 
     #[test]
