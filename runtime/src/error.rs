@@ -71,6 +71,9 @@ pub enum Error {
     },
     /// The file has no classifier head; `classify` is unavailable.
     NoClassifier,
+    /// The classifier reads the image, not the code: `classify_code` is unavailable (call
+    /// `classify` or `classify_bytes` with the image).
+    ClassifierReadsImage,
     /// An input slice has the wrong length.
     InputLength {
         /// Values expected.
@@ -112,6 +115,7 @@ impl Error {
             Self::BadQuantization { .. } => "BadQuantization",
             Self::BadSection { .. } => "BadSection",
             Self::NoClassifier => "NoClassifier",
+            Self::ClassifierReadsImage => "ClassifierReadsImage",
             Self::InputLength { .. } => "InputLength",
             Self::OutputLength { .. } => "OutputLength",
             Self::ScratchTooSmall { .. } => "ScratchTooSmall",
@@ -147,6 +151,9 @@ impl fmt::Display for Error {
                 write!(f, "{name} section is missing or does not chain to its neighbours")
             }
             Self::NoClassifier => f.write_str("this model file has no classifier head"),
+            Self::ClassifierReadsImage => {
+                f.write_str("this model's classifier reads the image, not the code: classify the image instead")
+            }
             Self::InputLength { expected, found } => write!(f, "input has {found} values, expected {expected}"),
             Self::OutputLength { expected, found } => {
                 write!(f, "output has room for {found} values, expected {expected}")

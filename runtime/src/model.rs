@@ -518,6 +518,31 @@ impl<'a> Model<'a> {
         Ok(())
     }
 
+    /// Encodes an image given as 8-bit pixels (`input_len` bytes, `[c][h][w]`: a camera's or a
+    /// file's bytes) into the code's bytes (`latent_len` values; the code is `byte x`
+    /// [`Model::code_scale`]). The pixels mean `p / 255` (inputs in `[0, 1]`) or `p / 127.5 - 1`
+    /// (inputs in `[-1, 1]`), the conversion the trainer applies, and the result is the same as
+    /// [`Model::encode`] of those values: for `[0, 1]` models with the usual `1 / 255` input step the
+    /// bytes are used as they are, with no floating point at all.
+    ///
+    /// # Errors
+    /// [`Error::InputLength`], [`Error::OutputLength`], [`Error::ScratchTooSmall`].
+    pub fn encode_bytes(&self, image: &[u8], code: &mut [i8], scratch: &mut [u8]) -> Result<(), Error> {
+        check_len(code.len(), self.latent_len(), false)?;
+        let (out, _, _) = self.run(&[Section::Encoder], Source::Pixels(image), scratch, None, &mut |_| {})?;
+        // The encoder's output is signed (checked at parse).
+        for (c, &b) in code.iter_mut().zip(out) {
+            *c = b as i8;
+        }
+        Ok(())
+    }
+
+    /// The real value of one code step: [`Model::encode_bytes`] gives `code / code_scale`, rounded.
+    #[must_use]
+    pub fn code_scale(&self) -> f32 {
+        self.header.code_scale
+    }
+
     /// Decodes `code` (`latent_len` values) into an image (`input_len` values, `[c][h][w]`).
     ///
     /// # Errors
@@ -559,26 +584,103 @@ impl<'a> Model<'a> {
     ) -> Result<usize, Error> {
         let classes = self.classes().ok_or(Error::NoClassifier)?;
         check_len(logits.len(), classes, false)?;
-        let sections: &[Section] =
-            if self.classifier_from_code() { &[Section::Encoder, Section::Classifier] } else { &[Section::Classifier] };
+        let step = self.logit_scale()?;
+        self.classify_core(Source::Image(input), scratch, after, &mut |j, v| {
+            if let Some(l) = logits.get_mut(j) {
+                *l = v as f32 * step;
+            }
+        })
+    }
+
+    /// Classifies an image given as 8-bit pixels (as [`Model::encode_bytes`] reads them) and
+    /// writes the logits as integers: logit `j` is `logits[j] x` [`Model::logit_scale`]. Returns the
+    /// most likely class, the same as [`Model::classify`] of the pixels' values.
+    ///
+    /// # Errors
+    /// [`Error::NoClassifier`], [`Error::InputLength`], [`Error::OutputLength`],
+    /// [`Error::ScratchTooSmall`].
+    pub fn classify_bytes(&self, image: &[u8], logits: &mut [i32], scratch: &mut [u8]) -> Result<usize, Error> {
+        let classes = self.classes().ok_or(Error::NoClassifier)?;
+        check_len(logits.len(), classes, false)?;
+        self.classify_core(Source::Pixels(image), scratch, &mut |_| {}, &mut |j, v| {
+            if let Some(l) = logits.get_mut(j) {
+                *l = v;
+            }
+        })
+    }
+
+    /// Classifies from a code the caller already holds (the bytes of [`Model::encode_bytes`]),
+    /// without running the encoder again; writes integer logits as [`Model::classify_bytes`] does.
+    /// Only for models whose classifier starts from the code ([`Model::classifies_from_code`]).
+    ///
+    /// # Errors
+    /// [`Error::NoClassifier`], [`Error::ClassifierReadsImage`], [`Error::InputLength`],
+    /// [`Error::OutputLength`], [`Error::ScratchTooSmall`].
+    pub fn classify_code(&self, code: &[i8], logits: &mut [i32], scratch: &mut [u8]) -> Result<usize, Error> {
+        let classes = self.classes().ok_or(Error::NoClassifier)?;
+        if !self.classifier_from_code() {
+            return Err(Error::ClassifierReadsImage);
+        }
+        check_len(logits.len(), classes, false)?;
+        self.classify_core(Source::CodeBytes(code), scratch, &mut |_| {}, &mut |j, v| {
+            if let Some(l) = logits.get_mut(j) {
+                *l = v;
+            }
+        })
+    }
+
+    /// Whether the classifier starts from the code (so that [`Model::classify_code`] applies).
+    #[must_use]
+    pub fn classifies_from_code(&self) -> bool {
+        self.has_classifier() && self.classifier_from_code()
+    }
+
+    /// The real value of one step of the integer logits of [`Model::classify_bytes`]: the last
+    /// layer's output step, divided by 2^8 when it is linear (it then keeps 8 more bits).
+    ///
+    /// # Errors
+    /// [`Error::NoClassifier`].
+    pub fn logit_scale(&self) -> Result<f32, Error> {
+        let last = self.classifier_last().ok_or(Error::NoClassifier)?;
+        let rec = self.record(last)?;
+        Ok(if rec.kind == LayerKind::Linear {
+            rec.out_scale / (1u32 << kernels::FINE_BITS) as f32
+        } else {
+            rec.out_scale
+        })
+    }
+
+    /// The classifier from `source` (an image, or a code when the classifier starts from it):
+    /// each integer logit goes to `logit(j, v)`; returns the first largest.
+    fn classify_core(
+        &self,
+        source: Source<'_>,
+        scratch: &mut [u8],
+        after: &mut dyn FnMut(Step),
+        logit: &mut dyn FnMut(usize, i32),
+    ) -> Result<usize, Error> {
+        let sections: &[Section] = match source {
+            Source::Code(_) | Source::CodeBytes(_) => &[Section::Classifier],
+            _ if self.classifier_from_code() => &[Section::Encoder, Section::Classifier],
+            _ => &[Section::Classifier],
+        };
         // A linear last layer keeps FINE_BITS more bits than a byte; any other ends in bytes.
         let last = self.classifier_last().ok_or(Error::NoClassifier)?;
         let rec = self.record(last)?;
         if rec.kind != LayerKind::Linear {
-            let (out, signed, scale) = self.run(sections, Source::Image(input), scratch, None, after)?;
-            dequantize(out, signed, scale, logits);
+            let (out, signed, _) = self.run(sections, source, scratch, None, after)?;
+            for (j, &b) in out.iter().enumerate() {
+                logit(j, value(b, signed));
+            }
             let class = argmax(out.iter().map(|&b| value(b, signed)));
             after(Step::Output);
             return Ok(class);
         }
         let tables = self.tables(last, &rec)?;
-        let (x, signed, _) = self.run(sections, Source::Image(input), scratch, Some(last), after)?;
-        let step = rec.out_scale / (1u32 << kernels::FINE_BITS) as f32;
+        let (x, signed, _) = self.run(sections, source, scratch, Some(last), after)?;
         let mut best = (0usize, i32::MIN);
         kernels::linear_fine(&rec, &tables.weights, x, signed, |j, v| {
-            if let Some(l) = logits.get_mut(j) {
-                *l = v as f32 * step;
-            }
+            logit(j, v);
             if v > best.1 {
                 best = (j, v);
             }
@@ -665,11 +767,26 @@ impl<'a> Model<'a> {
                 quantize_image(pixels, self.header.input, self.header.input_signed, self.header.input_scale, dst);
                 (self.header.input_signed, self.header.input_scale, self.input_len())
             }
+            Source::Pixels(pixels) => {
+                check_len(pixels.len(), self.input_len(), true)?;
+                let dst = bufs[0].get_mut(..self.input_len()).ok_or(too_small)?;
+                self.quantize_pixels(pixels, dst);
+                (self.header.input_signed, self.header.input_scale, self.input_len())
+            }
             Source::Code(code) => {
                 check_len(code.len(), self.latent_len(), true)?;
                 let dst = bufs[0].get_mut(..self.latent_len()).ok_or(too_small)?;
                 for (q, &z) in dst.iter_mut().zip(code) {
                     *q = quantize(z, true, self.header.code_scale);
+                }
+                (true, self.header.code_scale, self.latent_len())
+            }
+            Source::CodeBytes(code) => {
+                check_len(code.len(), self.latent_len(), true)?;
+                let dst = bufs[0].get_mut(..self.latent_len()).ok_or(too_small)?;
+                for (q, &z) in dst.iter_mut().zip(code) {
+                    // -128 is outside the code's range; the float path clamps it the same way.
+                    *q = z.max(-127) as u8;
                 }
                 (true, self.header.code_scale, self.latent_len())
             }
@@ -709,6 +826,29 @@ impl<'a> Model<'a> {
         Ok((out.get(..len).ok_or(Error::OutputLength { expected: len, found: out.len() })?, signed, scale))
     }
 
+    /// Quantizes 8-bit `[c][h][w]` pixels into channel-last input bytes, exactly as
+    /// [`quantize_image`] quantizes the values the trainer makes of them.
+    fn quantize_pixels(&self, pixels: &[u8], dst: &mut [u8]) {
+        let shape = self.header.input;
+        let (c, hw) = (usize::from(shape.c), usize::from(shape.h) * usize::from(shape.w));
+        let (signed, scale) = (self.header.input_signed, self.header.input_scale);
+        // p / 255 quantized with a step of 1 / 255 is p again (the f32 error is far below half a
+        // step): the bytes are the quantized input.
+        let identity = !signed && scale == 1.0 / 255.0;
+        for (ch, plane) in pixels.chunks_exact(hw.max(1)).enumerate() {
+            for (p, &x) in plane.iter().enumerate() {
+                if let Some(q) = dst.get_mut(p * c + ch) {
+                    *q = if identity {
+                        x
+                    } else {
+                        let v = if signed { f32::from(x) / 127.5 - 1.0 } else { f32::from(x) / 255.0 };
+                        quantize(v, signed, scale)
+                    };
+                }
+            }
+        }
+    }
+
     /// Converts the final channel-last image bytes to `[c][h][w]` values.
     fn write_image(&self, q: &[u8], signed: bool, scale: f32, image: &mut [f32]) {
         let s = self.header.input;
@@ -724,8 +864,14 @@ impl<'a> Model<'a> {
 }
 
 enum Source<'x> {
+    /// An image's values, `[c][h][w]`.
     Image(&'x [f32]),
+    /// An image's 8-bit pixels, `[c][h][w]`.
+    Pixels(&'x [u8]),
+    /// A code's values.
     Code(&'x [f32]),
+    /// A code's bytes.
+    CodeBytes(&'x [i8]),
 }
 
 fn scale_ok(s: f32) -> bool {
