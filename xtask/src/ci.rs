@@ -46,6 +46,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
         let mut args = vec!["clippy", "--release", "--target", target, "-p", "bottleneck-runtime"];
         if target == WASM {
             args.extend(["-p", "bottleneck-wasm"]);
+        } else {
+            // The C library as firmware links it (libbottleneck.a; `cargo xtask firmware` runs it).
+            args.extend(["-p", "bottleneck-runtime-c"]);
         }
         args.extend(["--", "-D", "warnings"]);
         shell::run(&format!("clippy {target}"), cargo(&args))?;

@@ -134,7 +134,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }
     }
     install::rustup(&["llvm-tools"], &[THUMB])?;
-    install::apt(&[("qemu-system-arm", "/usr/bin/qemu-system-arm")])?;
+    install::apt(&[
+        ("qemu-system-arm", "/usr/bin/qemu-system-arm"),
+        ("gcc-arm-none-eabi", "/usr/bin/arm-none-eabi-gcc"),
+    ])?;
     let dir = shell::root().join("firmware-demo/cortex-m4");
     // Absolute paths: the build script runs in another folder.
     let mut files = Vec::new();
@@ -174,5 +177,103 @@ pub fn run(args: &[String]) -> Result<(), String> {
             digest(&checked)
         ));
     }
+
+    // The C library on the same core: a C program, compiled by arm-none-eabi-gcc against the
+    // thumbv7em libbottleneck.a, runs the same check on the same files.
+    let c_log = c_check(&model_path, &files)?;
+    if digest(&c_log) != digest(&shipped) {
+        return Err(format!(
+            "the C check disagrees: {:?} (C) against {:?} (Rust firmware)",
+            digest(&c_log),
+            digest(&shipped)
+        ));
+    }
     Ok(())
+}
+
+/// Builds `runtime-c`'s check program (tests/c) for the Cortex-M4 with arm-none-eabi-gcc, linked
+/// with the thumbv7em static library, runs it in QEMU and returns its output.
+fn c_check(model: &Path, files: &[(&str, PathBuf)]) -> Result<String, String> {
+    let root = shell::root();
+    let c = root.join("runtime-c/tests/c");
+    let vectors = files
+        .iter()
+        .find(|(v, _)| *v == "BOTTLENECK_VECTORS")
+        .map_or_else(|| root.join("firmware-demo/cortex-m4/assets/vectors.bin"), |(_, p)| p.clone());
+    shell::run(
+        "build libbottleneck.a for the Cortex-M4",
+        cargo(&[
+            "rustc",
+            "--release",
+            "-p",
+            "bottleneck-runtime-c",
+            "--lib",
+            "--target",
+            THUMB,
+            "--crate-type",
+            "staticlib",
+        ]),
+    )?;
+    let target = shell::target_dir(&root);
+    let lib = target.join(THUMB).join("release/libbottleneck.a");
+    let elf = target.join("c-check-cm4.elf");
+    let quoted = |p: &Path| format!("\"{}\"", p.display());
+    let mut gcc = shell::cmd(
+        "arm-none-eabi-gcc",
+        &[
+            "-mcpu=cortex-m4",
+            "-mthumb",
+            "-mfloat-abi=hard",
+            "-mfpu=fpv4-sp-d16",
+            "-O2",
+            "-std=gnu99",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-ffreestanding",
+            "-nostdlib",
+            "-ffunction-sections",
+            "-fdata-sections",
+            "-Wl,--gc-sections",
+            // Bare-metal objects carry no .note.GNU-stack, and a Cortex-M has no stack execution
+            // protection to lose: ld's warning says nothing here.
+            "-Wl,--no-warn-execstack",
+        ],
+    );
+    gcc.arg("-I")
+        .arg(root.join("runtime-c/include"))
+        .arg(format!("-DMODEL_PATH={}", quoted(model)))
+        .arg(format!("-DVECTORS_PATH={}", quoted(&vectors)))
+        .args([c.join("check.c"), c.join("main_cm4.c"), c.join("data.S")])
+        .arg("-T")
+        .arg(c.join("cm4.ld"))
+        .arg(&lib)
+        .arg("-o")
+        .arg(&elf);
+    shell::run("compile the C check for the Cortex-M4 (arm-none-eabi-gcc)", gcc)?;
+    eprintln!("\n==> run the C check in QEMU");
+    let out = shell::cmd(
+        "timeout",
+        &[
+            "120",
+            "qemu-system-arm",
+            "-cpu",
+            "cortex-m4",
+            "-machine",
+            "mps2-an386",
+            "-nographic",
+            "-semihosting-config",
+            "enable=on,target=native",
+            "-kernel",
+        ],
+    )
+    .arg(&elf)
+    .output()
+    .map_err(|e| format!("qemu-system-arm: {e}"))?;
+    let log = String::from_utf8_lossy(&out.stdout).into_owned();
+    print!("{log}");
+    if !out.status.success() {
+        return Err(format!("the C check failed in QEMU ({}): {}", out.status, String::from_utf8_lossy(&out.stderr)));
+    }
+    Ok(log)
 }
