@@ -68,6 +68,10 @@ fn main() {
     println!("cargo:rustc-link-search={}", out.display());
     // cortex-m-rt's linker script (which includes memory.x), for the firmware binary only.
     println!("cargo:rustc-link-arg-bins=-Tlink.x");
+    // defmt's interned strings have their own section (the `rtt` feature).
+    if env::var_os("CARGO_FEATURE_RTT").is_some() {
+        println!("cargo:rustc-link-arg-bins=-Tdefmt.x");
+    }
 
     let (model_path, model) = read("BOTTLENECK_MODEL", "assets/model.bnq");
     if model.len() < 64 || &model[..4] != b"BTNQ" {
@@ -120,7 +124,7 @@ fn main() {
     {
         fail(format!(
             "{}: {} bytes of int8 model and {} bytes of test images do not fit the {flash} bytes of FLASH in {} \
-             next to the firmware's code (about 70 KB). Export a smaller model (the pipeline's conv-ae, or a \
+             next to the firmware's code (about 35 KB). Export a smaller model (the pipeline's conv-ae, or a \
              classifier on seed 002's encoder: `bottleneck train classifier --pretrained runs/pipeline/conv-ae`), \
              or describe a board with more flash in BOTTLENECK_MEMORY_X.",
             model_path.display(),

@@ -58,7 +58,18 @@ pub fn run(args: &[String]) -> Result<(), String> {
     shell::run("runtime for Cortex-M4", cargo(&["build", "--release", "-p", "bottleneck-runtime", "--target", THUMB]))?;
     shell::run(
         "clippy firmware",
-        cargo(&["clippy", "--release", "--manifest-path", FIRMWARE, "--target", THUMB, "--", "-D", "warnings"]),
+        cargo(&[
+            "clippy",
+            "--release",
+            "--manifest-path",
+            FIRMWARE,
+            "--target",
+            THUMB,
+            "--all-features",
+            "--",
+            "-D",
+            "warnings",
+        ]),
     )?;
     crate::firmware::run(&[])?;
     // The end-to-end tests run the real binary and the wasm module: build them first.

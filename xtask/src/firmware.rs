@@ -178,6 +178,13 @@ pub fn run(args: &[String]) -> Result<(), String> {
         ));
     }
 
+    // The firmware for a board with a debug probe logs with defmt over RTT instead of
+    // semihosting: QEMU cannot show RTT, so it is built (and its size reported), not run.
+    let mut build = cargo(&["build", "--release", "--target", THUMB, "--features", "rtt"]);
+    build.current_dir(&dir).envs(files.iter().cloned());
+    shell::run("build the firmware with RTT logging (rtt)", build)?;
+    size_report(&elf, model_bytes)?;
+
     // The C library on the same core: a C program, compiled by arm-none-eabi-gcc against the
     // thumbv7em libbottleneck.a, runs the same check on the same files.
     let c_log = c_check(&model_path, &files)?;

@@ -91,11 +91,22 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
 }
 
 /// Ends the program: QEMU (or a debugger) sees the exit code; a board without one sleeps.
+#[cfg(not(feature = "rtt"))]
 fn stop(code: debug::ExitStatus) -> ! {
     debug::exit(code);
     loop {
         cortex_m::asm::wfi();
     }
+}
+
+/// Ends the program on a board: `probe-rs run` stops at the breakpoint (success) or reports the
+/// fault of an undefined instruction (failure), as with panic-probe.
+#[cfg(feature = "rtt")]
+fn stop(code: debug::ExitStatus) -> ! {
+    if code == debug::EXIT_SUCCESS {
+        cortex_m::asm::bkpt();
+    }
+    cortex_m::asm::udf()
 }
 
 /// What one pass of the check sequence gives.

@@ -1,9 +1,12 @@
-//! Lines of text over semihosting without `core::fmt`: integers, hexadecimal and fixed-point
+//! Lines of text over semihosting (or, with the `rtt` feature, defmt over RTT) without `core::fmt`: integers, hexadecimal and fixed-point
 //! numbers written by hand into a stack buffer. `core::fmt` with its float formatting took about
 //! 25 KB of the firmware's flash (`cargo xtask firmware` prints the largest symbols); the digits of
 //! an integer are a few instructions.
 
+#[cfg(not(feature = "rtt"))]
 use cortex_m_semihosting::hio;
+#[cfg(feature = "rtt")]
+use defmt_rtt as _;
 
 const CAPACITY: usize = 160;
 
@@ -89,6 +92,7 @@ impl Line {
     }
 
     /// Writes the line and a newline to the host's standard output; nothing without a host.
+    #[cfg(not(feature = "rtt"))]
     #[inline(never)]
     pub fn print(&mut self) {
         let n = if self.len < CAPACITY { self.len + 1 } else { CAPACITY };
@@ -96,6 +100,16 @@ impl Line {
         if let Ok(mut out) = hio::hstdout() {
             let _ = out.write_all(&self.buf[..n]);
         }
+        self.len = 0;
+    }
+
+    /// Sends the line over RTT (defmt's `{=str}`: the text travels as it is).
+    #[cfg(feature = "rtt")]
+    #[inline(never)]
+    pub fn print(&mut self) {
+        // Only ASCII is ever written, so the bytes are UTF-8.
+        let text = core::str::from_utf8(&self.buf[..self.len]).unwrap_or("(not UTF-8)");
+        defmt::println!("{=str}", text);
         self.len = 0;
     }
 }
