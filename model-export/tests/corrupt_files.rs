@@ -65,6 +65,23 @@ fn bad_checksum() {
     assert!(matches!(parse_err(&b), Error::BadChecksum { .. }));
 }
 
+/// Without the checksum, the damage above goes through (the caller vouches for the bytes), but
+/// structural damage is refused as before.
+#[test]
+fn parse_skipping_checksum_still_checks_the_structure() {
+    let mut b = valid();
+    // A weight of the first layer: any byte is a valid weight, only the checksum notices.
+    let weights = u32::from_le_bytes(b[layer_at(0) + 24..layer_at(0) + 28].try_into().unwrap()) as usize;
+    b[weights + 3] ^= 0x40;
+    assert!(matches!(parse_err(&b), Error::BadChecksum { .. }));
+    assert!(Model::parse_skipping_checksum(&b).is_ok());
+    let mut b = valid();
+    b[layer_at(0)] = 99; // an unknown layer kind
+    assert_eq!(Model::parse_skipping_checksum(&b).unwrap_err(), Error::UnknownLayer { layer: 0, kind: 99 });
+    let b = valid();
+    assert!(matches!(Model::parse_skipping_checksum(&b[..b.len() - 1]), Err(Error::LengthMismatch { .. })));
+}
+
 #[test]
 fn layer_sizes_that_do_not_add_up() {
     // Layer 0 is conv1: claim a 15x14 output.

@@ -83,11 +83,14 @@ pub(crate) fn weighted(
     }
 }
 
-/// Which kernel build runs here: `"x86-64 AVX2"`, `"Armv7E-M DSP"` or `"portable"` (for
-/// benchmark reports and the firmware's log).
+/// Which kernel build runs here: `"x86-64 AVX2"`, `"Armv7E-M DSP"`, `"wasm32 simd128"` or
+/// `"portable"` (for benchmark reports and the firmware's log).
 #[must_use]
 pub fn kernel_name() -> &'static str {
     match build() {
+        // A wasm module built with `-C target-feature=+simd128` (`bottleneck validate --targets
+        // wasm-simd128`): the portable kernels, vectorised by LLVM with 128-bit SIMD.
+        Build::Portable if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) => "wasm32 simd128",
         Build::Portable => "portable",
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
         Build::Avx2 => "x86-64 AVX2",

@@ -82,14 +82,32 @@ impl<'a> Model<'a> {
     /// A parsing [`Error`] naming what is wrong (and where): a truncated file, bad magic, unknown
     /// version, checksum mismatch, or a layer whose sizes, tables or quantization do not add up.
     pub fn parse(bytes: &'a [u8]) -> Result<Self, Error> {
+        Self::parse_checked(bytes, true)
+    }
+
+    /// [`Model::parse`] without the CRC-32, for bytes that a full parse accepted before and that
+    /// nothing has written since: a module that keeps the file in a buffer between calls, or
+    /// firmware that checked its flash at start-up. Every other check still runs (a few per
+    /// layer), so damaged bytes can give wrong outputs but never an out-of-bounds access. The
+    /// checksum is most of the cost of a parse: all of the file's bytes.
+    ///
+    /// # Errors
+    /// As [`Model::parse`], except [`Error::BadChecksum`].
+    pub fn parse_skipping_checksum(bytes: &'a [u8]) -> Result<Self, Error> {
+        Self::parse_checked(bytes, false)
+    }
+
+    fn parse_checked(bytes: &'a [u8], checksum: bool) -> Result<Self, Error> {
         let header = Header::read(bytes)?;
         let file_len = header.file_len as usize;
         if file_len != bytes.len() {
             return Err(Error::LengthMismatch { expected: file_len, found: bytes.len() });
         }
-        let found = format::crc32(bytes.get(format::at::FLAGS..).unwrap_or(&[]));
-        if found != header.crc32 {
-            return Err(Error::BadChecksum { expected: header.crc32, found });
+        if checksum {
+            let found = format::crc32(bytes.get(format::at::FLAGS..).unwrap_or(&[]));
+            if found != header.crc32 {
+                return Err(Error::BadChecksum { expected: header.crc32, found });
+            }
         }
         let mut model = Self { bytes, header, scratch: [0; 4] };
         model.validate()?;

@@ -10,7 +10,7 @@
 //!   with the median pruner, the same 20 trials replayed without pruning, and the default
 //!   configuration, on the full data.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::install::TORCH;
@@ -107,6 +107,38 @@ fn inference() -> Result<(), String> {
     let mut bench = cargo(&["bench", "--workspace", "--bench", "inference", "--", &run_s]);
     bench.env("CARGO_TERM_QUIET", "true");
     let latency = capture("latency", bench)?;
+    // The same model in WebAssembly under Node, both builds of the module.
+    let (plain, simd) = wasm_modules()?;
+    let export = run.join("export");
+    let mut wasm_rows = Vec::new();
+    for (name, module) in [("wasm32 (Node)", &plain), ("wasm32 simd128 (Node)", &simd)] {
+        let out = capture(
+            name,
+            shell::cmd(
+                "node",
+                &[
+                    &shell::root().join("firmware-demo/wasm/bench.mjs").to_string_lossy(),
+                    &module.to_string_lossy(),
+                    &export.join("model.bnq").to_string_lossy(),
+                    &export.join("vectors.bin").to_string_lossy(),
+                ],
+            ),
+        )?;
+        let field = |k: &str| out.split_whitespace().skip_while(|w| *w != k).nth(1).unwrap_or("-").to_string();
+        wasm_rows.push(format!(
+            "| {name} | {} | {} | {} |",
+            field("encode_us"),
+            field("decode_us"),
+            field("classify_us")
+        ));
+    }
+    let wasm_table = format!(
+        "\n### The int8 module in WebAssembly\n\nThe same `model.bnq` in `firmware-demo/wasm` under Node {} \
+         (`node firmware-demo/wasm/bench.mjs MODULE model.bnq vectors.bin`: the first test image, batch 1, median of 9 \
+         rounds), microseconds per image:\n\n| module | encode | decode | classify |\n|---|---|---|---|\n{}\n",
+        shell::output("node", &["--version"]).trim(),
+        wasm_rows.join("\n")
+    );
     let body = format!(
         "Measured by `cargo xtask bench inference` on {machine}: it trains the pipeline's autoencoder \
          (`bottleneck run --only conv-ae --name bench`, the full Fashion-MNIST when installed) and a classifier\n\
@@ -114,7 +146,7 @@ fn inference() -> Result<(), String> {
          exports it (`bottleneck export runs/bench/classifier --onnx`), then runs `bottleneck validate runs/bench/classifier --min-agreement 0`\n\
          and `cargo bench --bench inference -- runs/bench/classifier`.\n\n\
          ### int8 against float\n\n```text\n$ bottleneck validate runs/bench/classifier --min-agreement 0\n{validate}```\n\n\
-         ### Latency at batch 1\n\n{latency}",
+         ### Latency at batch 1\n\n{latency}{wasm_table}",
         machine = machine(),
     );
     write_section("inference", &body)
@@ -238,8 +270,9 @@ fn training() -> Result<(), String> {
     write_section("training", &body)
 }
 
-/// Size of the browser module next to burn's flex backend built for wasm32 with the same model.
-fn wasm_size() -> Result<(), String> {
+/// Builds the runtime's wasm module twice, plain and with 128-bit SIMD (as
+/// `trainer/src/targets/wasm.rs` does: the SIMD build in its own target folder); returns both paths.
+fn wasm_modules() -> Result<(PathBuf, PathBuf), String> {
     const WASM: &str = "wasm32-unknown-unknown";
     crate::install::rustup(&[], &[WASM])?;
     let target = shell::target_dir(&shell::root());
@@ -247,7 +280,34 @@ fn wasm_size() -> Result<(), String> {
         "build the runtime's wasm module",
         cargo(&["build", "--release", "--target", WASM, "-p", "bottleneck-wasm"]),
     )?;
-    let ours = target.join(WASM).join("release/bottleneck_wasm.wasm");
+    let simd_dir = target.join("wasm-simd128");
+    let simd_dir_s = simd_dir.to_string_lossy().into_owned();
+    let flags = format!("target.{WASM}.rustflags=[\"-C\", \"target-feature=+simd128\"]");
+    shell::run(
+        "build the runtime's wasm module with simd128",
+        cargo(&[
+            "build",
+            "--release",
+            "--target",
+            WASM,
+            "-p",
+            "bottleneck-wasm",
+            "--target-dir",
+            &simd_dir_s,
+            "--config",
+            &flags,
+        ]),
+    )?;
+    Ok((
+        target.join(WASM).join("release/bottleneck_wasm.wasm"),
+        simd_dir.join(WASM).join("release/bottleneck_wasm.wasm"),
+    ))
+}
+
+/// Size of the browser module next to burn's flex backend built for wasm32 with the same model.
+fn wasm_size() -> Result<(), String> {
+    const WASM: &str = "wasm32-unknown-unknown";
+    let (ours, ours_simd) = wasm_modules()?;
     let dir = shell::root().join("firmware-demo/burn-wasm");
     let mut burn = cargo(&["build", "--release", "--target", WASM]);
     burn.current_dir(&dir);
@@ -255,13 +315,14 @@ fn wasm_size() -> Result<(), String> {
     // Its own workspace: its own target folder unless CARGO_TARGET_DIR names a shared one.
     let theirs = shell::target_dir(&dir).join(WASM).join("release/bottleneck_burn_wasm.wasm");
     let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).map_err(|e| format!("{}: {e}", p.display()));
-    let (a, b) = (size(&ours)?, size(&theirs)?);
+    let (a, a_simd, b) = (size(&ours)?, size(&ours_simd)?, size(&theirs)?);
     let body = format!(
         "Measured by `cargo xtask bench wasm-size`: release builds for `wasm32-unknown-unknown`, no weights inside\n\
          either module (both load them at run time). Sizes only: the burn module is built, not run (its getrandom\n\
          import needs wasm-bindgen glue).\n\n\
          | module | contents | bytes |\n|---|---|---|\n\
          | `firmware-demo/wasm` | Bottleneck's int8 runtime: encode, decode, classify, sample (opt-level 3) | {a} |\n\
+         | `firmware-demo/wasm`, `+simd128` | the same, vectorised with 128-bit SIMD (what `bottleneck serve-demo` serves) | {a_simd} |\n\
          | `firmware-demo/burn-wasm` | burn 0.22 flex (f32, SIMD, no threads): the seed-002 encoder, decoder and MLP head, loading a burn record (opt-level s, LTO, stripped) | {b} |\n\n\
          burn's module is {:.0} times larger.\n",
         b as f64 / a as f64

@@ -50,12 +50,15 @@ fn call(f: impl FnOnce(&mut State) -> i32) -> i32 {
     with(f).unwrap_or(REENTERED)
 }
 
+/// The model `load` accepted. `load` ran every check, the checksum included; each call checks the
+/// structure again (a few checks per layer: JavaScript may have written the buffer since) but not
+/// the checksum, which would read the whole file on every call.
 fn model(model: &[u8], len: usize) -> Result<Model<'_>, i32> {
     let bytes = model.get(..len).ok_or(NO_MODEL)?;
     if bytes.is_empty() {
         return Err(NO_MODEL);
     }
-    Model::parse(bytes).map_err(error_code)
+    Model::parse_skipping_checksum(bytes).map_err(error_code)
 }
 
 fn status(r: Result<i32, i32>) -> i32 {
@@ -78,7 +81,9 @@ pub extern "C" fn load(len: usize) -> i32 {
             return TOO_BIG;
         }
         s.model_len = len;
-        let r = model(&s.model, s.model_len).and_then(|m| {
+        // The full parse, checksum included, once per file.
+        let full = s.model.get(..len).filter(|b| !b.is_empty()).ok_or(NO_MODEL);
+        let r = full.and_then(|b| Model::parse(b).map_err(error_code)).and_then(|m| {
             let fits = m.input_len() <= s.input.len()
                 && m.latent_len() <= s.code.len()
                 && m.classes().unwrap_or(0) <= s.logits.len()

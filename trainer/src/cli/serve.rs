@@ -7,7 +7,7 @@ use clap::Args;
 
 use crate::run_dir::RunDir;
 use crate::serve::serve_demo;
-use crate::targets::build_wasm;
+use crate::targets::{WasmBuild, build_wasm};
 
 #[derive(Debug, Args)]
 pub struct ServeCmd {
@@ -19,7 +19,8 @@ pub struct ServeCmd {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
-    /// The wasm module to serve (default: built from Bottleneck's source tree).
+    /// The wasm module to serve (default: built from Bottleneck's source tree, with 128-bit SIMD,
+    /// which every current browser runs).
     #[arg(long, value_name = "FILE")]
     wasm: Option<PathBuf>,
 }
@@ -29,7 +30,7 @@ impl ServeCmd {
         let run = RunDir::open(&self.run)?;
         let wasm = match self.wasm {
             Some(p) => p,
-            None => build_wasm()?,
+            None => build_wasm(WasmBuild::Simd128)?,
         };
         serve_demo(&run, &self.host, self.port, &wasm, |url| {
             println!("serving the demo of {} at {url} (Ctrl-C to stop)", run.root.display());

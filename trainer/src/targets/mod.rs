@@ -15,13 +15,15 @@ use bottleneck_runtime::Model;
 use crate::files;
 use crate::run_dir::RunDir;
 pub use report::CheckReport;
-pub use wasm::build_wasm;
+pub use wasm::{WasmBuild, build_wasm};
 
 /// A deployment target other than the host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Target {
     /// `wasm32-unknown-unknown`, run by Node.
     Wasm,
+    /// The same with 128-bit SIMD (what `serve-demo` serves to browsers), run by Node.
+    WasmSimd128,
     /// `thumbv7em-none-eabihf` (Cortex-M4F), run by `qemu-system-arm -machine mps2-an386`.
     Firmware,
 }
@@ -32,6 +34,7 @@ impl Target {
     pub fn name(self) -> &'static str {
         match self {
             Self::Wasm => "wasm32",
+            Self::WasmSimd128 => "wasm32-simd128",
             Self::Firmware => "cortex-m4",
         }
     }
@@ -76,7 +79,8 @@ pub fn run_target(target: Target, run: &RunDir, model: &Model<'_>, vectors: &Vec
     };
     let (bnq, vec) = (abs(files::BNQ)?, abs(files::VECTORS)?);
     let (report, log) = match target {
-        Target::Wasm => wasm::check(&bnq, &vec)?,
+        Target::Wasm => wasm::check(&bnq, &vec, wasm::WasmBuild::Scalar)?,
+        Target::WasmSimd128 => wasm::check(&bnq, &vec, wasm::WasmBuild::Simd128)?,
         Target::Firmware => firmware::check(&bnq, &vec)?,
     };
     let host = host_digest(model, vectors, report.vectors)?;
