@@ -346,33 +346,42 @@ macro_rules! kernel_set {
                     }
                 }
                 LayerKind::ConvTranspose2d => {
-                    for (oy, out_row) in output.chunks_exact_mut(ow * oc).take(oh).enumerate() {
-                        let ry = (oy + pad) % s;
+                    // Class by class: all output pixels (oy, ox) with (oy + pad, ox + pad) = (ry, rx)
+                    // mod s read the same taps, so the class's taps and weight block are found
+                    // once. Tap (kyi, kxi) is kernel (ry + s*kyi, rx + s*kxi); with
+                    // qy = (oy + pad - ry) / s (exact) it reads input row qy - kyi, column qx - kxi.
+                    let s = s.max(1);
+                    for ry in 0..s {
                         let nky = class_taps(kh, s, ry);
-                        for (ox, out_pixel) in out_row.chunks_exact_mut(oc).enumerate() {
-                            let rx = (ox + pad) % s;
+                        for rx in 0..s {
                             let nkx = class_taps(kw, s, rx);
                             let k = nky * nkx * ic;
                             let patch = patch.get_mut(..k).ok_or(err)?;
-                            // Tap (kyi, kxi) of the class is kernel (ry + s*kyi, rx + s*kxi); it
-                            // reads input ((oy + pad - ky) / s, (ox + pad - kx) / s), exact by
-                            // construction.
-                            for (kyi, prow) in patch.chunks_exact_mut((nkx * ic).max(1)).enumerate().take(nky) {
-                                let iy = (oy + pad).checked_sub(ry + s * kyi).map(|v| v / s).filter(|&v| v < ih);
-                                for (kxi, cell) in prow.chunks_exact_mut(ic).enumerate() {
-                                    let ix = (ox + pad).checked_sub(rx + s * kxi).map(|v| v / s).filter(|&v| v < iw);
-                                    match (iy, ix) {
-                                        (Some(iy), Some(ix)) => {
-                                            let at = (iy * iw + ix) * ic;
-                                            copy_run(cell, input.get(at..at + ic).ok_or(err)?);
-                                        }
-                                        _ => cell.fill(0),
-                                    }
-                                }
-                            }
                             let block = oc * ic * (taps_before(kh, s, ry) * kw + nky * taps_before(kw, s, rx));
                             let rows = tables.w.get(block..block + oc * k).ok_or(err)?;
-                            emit::<SIGNED>(out_pixel, patch, rows, tables, range);
+                            // The first output row and column of the class.
+                            let (oy0, ox0) = ((ry + s - pad % s) % s, (rx + s - pad % s) % s);
+                            for oy in (oy0..oh).step_by(s) {
+                                let qy = (oy + pad - ry) / s;
+                                for ox in (ox0..ow).step_by(s) {
+                                    let qx = (ox + pad - rx) / s;
+                                    for (kyi, prow) in patch.chunks_exact_mut((nkx * ic).max(1)).enumerate().take(nky) {
+                                        let iy = qy.checked_sub(kyi).filter(|&v| v < ih);
+                                        for (kxi, cell) in prow.chunks_exact_mut(ic.max(1)).enumerate() {
+                                            match (iy, qx.checked_sub(kxi).filter(|&v| v < iw)) {
+                                                (Some(iy), Some(ix)) => {
+                                                    let at = (iy * iw + ix) * ic;
+                                                    copy_run(cell, input.get(at..at + ic).ok_or(err)?);
+                                                }
+                                                _ => cell.fill(0),
+                                            }
+                                        }
+                                    }
+                                    let at = (oy * ow + ox) * oc;
+                                    let out_pixel = output.get_mut(at..at + oc).ok_or(err)?;
+                                    emit::<SIGNED>(out_pixel, patch, rows, tables, range);
+                                }
+                            }
                         }
                     }
                 }
