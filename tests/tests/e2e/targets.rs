@@ -37,11 +37,20 @@ fn wasm_and_cortex_m4_outputs_are_bit_identical_to_the_host() {
     let run = exported_classifier(dir.path());
     let out = ok(
         dir.path(),
-        &["validate", &run, "--vectors-only", "--min-agreement", "0", "--targets", "wasm,wasm-simd128,firmware"],
+        &[
+            "validate",
+            &run,
+            "--vectors-only",
+            "--min-agreement",
+            "0",
+            "--targets",
+            "host-portable,wasm,wasm-simd128,firmware",
+        ],
     );
     let host = digest_of(&out, "host");
     assert_eq!(digest_of(&out, "wasm32"), host, "{out}");
     assert_eq!(digest_of(&out, "wasm32-simd128"), host, "{out}");
+    assert_eq!(digest_of(&out, "host-portable"), host, "{out}");
     // The firmware embeds the first 32 of the 40 vectors; its line names the host's digest on the
     // same 32 only when they differ, so "identical" is the check.
     let fw = out.lines().find(|l| l.trim_start().starts_with("cortex-m4")).unwrap();

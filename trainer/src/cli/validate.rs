@@ -26,9 +26,11 @@ pub struct ValidateCmd {
     /// Folder holding the IDX files (default: the folder recorded in the run's config.toml).
     #[arg(long, value_name = "DIR")]
     data: Option<PathBuf>,
-    /// Also build and run these targets on the same vectors and require bit-identical outputs:
-    /// wasm (Node) and firmware (Cortex-M4 under qemu-system-arm). Needs Bottleneck's source tree,
-    /// the rustup targets, Node and QEMU.
+    /// Also run these targets on the same vectors and require bit-identical outputs:
+    /// host-portable (this machine's portable kernels instead of its fastest ones), wasm and
+    /// wasm-simd128 (the module built plain and with 128-bit SIMD, in Node) and firmware (Cortex-M4
+    /// under qemu-system-arm, its DSP and its portable kernels). The builds need Bottleneck's
+    /// source tree, the rustup targets, Node and QEMU.
     #[arg(long, value_enum, value_delimiter = ',')]
     targets: Vec<Target>,
 }
@@ -53,11 +55,17 @@ impl ValidateCmd {
             let (bnq, vectors) = read_export(&run)?;
             let model = parse(&run, &bnq)?;
             println!("targets (the same check sequence; equal digests mean bit-identical int8 outputs):");
-            println!("  {:<10} {:>7}  {:<10}", "host", v.vectors.count, format!("{:#010x}", v.vectors.digest));
+            println!(
+                "  {:<16} {:>7}  {:#010x}  ({} kernels)",
+                "host",
+                v.vectors.count,
+                v.vectors.digest,
+                bottleneck_runtime::kernel_name()
+            );
             for &t in &self.targets {
                 let r = run_target(t, &run, &model, &vectors)?;
                 println!(
-                    "  {:<10} {:>7}  {:#010x}  {}",
+                    "  {:<16} {:>7}  {:#010x}  {}",
                     r.target,
                     r.report.vectors,
                     r.report.digest,
@@ -68,7 +76,7 @@ impl ValidateCmd {
                     }
                 );
                 if let Some(line) = &r.report.instructions {
-                    println!("             {line}");
+                    println!("  {:<16} {line}", "");
                 }
                 if !r.identical() {
                     failed.push(format!("{} outputs differ from the host runtime's", r.target));

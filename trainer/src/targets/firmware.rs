@@ -24,13 +24,23 @@ pub fn check(bnq: &Path, vectors: &Path) -> anyhow::Result<(CheckReport, String)
     let with_files = |c: &mut Command| {
         c.current_dir(&dir).env("BOTTLENECK_MODEL", bnq).env("BOTTLENECK_VECTORS", vectors);
     };
+    // `check-kernels`: the firmware also runs every layer kind and the whole sequence with its
+    // portable kernels, and fails unless they give the DSP kernels' bytes.
     let mut build = cargo();
-    build.args(["build", "--release", "-q", "--target", TRIPLE]);
+    build.args(["build", "--release", "-q", "--target", TRIPLE, "--features", "check-kernels"]);
     with_files(&mut build);
     run("building the firmware", &mut build)?;
     // The build is done, so `cargo run` only starts the runner (QEMU); `timeout` bounds a hang.
     let mut qemu = Command::new("timeout");
-    qemu.arg(QEMU_SECONDS).arg(cargo().get_program()).args(["run", "--release", "-q", "--target", TRIPLE]);
+    qemu.arg(QEMU_SECONDS).arg(cargo().get_program()).args([
+        "run",
+        "--release",
+        "-q",
+        "--target",
+        TRIPLE,
+        "--features",
+        "check-kernels",
+    ]);
     with_files(&mut qemu);
     let log = run("running the firmware in qemu-system-arm (needs `apt-get install qemu-system-arm`)", &mut qemu)?;
     Ok((CheckReport::parse(&log, "the firmware")?, log))

@@ -20,11 +20,15 @@ pub use wasm::{WasmBuild, build_wasm};
 /// A deployment target other than the host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Target {
+    /// This machine's runtime with its portable kernels instead of the fastest build (AVX2 on
+    /// x86-64): the same bits are required of both.
+    HostPortable,
     /// `wasm32-unknown-unknown`, run by Node.
     Wasm,
     /// The same with 128-bit SIMD (what `serve-demo` serves to browsers), run by Node.
     WasmSimd128,
-    /// `thumbv7em-none-eabihf` (Cortex-M4F), run by `qemu-system-arm -machine mps2-an386`.
+    /// `thumbv7em-none-eabihf` (Cortex-M4F), run by `qemu-system-arm -machine mps2-an386`, with
+    /// its DSP kernels and, in the same run, its portable ones (which must agree).
     Firmware,
 }
 
@@ -33,6 +37,7 @@ impl Target {
     #[must_use]
     pub fn name(self) -> &'static str {
         match self {
+            Self::HostPortable => "host-portable",
             Self::Wasm => "wasm32",
             Self::WasmSimd128 => "wasm32-simd128",
             Self::Firmware => "cortex-m4",
@@ -79,6 +84,12 @@ pub fn run_target(target: Target, run: &RunDir, model: &Model<'_>, vectors: &Vec
     };
     let (bnq, vec) = (abs(files::BNQ)?, abs(files::VECTORS)?);
     let (report, log) = match target {
+        Target::HostPortable => {
+            bottleneck_runtime::use_portable_kernels(true);
+            let digest = host_digest(model, vectors, vectors.items.len());
+            bottleneck_runtime::use_portable_kernels(false);
+            (CheckReport { digest: digest?, vectors: vectors.items.len(), instructions: None }, String::new())
+        }
         Target::Wasm => wasm::check(&bnq, &vec, wasm::WasmBuild::Scalar)?,
         Target::WasmSimd128 => wasm::check(&bnq, &vec, wasm::WasmBuild::Simd128)?,
         Target::Firmware => firmware::check(&bnq, &vec)?,
