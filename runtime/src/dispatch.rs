@@ -18,20 +18,44 @@ pub(crate) mod avx2 {
     crate::kernels::kernel_set!(#[target_feature(enable = "avx2")]);
 }
 
+/// The layer loops with AVX-512 VNNI dot products (`crate::x86_vnni`), chosen at run time.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+pub(crate) mod vnni {
+    crate::kernels::kernel_set!(dots = crate::x86_vnni, #[target_feature(enable = "avx2,avx512f,avx512bw,avx512vnni")]);
+}
+
 /// The layer loops with the DSP extension's dot products (Armv7E-M targets; see `build.rs`).
 #[cfg(bottleneck_arm_dsp)]
 pub(crate) mod arm_dsp {
     crate::kernels::kernel_set!(dots = crate::arm_dsp);
 }
 
-/// Set by [`use_portable_kernels`]: run the portable build even where a faster one exists.
-static PORTABLE_ONLY: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+/// The build every model runs, when one was chosen ([`use_kernel_build`]): 0 for the fastest,
+/// otherwise `1 + ` the build's index in [`BUILDS`].
+static CHOSEN: core::sync::atomic::AtomicU8 = core::sync::atomic::AtomicU8::new(0);
 
 /// Makes every model in this process use the portable kernel build (`true`) or the fastest one
 /// the target supports (`false`, the default). Outputs are the same bits either way; this exists
 /// to measure and compare the builds.
 pub fn use_portable_kernels(portable: bool) {
-    PORTABLE_ONLY.store(portable, core::sync::atomic::Ordering::Relaxed);
+    let _ = use_kernel_build(if portable { "portable" } else { "" });
+}
+
+/// Makes every model in this process use the kernel build named `name` (one of
+/// [`kernel_builds`]), or the fastest one for `""`. Returns false, changing nothing, for a build
+/// this CPU cannot run. For benchmarks and comparisons: every build gives the same bits.
+pub fn use_kernel_build(name: &str) -> bool {
+    let index = if name.is_empty() {
+        Some(0)
+    } else {
+        BUILDS.iter().position(|&b| build_name(b) == name && runnable(b)).map(|i| i as u8 + 1)
+    };
+    index.inspect(|&i| CHOSEN.store(i, core::sync::atomic::Ordering::Relaxed)).is_some()
+}
+
+/// The kernel builds this CPU can run, fastest first; the last is `"portable"`.
+pub fn kernel_builds() -> impl Iterator<Item = &'static str> {
+    other_builds().chain(core::iter::once(Build::Portable)).map(build_name)
 }
 
 /// The kernel builds.
@@ -41,16 +65,33 @@ enum Build {
     /// x86-64 with AVX2, detected at run time (needs `std`).
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
     Avx2,
+    /// x86-64 with AVX-512 VNNI, detected at run time (needs `std`).
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    Vnni,
     /// Armv7E-M DSP instructions, chosen at compile time.
     #[cfg(bottleneck_arm_dsp)]
     ArmDsp,
 }
 
+/// Whether the CPU has AVX-512 VNNI (with the AVX-512 foundation and byte/word instructions).
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+fn has_vnni() -> bool {
+    std::is_x86_feature_detected!("avx512f")
+        && std::is_x86_feature_detected!("avx512bw")
+        && std::is_x86_feature_detected!("avx512vnni")
+        && std::is_x86_feature_detected!("avx2")
+}
+
 /// The fastest build that can run here, unless switched off.
 #[inline]
 fn build() -> Build {
-    if PORTABLE_ONLY.load(core::sync::atomic::Ordering::Relaxed) {
-        return Build::Portable;
+    let chosen = usize::from(CHOSEN.load(core::sync::atomic::Ordering::Relaxed));
+    if let Some(&b) = chosen.checked_sub(1).and_then(|i| BUILDS.get(i)) {
+        return b;
+    }
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    if has_vnni() {
+        return Build::Vnni;
     }
     #[cfg(all(feature = "std", target_arch = "x86_64"))]
     if std::is_x86_feature_detected!("avx2") {
@@ -60,6 +101,33 @@ fn build() -> Build {
     return Build::ArmDsp;
     #[allow(unreachable_code)]
     Build::Portable
+}
+
+/// Every build this crate was compiled with.
+const BUILDS: &[Build] = &[
+    Build::Portable,
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    Build::Vnni,
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    Build::Avx2,
+    #[cfg(bottleneck_arm_dsp)]
+    Build::ArmDsp,
+];
+
+/// Whether `build` can run on this CPU.
+fn runnable(build: Build) -> bool {
+    build == Build::Portable || other_builds().any(|b| b == build)
+}
+
+/// Every build other than the portable one that can run here, fastest first.
+fn other_builds() -> impl Iterator<Item = Build> {
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    let builds = [has_vnni().then_some(Build::Vnni), std::is_x86_feature_detected!("avx2").then_some(Build::Avx2)];
+    #[cfg(bottleneck_arm_dsp)]
+    let builds = [Some(Build::ArmDsp), None];
+    #[cfg(not(any(all(feature = "std", target_arch = "x86_64"), bottleneck_arm_dsp)))]
+    let builds: [Option<Build>; 2] = [None, None];
+    builds.into_iter().flatten()
 }
 
 /// Runs one weighted layer with the best kernel build for this CPU.
@@ -72,36 +140,62 @@ pub(crate) fn weighted(
     output: &mut [u8],
     patch: &mut [u8],
 ) -> Result<(), Error> {
-    match build() {
+    weighted_with(build(), rec, tables, input, in_signed, output, patch)
+}
+
+/// Runs one weighted layer with `build`, which `build()` or `other_builds()` found runnable.
+#[inline]
+fn weighted_with(
+    build: Build,
+    rec: &LayerRecord,
+    tables: &Weights<'_>,
+    input: &[u8],
+    in_signed: bool,
+    output: &mut [u8],
+    patch: &mut [u8],
+) -> Result<(), Error> {
+    match build {
         Build::Portable => portable::weighted(rec, tables, input, in_signed, output, patch),
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
         #[allow(unsafe_code)]
-        // SAFETY: the AVX2 build only needs AVX2, which `build` saw the CPU has.
+        // SAFETY: the AVX2 build only needs AVX2, which the CPU was seen to have.
         Build::Avx2 => unsafe { avx2::weighted(rec, tables, input, in_signed, output, patch) },
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        #[allow(unsafe_code)]
+        // SAFETY: the VNNI build needs AVX2 and AVX-512 F, BW and VNNI, which `has_vnni` saw.
+        Build::Vnni => unsafe { vnni::weighted(rec, tables, input, in_signed, output, patch) },
         #[cfg(bottleneck_arm_dsp)]
         Build::ArmDsp => arm_dsp::weighted(rec, tables, input, in_signed, output, patch),
     }
 }
 
-/// Which kernel build runs here: `"x86-64 AVX2"`, `"Armv7E-M DSP"`, `"wasm32 simd128"` or
-/// `"portable"` (for benchmark reports and the firmware's log).
+/// Which kernel build runs here: `"x86-64 AVX-512 VNNI"`, `"x86-64 AVX2"`, `"Armv7E-M DSP"`,
+/// `"wasm32 simd128"` or `"portable"` (for benchmark reports and the firmware's log).
 #[must_use]
 pub fn kernel_name() -> &'static str {
-    match build() {
+    build_name(build())
+}
+
+fn build_name(build: Build) -> &'static str {
+    match build {
         // A wasm module built with `-C target-feature=+simd128` (`bottleneck validate --targets
         // wasm-simd128`): the portable kernels, vectorised by LLVM with 128-bit SIMD.
         Build::Portable if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) => "wasm32 simd128",
         Build::Portable => "portable",
         #[cfg(all(feature = "std", target_arch = "x86_64"))]
         Build::Avx2 => "x86-64 AVX2",
+        #[cfg(all(feature = "std", target_arch = "x86_64"))]
+        Build::Vnni => "x86-64 AVX-512 VNNI",
         #[cfg(bottleneck_arm_dsp)]
         Build::ArmDsp => "Armv7E-M DSP",
     }
 }
 
-/// A layer on which the kernel build of [`kernel_name`] and the portable one disagree.
+/// A layer on which a kernel build and the portable one disagree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KernelMismatch {
+    /// The build that disagrees (as [`kernel_name`] names builds).
+    pub build: &'static str,
     /// Index of the case in [`check_kernel_builds`]'s list.
     pub case: usize,
     /// Whether the input bytes were read as i8.
@@ -115,7 +209,7 @@ impl core::fmt::Display for KernelMismatch {
         write!(
             f,
             "kernel build {} and the portable one: {} on layer case {} ({} input)",
-            kernel_name(),
+            self.build,
             self.what,
             self.case,
             if self.signed_input { "i8" } else { "u8" }
@@ -131,10 +225,10 @@ const CHECK_CHANNELS: usize = 32;
 
 /// Runs every layer shape the exported models use, and odd ones (dot products whose length is
 /// not a multiple of 4, channel counts not a multiple of 4), with random weights and inputs
-/// through the build this target runs ([`kernel_name`]) and through the portable build, and
-/// compares the output bytes. Returns the number of layers compared. Allocation-free (about
-/// 14 KiB of stack), so the firmware runs it at start-up; on a target with only the portable
-/// build it compares that build with itself.
+/// through every kernel build this CPU can run (VNNI and AVX2 on x86-64, DSP on Armv7E-M) and
+/// through the portable build, and compares the output bytes. Returns the number of (layer,
+/// build) pairs compared: 0 where only the portable build exists. Allocation-free (about 14 KiB
+/// of stack), so the firmware runs it at start-up.
 ///
 /// # Errors
 /// The first case whose outputs differ, or on which a kernel fails.
@@ -163,7 +257,7 @@ pub fn check_kernel_builds() -> Result<usize, KernelMismatch> {
     let mut compared = 0;
     for (case, &(kind, input, output, k, s, p)) in cases.iter().enumerate() {
         for signed_input in [false, true] {
-            let mismatch = |what| KernelMismatch { case, signed_input, what };
+            let mismatch = |build, what| KernelMismatch { build, case, signed_input, what };
             let mut r = Rng::new(case as u64 * 2 + u64::from(signed_input));
             let rec = LayerRecord {
                 kind,
@@ -192,7 +286,7 @@ pub fn check_kernel_builds() -> Result<usize, KernelMismatch> {
                 bias.get_mut(..4 * oc),
                 requant.get_mut(..REQUANT_LEN * oc),
             ) else {
-                return Err(mismatch("case larger than the check's buffers"));
+                return Err(mismatch("portable", "case larger than the check's buffers"));
             };
             w.iter_mut().for_each(|v| *v = r.next_u32() as u8);
             x.iter_mut().for_each(|v| *v = r.next_u32() as u8);
@@ -205,15 +299,19 @@ pub fn check_kernel_builds() -> Result<usize, KernelMismatch> {
             }
             let tables = Weights { w, bias, requant };
             portable::weighted(&rec, &tables, x, signed_input, a, patch)
-                .map_err(|_| mismatch("portable kernel error"))?;
-            weighted(&rec, &tables, x, signed_input, b, patch).map_err(|_| mismatch("kernel error"))?;
-            if a != b {
-                return Err(mismatch("different output bytes"));
-            }
+                .map_err(|_| mismatch("portable", "kernel error"))?;
             if a.iter().all(|&v| v == a.first().copied().unwrap_or(0)) {
-                return Err(mismatch("constant output (the case cannot tell builds apart)"));
+                return Err(mismatch("portable", "constant output (the case cannot tell builds apart)"));
             }
-            compared += 1;
+            for build in other_builds() {
+                let name = build_name(build);
+                weighted_with(build, &rec, &tables, x, signed_input, b, patch)
+                    .map_err(|_| mismatch(name, "kernel error"))?;
+                if a != b {
+                    return Err(mismatch(name, "different output bytes"));
+                }
+                compared += 1;
+            }
         }
     }
     Ok(compared)
@@ -224,10 +322,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_fast_build_matches_the_portable_one_bit_for_bit() {
-        // On a CPU without AVX2 this compares the portable build with itself, and says so.
+    fn builds_can_be_chosen_by_name() {
+        let mut names = [""; 4];
+        let count = kernel_builds().zip(&mut names).map(|(b, n)| *n = b).count();
+        let names = &names[..count];
+        assert_eq!(names.last(), Some(&"portable"));
+        for &name in names {
+            assert!(use_kernel_build(name), "{name}");
+            assert_eq!(kernel_name(), name);
+        }
+        assert!(!use_kernel_build("no such build"));
+        assert_eq!(kernel_name(), "portable", "a refused name changes nothing");
+        assert!(use_kernel_build(""));
+        assert_eq!(kernel_name(), names[0]);
+    }
+
+    #[test]
+    fn every_build_matches_the_portable_one_bit_for_bit() {
+        let builds = other_builds().count();
         #[cfg(feature = "std")]
-        std::eprintln!("comparing {} with portable", kernel_name());
-        assert_eq!(check_kernel_builds(), Ok(16));
+        std::eprintln!("comparing {builds} kernel builds with the portable one (fastest: {})", kernel_name());
+        assert_eq!(check_kernel_builds(), Ok(16 * builds));
     }
 }

@@ -185,16 +185,16 @@ impl LayerRecord {
 /// functions call each other within the same feature set.
 ///
 /// `kernel_set!(dots = path::to::module)` takes `dot` and `dot4` from that module instead of
-/// compiling the portable ones (the Cortex-M DSP build, whose dot products are instructions the
-/// compiler does not emit by itself).
+/// compiling the portable ones (the Cortex-M DSP and x86 VNNI builds, whose dot products are
+/// instructions the compiler does not emit by itself), optionally with a feature attribute too.
 macro_rules! kernel_set {
     ($(#[$feature:meta])?) => {
         $crate::kernels::kernel_set!(@dots $(#[$feature])?);
         $crate::kernels::kernel_set!(@layers $(#[$feature])?);
     };
-    (dots = $($dots:ident)::+) => {
+    (dots = $($dots:ident)::+ $(, #[$feature:meta])?) => {
         pub(crate) use $($dots)::+::{dot, dot4};
-        $crate::kernels::kernel_set!(@layers);
+        $crate::kernels::kernel_set!(@layers $(#[$feature])?);
     };
     (@dots $(#[$feature:meta])?) => {
         /// An activation byte's value.

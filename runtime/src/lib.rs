@@ -38,9 +38,13 @@ pub mod format;
 mod kernels;
 mod model;
 mod sample;
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+mod x86_vnni;
 
 pub use argmax::argmax;
-pub use dispatch::{KernelMismatch, check_kernel_builds, kernel_name, use_portable_kernels};
+pub use dispatch::{
+    KernelMismatch, check_kernel_builds, kernel_builds, kernel_name, use_kernel_build, use_portable_kernels,
+};
 pub use error::Error;
 pub use format::Shape;
 pub use model::{Entry, Kind, Model, Step};

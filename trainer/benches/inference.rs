@@ -1,5 +1,5 @@
-//! Per-image (batch 1) latency of encode, decode and classify: Bottleneck's int8 runtime (its
-//! fastest kernel build for this CPU, and its portable build) next to the same model in burn
+//! Per-image (batch 1) latency of encode, decode and classify: Bottleneck's int8 runtime (every
+//! kernel build this CPU runs: AVX-512 VNNI, AVX2, portable) next to the same model in burn
 //! (flex, f32) and in tract (the exported ONNX, f32).
 //!
 //! `cargo bench -p bottleneck --bench inference -- RUN_DIR` (after `bottleneck export RUN_DIR
@@ -16,7 +16,7 @@ use bottleneck::deploy::read_export;
 use bottleneck::inference::LoadedModel;
 use bottleneck::models::Autoencoder;
 use bottleneck::run_dir::RunDir;
-use bottleneck_runtime::{Entry, Model, use_portable_kernels};
+use bottleneck_runtime::{Entry, Model, use_kernel_build};
 use burn::prelude::{Device, TensorData};
 use tract_onnx::prelude::{
     DatumExt as _, Framework as _, InferenceModelExt as _, IntoRunnable as _, TypedSimplePlan, tvec,
@@ -59,13 +59,12 @@ fn main() -> anyhow::Result<()> {
     let (pixels, latent) = (model.input_len(), model.latent_len());
     let classes = model.classes().unwrap_or(0);
     let export = run.root.join("export");
-    let kernels = bottleneck_runtime::kernel_name();
-    let names = [
-        format!("int8 runtime ({kernels})"),
-        "int8 runtime (portable build)".into(),
-        "burn flex (f32)".into(),
-        "tract (f32 ONNX)".into(),
-    ];
+    // Every kernel build this CPU runs (VNNI, AVX2, portable on these machines), then burn and
+    // tract.
+    let builds: Vec<&'static str> = bottleneck_runtime::kernel_builds().collect();
+    let mut names: Vec<String> = builds.iter().map(|b| format!("int8 runtime ({b})")).collect();
+    let (burn_who, tract_who) = (names.len(), names.len() + 1);
+    names.extend(["burn flex (f32)".into(), "tract (f32 ONNX)".into()]);
 
     let device = Device::flex();
     let trained = LoadedModel::load(&run, &config, &device)?;
@@ -75,8 +74,8 @@ fn main() -> anyhow::Result<()> {
     let tract_cls = tract_plan(&export.join("classifier.onnx"), &image_shape)?;
 
     let mut contenders: Vec<Contender<'_>> = Vec::new();
-    // The int8 runtime, fastest build then portable build; each keeps its own buffers.
-    for (who, portable) in [(0usize, false), (1, true)] {
+    // The int8 runtime, each build; each keeps its own buffers.
+    for (who, &build) in builds.iter().enumerate() {
         let m = &model;
         let buffers = || (vec![0u8; m.max_scratch_len()], vec![0f32; latent], vec![0f32; pixels], vec![0f32; classes]);
         let (mut s, mut c, _, _) = buffers();
@@ -84,7 +83,7 @@ fn main() -> anyhow::Result<()> {
             op: "encode",
             who,
             f: Box::new(move |i| {
-                use_portable_kernels(portable);
+                use_kernel_build(build);
                 m.encode(black_box(&v[i].input), &mut c, &mut s).unwrap();
             }),
         });
@@ -93,7 +92,7 @@ fn main() -> anyhow::Result<()> {
             op: "decode",
             who,
             f: Box::new(move |i| {
-                use_portable_kernels(portable);
+                use_kernel_build(build);
                 m.decode(black_box(&v[i].code), &mut img, &mut s).unwrap();
             }),
         });
@@ -103,7 +102,7 @@ fn main() -> anyhow::Result<()> {
                 op: "classify",
                 who,
                 f: Box::new(move |i| {
-                    use_portable_kernels(portable);
+                    use_kernel_build(build);
                     black_box(m.classify(black_box(&v[i].input), &mut l, &mut s).unwrap());
                 }),
             });
@@ -120,7 +119,7 @@ fn main() -> anyhow::Result<()> {
         let d = &device;
         contenders.push(Contender {
             op: "classify",
-            who: 2,
+            who: burn_who,
             f: Box::new(move |i| {
                 let x = BurnTensor::from_data(TensorData::new(v[i].input.clone(), [1, pixels]), d);
                 black_box(head.forward(x).try_into_vec_as::<f32>().unwrap());
@@ -131,7 +130,7 @@ fn main() -> anyhow::Result<()> {
         let d = &device;
         contenders.push(Contender {
             op: "encode",
-            who: 2,
+            who: burn_who,
             f: Box::new(move |i| {
                 let x = BurnTensor::from_data(TensorData::new(v[i].input.clone(), [1, pixels]), d);
                 black_box(m.encode(x).try_into_vec_as::<f32>().unwrap());
@@ -139,7 +138,7 @@ fn main() -> anyhow::Result<()> {
         });
         contenders.push(Contender {
             op: "decode",
-            who: 2,
+            who: burn_who,
             f: Box::new(move |i| {
                 let z = BurnTensor::from_data(TensorData::new(v[i].code.clone(), [1, latent]), d);
                 black_box(m.decode(z).try_into_vec_as::<f32>().unwrap());
@@ -155,7 +154,7 @@ fn main() -> anyhow::Result<()> {
         if let Some(p) = plan {
             contenders.push(Contender {
                 op,
-                who: 3,
+                who: tract_who,
                 f: Box::new(move |i| {
                     let data = if from_code { &v[i].code } else { &v[i].input };
                     let x = TractTensor::from_shape(&shape, data).unwrap();
@@ -178,7 +177,7 @@ fn main() -> anyhow::Result<()> {
             }
         }
     }
-    use_portable_kernels(false);
+    use_kernel_build("");
 
     let cell = |op: &str, who: usize| {
         contenders
@@ -193,9 +192,9 @@ fn main() -> anyhow::Result<()> {
     );
     println!();
     println!("| operation | {} |", names.join(" | "));
-    println!("|---|---|---|---|---|");
+    println!("|---|{}", "---|".repeat(names.len()));
     for op in ["encode", "decode", "classify"] {
-        println!("| {op} | {} |", (0..4).map(|w| cell(op, w)).collect::<Vec<_>>().join(" | "));
+        println!("| {op} | {} |", (0..names.len()).map(|w| cell(op, w)).collect::<Vec<_>>().join(" | "));
     }
     println!();
     println!(

@@ -294,7 +294,7 @@ fn main() -> ! {
         Err(e) => {
             Line::new()
                 .s("error: kernel build ")
-                .s(kernel_name())
+                .s(e.build)
                 .s(" differs from the portable one: ")
                 .s(e.what)
                 .print();

@@ -1,0 +1,61 @@
+//! Microseconds per image of encode, decode and classify at batch 1, with every kernel build this
+//! CPU runs, on a model file (default: the firmware's):
+//!
+//! ```sh
+//! cargo run --release -p bottleneck-runtime --features std --example time_entries [MODEL.bnq]
+//! ```
+//!
+//! A quick loop for kernel work; the figures in docs/BENCHMARKS.md come from `cargo xtask bench
+//! inference`, beside tract and burn.
+
+use std::time::Instant;
+
+use bottleneck_runtime::{Model, kernel_builds, use_kernel_build};
+
+/// Median microseconds per call of `f` over 9 rounds of at least 0.1 s.
+fn time(mut f: impl FnMut()) -> f64 {
+    let mut n = 1u32;
+    loop {
+        let t = Instant::now();
+        (0..n).for_each(|_| f());
+        if t.elapsed().as_secs_f64() > 0.1 {
+            break;
+        }
+        n *= 2;
+    }
+    let mut rounds: Vec<f64> = (0..9)
+        .map(|_| {
+            let t = Instant::now();
+            (0..n).for_each(|_| f());
+            t.elapsed().as_secs_f64() * 1e6 / f64::from(n)
+        })
+        .collect();
+    rounds.sort_by(f64::total_cmp);
+    rounds[4]
+}
+
+fn main() {
+    let path = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../firmware-demo/cortex-m4/assets/model.bnq").into());
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let m = Model::parse(&bytes).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let image: Vec<f32> = (0..m.input_len()).map(|i| (i % 251) as f32 / 250.0).collect();
+    let mut scratch = vec![0u8; m.max_scratch_len()];
+    let mut code = vec![0f32; m.latent_len()];
+    let mut out = vec![0f32; m.input_len()];
+    let mut logits = vec![0f32; m.classes().unwrap_or(0)];
+    for build in kernel_builds() {
+        use_kernel_build(build);
+        let encode = time(|| m.encode(&image, &mut code, &mut scratch).unwrap());
+        let decode = time(|| m.decode(&code, &mut out, &mut scratch).unwrap());
+        let classify = if logits.is_empty() {
+            f64::NAN
+        } else {
+            time(|| {
+                m.classify(&image, &mut logits, &mut scratch).unwrap();
+            })
+        };
+        println!("{build:<20} encode {encode:6.1} us  decode {decode:6.1} us  classify {classify:6.1} us");
+    }
+}
