@@ -1,13 +1,14 @@
 //! Picking the fastest compilation of the kernels for the CPU at hand.
 //!
-//! The kernels are plain integer Rust (`crate::kernels::kernel_set!`). Compiled with AVX2 enabled,
-//! LLVM vectorises them with 256-bit instructions; with the `std` feature on x86-64 that build is
-//! used when the CPU has AVX2 (detected at run time). On Armv7E-M targets (Cortex-M4 and up,
-//! chosen at compile time by `build.rs`) the layer loops run with the DSP extension's dot
-//! products (`crate::arm_dsp`). The arithmetic is the same integer sums either way, so outputs are
-//! bit-identical: [`check_kernel_builds`] compares the build in use with the portable one on every
-//! layer kind (a unit test on the host, the firmware at start-up in QEMU). Elsewhere (wasm, other
-//! microcontrollers) the portable build runs, vectorised for whatever the target enables.
+//! The kernels are plain integer Rust (`crate::kernels::kernel_set!`). With the `std` feature on
+//! x86-64 two more builds are chosen at run time: AVX-512 VNNI (the layer loops with `vpdpbusd`
+//! dot products, `crate::x86_vnni`) and AVX2 (the same Rust, which LLVM vectorises with 256-bit
+//! instructions). On Armv7E-M targets (Cortex-M4 and up, chosen at compile time by `build.rs`) the
+//! layer loops run with the DSP extension's dot products (`crate::arm_dsp`). The arithmetic is the
+//! same integer sums in every build, so outputs are bit-identical: [`check_kernel_builds`]
+//! compares each build with the portable one on every layer kind (a unit test on the host, the
+//! firmware at start-up in QEMU). Elsewhere (wasm, other microcontrollers) the portable build runs,
+//! vectorised for whatever the target enables.
 
 use crate::Error;
 use crate::format::LayerRecord;
