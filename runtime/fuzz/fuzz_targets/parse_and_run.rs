@@ -32,7 +32,10 @@ fuzz_target!(|data: &[u8]| {
 });
 
 fn exercise(bytes: &[u8], data: &[u8]) {
+    // Without the checksum the same structure checks run: whatever parses fully parses so too.
+    let unchecked = Model::parse_skipping_checksum(bytes);
     let Ok(model) = Model::parse(bytes) else { return };
+    assert!(unchecked.is_ok(), "parse accepted what parse_skipping_checksum refused: {unchecked:?}");
     let (n_in, n_code) = (model.input_len(), model.latent_len());
     assert_eq!(n_in, model.input_shape().len());
     let entries = [Entry::Encode, Entry::Decode, Entry::Classify, Entry::Sample];
@@ -60,6 +63,31 @@ fn exercise(bytes: &[u8], data: &[u8]) {
     }
     let seed = data.iter().fold(0u64, |h, &b| h.rotate_left(5) ^ u64::from(b));
     let _ = model.sample(&mut Rng::new(seed), &mut code, &mut out, &mut scratch);
+
+    // The integer entry points on 8-bit pixels from the fuzz bytes, and the profile, which must
+    // give the entry point's outputs.
+    let pixels: Vec<u8> = (0..n_in).map(|i| data.get(i % data.len().max(1)).copied().unwrap_or(0)).collect();
+    let mut code_bytes = vec![0i8; n_code];
+    let encoded = model.encode_bytes(&pixels, &mut code_bytes, &mut scratch);
+    if let Some(k) = classes {
+        let mut logits = vec![0i32; k];
+        if let Ok(class) = model.classify_bytes(&pixels, &mut logits, &mut scratch) {
+            assert!(class < k, "class {class} of {k}");
+        }
+        match model.classify_code(&code_bytes, &mut logits, &mut scratch) {
+            Ok(class) => assert!(class < k && model.classifies_from_code() && encoded.is_ok()),
+            Err(Error::ClassifierReadsImage) => assert!(!model.classifies_from_code()),
+            Err(_) => {}
+        }
+    }
+    let mut profiled = vec![0f32; n_code];
+    let mut steps = 0usize;
+    if model.profile(Entry::Encode, &image, &mut profiled, &mut scratch, &mut |_| steps += 1).is_ok() {
+        model.encode(&image, &mut code, &mut scratch).unwrap();
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&profiled), bits(&code), "profile changed the code");
+        assert!(steps >= 3, "{steps} profile steps");
+    }
 }
 
 /// Calls with a buffer of the wrong size: each must fail with the matching error, before running
