@@ -292,12 +292,7 @@ fn main() -> ! {
     match bottleneck_runtime::check_kernel_builds() {
         Ok(n) => Line::new().s("kernels: the same bytes as the portable build on ").u(n as u32).s(" layers").print(),
         Err(e) => {
-            Line::new()
-                .s("error: kernel build ")
-                .s(e.build)
-                .s(" differs from the portable one: ")
-                .s(e.what)
-                .print();
+            Line::new().s("error: kernel build ").s(e.build).s(" differs from the portable one: ").s(e.what).print();
             stop(debug::EXIT_FAILURE)
         }
     }
