@@ -1,4 +1,4 @@
-//! The int8 runtime for C: `libbottleneck.a` / `libbottleneck.so` and `include/bottleneck.h`.
+//! The int8 runtime for C: `libbottleneck_c.a` / `libbottleneck_c.so` and `include/bottleneck.h`.
 //!
 //! A thin layer over `bottleneck-runtime`: no allocation, no global state, every call returns a
 //! [`BnStatus`]. The caller owns all memory: the model file's bytes (which must outlive the

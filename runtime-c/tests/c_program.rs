@@ -1,9 +1,9 @@
 //! The C library as a C program uses it: the committed header is the one cbindgen makes of the
 //! source, and a C program (tests/c/check.c with main_host.c) compiled by the system's C compiler
-//! against `libbottleneck.a` computes the same digest as the Rust runtime on the firmware's model
+//! against `libbottleneck_c.a` computes the same digest as the Rust runtime on the firmware's model
 //! and images. (`cargo xtask firmware` runs the same C check on a Cortex-M4 in QEMU.)
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use bottleneck_runtime::Model;
@@ -74,14 +74,20 @@ fn rust_digest(model: &[u8], vectors: &[u8]) -> (u32, usize) {
     (crc.finish(), count)
 }
 
-/// `libbottleneck.a` of this build: cargo puts the library's artefacts next to the test's
-/// `deps` folder.
+/// Builds `libbottleneck_c.a` for the host and returns its path. `cargo test` links its tests with
+/// the rlib only, so the static library is built here, by the same cargo, in a folder of its own
+/// (the test's cargo may still hold the usual one).
 fn static_library() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
-    let lib = profile_dir.join("libbottleneck.a");
-    assert!(lib.is_file(), "{} is missing: cargo builds it with this test's library", lib.display());
-    lib
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("c-library");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .current_dir(crate_dir())
+        .args(["rustc", "--release", "--lib", "--crate-type", "staticlib", "--target-dir"])
+        .arg(&dir)
+        .output()
+        .expect("cannot start cargo");
+    assert!(out.status.success(), "building libbottleneck_c.a failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    dir.join("release/libbottleneck_c.a")
 }
 
 #[test]

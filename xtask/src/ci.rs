@@ -47,7 +47,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         if target == WASM {
             args.extend(["-p", "bottleneck-wasm"]);
         } else {
-            // The C library as firmware links it (libbottleneck.a; `cargo xtask firmware` runs it).
+            // The C library as firmware links it (libbottleneck_c.a; `cargo xtask firmware` runs it).
             args.extend(["-p", "bottleneck-runtime-c"]);
         }
         args.extend(["--", "-D", "warnings"]);

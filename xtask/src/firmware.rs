@@ -186,7 +186,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     size_report(&elf, model_bytes)?;
 
     // The C library on the same core: a C program, compiled by arm-none-eabi-gcc against the
-    // thumbv7em libbottleneck.a, runs the same check on the same files.
+    // thumbv7em libbottleneck_c.a, runs the same check on the same files.
     let c_log = c_check(&model_path, &files)?;
     if digest(&c_log) != digest(&shipped) {
         return Err(format!(
@@ -208,7 +208,7 @@ fn c_check(model: &Path, files: &[(&str, PathBuf)]) -> Result<String, String> {
         .find(|(v, _)| *v == "BOTTLENECK_VECTORS")
         .map_or_else(|| root.join("firmware-demo/cortex-m4/assets/vectors.bin"), |(_, p)| p.clone());
     shell::run(
-        "build libbottleneck.a for the Cortex-M4",
+        "build libbottleneck_c.a for the Cortex-M4",
         cargo(&[
             "rustc",
             "--release",
@@ -222,7 +222,7 @@ fn c_check(model: &Path, files: &[(&str, PathBuf)]) -> Result<String, String> {
         ]),
     )?;
     let target = shell::target_dir(&root);
-    let lib = target.join(THUMB).join("release/libbottleneck.a");
+    let lib = target.join(THUMB).join("release/libbottleneck_c.a");
     let elf = target.join("c-check-cm4.elf");
     let quoted = |p: &Path| format!("\"{}\"", p.display());
     let mut gcc = shell::cmd(

@@ -1,4 +1,4 @@
-/* The C check on a Cortex-M4 (QEMU mps2-an386), linked with the thumbv7em `libbottleneck.a`:
+/* The C check on a Cortex-M4 (QEMU mps2-an386), linked with the thumbv7em `libbottleneck_c.a`:
  * a vector table, a reset handler that sets up RAM, semihosting for output and exit, and the model
  * and vectors embedded by data.S. Built by `cargo xtask firmware` with arm-none-eabi-gcc. */
 #include <stdint.h>
