@@ -83,7 +83,7 @@ pub(crate) fn copy_run(dst: &mut [u8], src: &[u8]) {
             }
         };
     }
-    fixed!(1, 2, 3, 4, 8, 12, 16, 24, 32, 48, 64);
+    fixed!(2, 3, 4, 8, 16, 32, 48);
     dst.copy_from_slice(src);
 }
 
@@ -193,10 +193,14 @@ macro_rules! kernel_set {
         $crate::kernels::kernel_set!(@layers $(#[$feature])?);
     };
     (dots = $($dots:ident)::+ $(, #[$feature:meta])?) => {
-        pub(crate) use $($dots)::+::{dot, dot4};
+        pub(crate) use $($dots)::+::{IN_PLACE_BELOW_FOUR, dot, dot4};
         $crate::kernels::kernel_set!(@layers $(#[$feature])?);
     };
     (@dots $(#[$feature:meta])?) => {
+        /// Whether transposed convolutions with fewer than four output channels dot each tap's
+        /// cell where it lies in the input instead of gathering a patch (see the `dots` modules).
+        const IN_PLACE_BELOW_FOUR: bool = false;
+
         /// An activation byte's value.
         #[inline]
         $(#[$feature])?
@@ -365,6 +369,32 @@ macro_rules! kernel_set {
                                 let qy = (oy + pad - ry) / s;
                                 for ox in (ox0..ow).step_by(s) {
                                     let qx = (ox + pad - rx) / s;
+                                    let at = (oy * ow + ox) * oc;
+                                    let out_pixel = output.get_mut(at..at + oc).ok_or(err)?;
+                                    if IN_PLACE_BELOW_FOUR && oc < 4 {
+                                        // Fewer than four channels share no patch: each tap's
+                                        // cell is dotted where it lies in the input, and taps
+                                        // outside it are skipped (they would add zero).
+                                        let biases = tables.bias.as_chunks::<4>().0;
+                                        let requants = tables.requant.as_chunks::<REQUANT_LEN>().0;
+                                        let channels = out_pixel.iter_mut().zip(rows.chunks_exact(k.max(1)));
+                                        for ((dst, row), (b, r)) in channels.zip(biases.iter().zip(requants)) {
+                                            let mut acc = 0i32;
+                                            for kyi in 0..nky {
+                                                let Some(iy) = qy.checked_sub(kyi).filter(|&v| v < ih) else { continue };
+                                                for kxi in 0..nkx {
+                                                    let Some(ix) = qx.checked_sub(kxi).filter(|&v| v < iw) else { continue };
+                                                    let (at, tap) = ((iy * iw + ix) * ic, (kyi * nkx + kxi) * ic);
+                                                    acc += dot::<SIGNED>(
+                                                        input.get(at..at + ic).ok_or(err)?,
+                                                        row.get(tap..tap + ic).ok_or(err)?,
+                                                    );
+                                                }
+                                            }
+                                            store(dst, acc, b, r, range);
+                                        }
+                                        continue;
+                                    }
                                     for (kyi, prow) in patch.chunks_exact_mut((nkx * ic).max(1)).enumerate().take(nky) {
                                         let iy = qy.checked_sub(kyi).filter(|&v| v < ih);
                                         for (kxi, cell) in prow.chunks_exact_mut(ic.max(1)).enumerate() {
@@ -377,8 +407,6 @@ macro_rules! kernel_set {
                                             }
                                         }
                                     }
-                                    let at = (oy * ow + ox) * oc;
-                                    let out_pixel = output.get_mut(at..at + oc).ok_or(err)?;
                                     emit::<SIGNED>(out_pixel, patch, rows, tables, range);
                                 }
                             }
