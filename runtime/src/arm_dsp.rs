@@ -72,7 +72,7 @@ fn smlad(a: u32, b: u32, acc: i32) -> i32 {
 
 /// Transposed convolutions with fewer than four output channels dot each tap's cell in place
 /// instead of gathering a patch: on the Cortex-M4 the gather costs more than short dot products
-/// (the decoder's last layer, one channel: 331,480 instructions against 426,840, `cargo xtask
+/// (the decoder's last layer, one channel: 338,280 instructions against 426,840, `cargo xtask
 /// firmware`).
 pub(crate) const IN_PLACE_BELOW_FOUR: bool = true;
 

@@ -340,8 +340,13 @@ macro_rules! kernel_set {
                                 let kx1 = (iw + pad).saturating_sub(ox * s).min(kw).max(kx0);
                                 let (left, rest) = prow.split_at_mut(kx0 * ic);
                                 let (mid, right) = rest.split_at_mut((kx1 - kx0) * ic);
-                                left.fill(0);
-                                right.fill(0);
+                                // Most rows have no padding: skip the calls for empty runs.
+                                if !left.is_empty() {
+                                    left.fill(0);
+                                }
+                                if !right.is_empty() {
+                                    right.fill(0);
+                                }
                                 let at = (iy * iw + ox * s + kx0 - pad) * ic;
                                 copy_run(mid, input.get(at..at + mid.len()).ok_or(err)?);
                             }
