@@ -87,21 +87,10 @@ fn has_vnni() -> bool {
 #[inline]
 fn build() -> Build {
     let chosen = usize::from(CHOSEN.load(core::sync::atomic::Ordering::Relaxed));
-    if let Some(&b) = chosen.checked_sub(1).and_then(|i| BUILDS.get(i)) {
-        return b;
+    match chosen.checked_sub(1).and_then(|i| BUILDS.get(i)) {
+        Some(&b) => b,
+        None => other_builds().next().unwrap_or(Build::Portable),
     }
-    #[cfg(all(feature = "std", target_arch = "x86_64"))]
-    if has_vnni() {
-        return Build::Vnni;
-    }
-    #[cfg(all(feature = "std", target_arch = "x86_64"))]
-    if std::is_x86_feature_detected!("avx2") {
-        return Build::Avx2;
-    }
-    #[cfg(bottleneck_arm_dsp)]
-    return Build::ArmDsp;
-    #[allow(unreachable_code)]
-    Build::Portable
 }
 
 /// Every build this crate was compiled with.
