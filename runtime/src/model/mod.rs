@@ -4,11 +4,16 @@ use crate::Error;
 use crate::argmax::argmax;
 use crate::dispatch;
 use crate::format::{
-    self, FLAG_CLASSIFIER, FLAG_CLASSIFIER_FROM_CODE, FLAG_LATENT_STATS, FLAG_VAE, HEADER_LEN, Header, LAYER_LEN,
-    LayerKind, LayerRecord, MAX_BIAS, MAX_DIM, MAX_LAYERS, MAX_TERMS, REQUANT_LEN, Shape, Span,
+    self, FLAG_CLASSIFIER, FLAG_CLASSIFIER_FROM_CODE, FLAG_VAE, HEADER_LEN, Header, LAYER_LEN, LayerKind, LayerRecord,
+    REQUANT_LEN, Shape, Span,
 };
 use crate::kernels::{self, Weights};
 use crate::sample::Rng;
+
+mod convert;
+mod validate;
+
+use convert::{dequantize, quantize, quantize_image, to_channel_last, value};
 
 /// The operations a model file can serve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,211 +131,6 @@ impl<'a> Model<'a> {
             model.plan(&[Section::Decoder])?,
         ];
         Ok(model)
-    }
-
-    fn validate(&self) -> Result<(), Error> {
-        let h = &self.header;
-        let bad = |offset| Error::BadHeader { offset };
-        let dim_ok = |s: Shape| !s.is_empty() && [s.c, s.h, s.w].iter().all(|&d| usize::from(d) <= MAX_DIM);
-        if !dim_ok(h.input) {
-            return Err(bad(format::at::INPUT_C));
-        }
-        if h.latent == 0 || usize::from(h.latent) > MAX_DIM {
-            return Err(bad(format::at::LATENT));
-        }
-        if !scale_ok(h.input_scale) {
-            return Err(bad(format::at::INPUT_SCALE));
-        }
-        if !scale_ok(h.code_scale) {
-            return Err(bad(format::at::CODE_SCALE));
-        }
-        let count = usize::from(h.layer_count);
-        if count == 0 || count > MAX_LAYERS {
-            return Err(bad(format::at::LAYER_COUNT));
-        }
-        let table_end = (h.layer_table as usize)
-            .checked_add(count * LAYER_LEN)
-            .filter(|&end| h.layer_table as usize >= HEADER_LEN && end <= self.bytes.len())
-            .ok_or(bad(format::at::LAYER_TABLE))?;
-        let _ = table_end;
-        if self.has_classifier() != (h.classes > 0)
-            || (!self.has_classifier() && h.flags & FLAG_CLASSIFIER_FROM_CODE != 0)
-        {
-            return Err(bad(format::at::CLASSES));
-        }
-        if h.flags & FLAG_LATENT_STATS != 0 {
-            self.stats_bytes().ok_or(bad(format::at::LATENT_STATS))?;
-            if !self.latent_stats_ok() {
-                return Err(bad(format::at::LATENT_STATS));
-            }
-        } else if h.latent_stats != 0 {
-            return Err(bad(format::at::LATENT_STATS));
-        }
-
-        for i in 0..h.layer_count {
-            let rec = self.record(i)?;
-            self.check_layer(i, &rec)?;
-        }
-
-        let code = Shape::vector(h.latent);
-        self.check_section(Section::Encoder, h.encoder, h.input, h.input_signed, code, Some(h.code_scale))?;
-        self.check_section(Section::Decoder, h.decoder, code, true, h.input, None)?;
-        if self.has_classifier() {
-            let (from, from_signed) =
-                if self.classifier_from_code() { (code, true) } else { (h.input, h.input_signed) };
-            self.check_section(Section::Classifier, h.classifier, from, from_signed, Shape::vector(h.classes), None)?;
-        } else if h.classifier.count != 0 {
-            return Err(Error::BadSection { section: Section::Classifier as u8 });
-        }
-        Ok(())
-    }
-
-    /// Checks one layer on its own: shapes add up, tables lie inside the file, quantization is sane.
-    fn check_layer(&self, layer: u16, rec: &LayerRecord) -> Result<(), Error> {
-        let shape_err = Error::BadShape { layer };
-        let quant_err = Error::BadQuantization { layer };
-        for s in [rec.input, rec.output] {
-            if s.is_empty() || [s.c, s.h, s.w].iter().any(|&d| usize::from(d) > MAX_DIM) {
-                return Err(shape_err);
-            }
-        }
-        if !scale_ok(rec.out_scale) {
-            return Err(quant_err);
-        }
-        let (i, o) = (rec.input, rec.output);
-        match rec.kind {
-            LayerKind::Conv2d | LayerKind::ConvTranspose2d => {
-                let (kh, kw, s, p) = (
-                    usize::from(rec.kernel.0),
-                    usize::from(rec.kernel.1),
-                    usize::from(rec.stride),
-                    usize::from(rec.padding),
-                );
-                if kh == 0 || kw == 0 || s == 0 || p >= kh.max(kw) {
-                    return Err(shape_err);
-                }
-                let expect = |n: u16, k: usize| -> Option<usize> {
-                    let n = usize::from(n);
-                    if rec.kind == LayerKind::Conv2d {
-                        if rec.output_padding != 0 {
-                            return None;
-                        }
-                        Some((n + 2 * p).checked_sub(k)? / s + 1)
-                    } else {
-                        let op = usize::from(rec.output_padding);
-                        if op >= s.max(1) && op != 0 {
-                            return None;
-                        }
-                        ((n - 1) * s + k + op).checked_sub(2 * p)
-                    }
-                };
-                if expect(i.h, kh) != Some(usize::from(o.h)) || expect(i.w, kw) != Some(usize::from(o.w)) {
-                    return Err(shape_err);
-                }
-            }
-            LayerKind::Linear => {
-                if i.h != 1
-                    || i.w != 1
-                    || o.h != 1
-                    || o.w != 1
-                    || rec.kernel != (1, 1)
-                    || rec.stride != 1
-                    || rec.padding != 0
-                    || rec.output_padding != 0
-                {
-                    return Err(shape_err);
-                }
-            }
-            LayerKind::Sigmoid | LayerKind::Tanh | LayerKind::Reshape => {
-                if i.len() != o.len() || (rec.kind != LayerKind::Reshape && i != o) {
-                    return Err(shape_err);
-                }
-                let sigmoid_unsigned = rec.kind != LayerKind::Sigmoid || !rec.signed_out();
-                let tanh_signed = rec.kind != LayerKind::Tanh || rec.signed_out();
-                if rec.relu() || !sigmoid_unsigned || !tanh_signed {
-                    return Err(quant_err);
-                }
-            }
-        }
-        if rec.kind.has_weights() {
-            // Unsigned bytes can only hold the output of a fused ReLU (requantization clamps at
-            // zero). A ReLU output may still be signed: an encoder's last layer, whose code is.
-            if !rec.signed_out() && !rec.relu() {
-                return Err(quant_err);
-            }
-            let (kh, kw) = (usize::from(rec.kernel.0), usize::from(rec.kernel.1));
-            let terms = kh * kw * usize::from(i.c);
-            if terms > MAX_TERMS {
-                return Err(quant_err);
-            }
-            let oc = usize::from(o.c);
-            let t = self.tables(layer, rec)?;
-            if t.weights.w.len() != terms * oc {
-                return Err(Error::OutOfBounds { layer });
-            }
-            for ch in 0..oc {
-                let bias = format::read_i32(t.weights.bias, ch * 4).ok_or(Error::OutOfBounds { layer })?;
-                let mult = format::read_i32(t.weights.requant, ch * REQUANT_LEN).ok_or(Error::OutOfBounds { layer })?;
-                let shift =
-                    format::read_i32(t.weights.requant, ch * REQUANT_LEN + 4).ok_or(Error::OutOfBounds { layer })?;
-                if !(-MAX_BIAS..=MAX_BIAS).contains(&bias) || mult < 0 || !(1..=62).contains(&shift) {
-                    return Err(quant_err);
-                }
-            }
-        } else {
-            // Layers without weights must not point at any: a stray offset is damage.
-            if rec.weights != 0 || rec.bias != 0 || rec.requant != 0 {
-                return Err(Error::OutOfBounds { layer });
-            }
-            self.tables(layer, rec)?;
-        }
-        if !rec.kind.has_lut() && rec.lut != 0 {
-            return Err(Error::OutOfBounds { layer });
-        }
-        Ok(())
-    }
-
-    /// Checks that a section's layers chain from `input` to `output`, and that signedness and
-    /// scales agree at the joints.
-    fn check_section(
-        &self,
-        section: Section,
-        span: Span,
-        input: Shape,
-        input_signed: bool,
-        output: Shape,
-        output_scale: Option<f32>,
-    ) -> Result<(), Error> {
-        let err = Error::BadSection { section: section as u8 };
-        let end = usize::from(span.first) + usize::from(span.count);
-        if span.count == 0 || end > usize::from(self.header.layer_count) {
-            return Err(err);
-        }
-        let (mut shape, mut signed) = (input, input_signed);
-        let mut last_scale = None;
-        for i in span.first..span.first + span.count {
-            let rec = self.record(i)?;
-            if rec.input != shape {
-                return Err(err);
-            }
-            // A reshape moves no data, so its bytes keep their signedness.
-            if rec.kind == LayerKind::Reshape && rec.signed_out() != signed {
-                return Err(err);
-            }
-            shape = rec.output;
-            signed = rec.signed_out();
-            last_scale = Some(rec.out_scale);
-        }
-        if shape != output {
-            return Err(err);
-        }
-        // Codes are signed, at the header's code scale, so that decode and classify can read them.
-        if let Some(code_scale) = output_scale
-            && (!signed || last_scale.map(f32::to_bits) != Some(code_scale.to_bits()))
-        {
-            return Err(err);
-        }
-        Ok(())
     }
 
     /// Sizes of the two ping-pong buffers needed to run `sections` one after the other (the input
@@ -847,23 +647,16 @@ impl<'a> Model<'a> {
     /// Quantizes 8-bit `[c][h][w]` pixels into channel-last input bytes, exactly as
     /// [`quantize_image`] quantizes the values the trainer makes of them.
     fn quantize_pixels(&self, pixels: &[u8], dst: &mut [u8]) {
-        let shape = self.header.input;
-        let (c, hw) = (usize::from(shape.c), usize::from(shape.h) * usize::from(shape.w));
         let (signed, scale) = (self.header.input_signed, self.header.input_scale);
         // p / 255 quantized with a step of 1 / 255 is p again (the f32 error is far below half a
         // step): the bytes are the quantized input.
-        let identity = !signed && scale == 1.0 / 255.0;
-        for (ch, plane) in pixels.chunks_exact(hw.max(1)).enumerate() {
-            for (p, &x) in plane.iter().enumerate() {
-                if let Some(q) = dst.get_mut(p * c + ch) {
-                    *q = if identity {
-                        x
-                    } else {
-                        let v = if signed { f32::from(x) / 127.5 - 1.0 } else { f32::from(x) / 255.0 };
-                        quantize(v, signed, scale)
-                    };
-                }
-            }
+        if !signed && scale == 1.0 / 255.0 {
+            to_channel_last(pixels, self.header.input, dst, |x| x);
+        } else {
+            to_channel_last(pixels, self.header.input, dst, |x| {
+                let v = if signed { f32::from(x) / 127.5 - 1.0 } else { f32::from(x) / 255.0 };
+                quantize(v, signed, scale)
+            });
         }
     }
 
@@ -892,10 +685,6 @@ enum Source<'x> {
     CodeBytes(&'x [i8]),
 }
 
-fn scale_ok(s: f32) -> bool {
-    s.is_normal() && s > 0.0
-}
-
 fn check_len(found: usize, expected: usize, input: bool) -> Result<(), Error> {
     if found == expected {
         Ok(())
@@ -903,39 +692,5 @@ fn check_len(found: usize, expected: usize, input: bool) -> Result<(), Error> {
         Err(Error::InputLength { expected, found })
     } else {
         Err(Error::OutputLength { expected, found })
-    }
-}
-
-#[inline]
-fn value(b: u8, signed: bool) -> i32 {
-    if signed { i32::from(b as i8) } else { i32::from(b) }
-}
-
-/// Nearest step of `scale` (halves away from zero), clamped to the byte range. NaN becomes 0.
-///
-/// One IEEE division, one addition and a truncating conversion: the same bits on every target, and
-/// far cheaper than a software `roundf`.
-#[inline]
-fn quantize(x: f32, signed: bool, scale: f32) -> u8 {
-    let v = x / scale;
-    let q = if v >= 0.0 { (v + 0.5) as i32 } else { (v - 0.5) as i32 }; // `as` saturates, NaN -> 0
-    if signed { q.clamp(-127, 127) as i8 as u8 } else { q.clamp(0, 255) as u8 }
-}
-
-/// Quantizes a `[c][h][w]` image into channel-last bytes.
-fn quantize_image(pixels: &[f32], shape: Shape, signed: bool, scale: f32, dst: &mut [u8]) {
-    let (c, hw) = (usize::from(shape.c), usize::from(shape.h) * usize::from(shape.w));
-    for (ch, plane) in pixels.chunks_exact(hw.max(1)).enumerate() {
-        for (p, &x) in plane.iter().enumerate() {
-            if let Some(q) = dst.get_mut(p * c + ch) {
-                *q = quantize(x, signed, scale);
-            }
-        }
-    }
-}
-
-fn dequantize(q: &[u8], signed: bool, scale: f32, out: &mut [f32]) {
-    for (o, &b) in out.iter_mut().zip(q) {
-        *o = value(b, signed) as f32 * scale;
     }
 }

@@ -1,0 +1,43 @@
+//! Conversions at the edges of a model: f32 values and 8-bit pixels to quantized bytes, and bytes
+//! back to values, between `[c][h][w]` and the runtime's channel-last order.
+
+use crate::format::Shape;
+
+#[inline]
+pub(super) fn value(b: u8, signed: bool) -> i32 {
+    if signed { i32::from(b as i8) } else { i32::from(b) }
+}
+
+/// Nearest step of `scale` (halves away from zero), clamped to the byte range. NaN becomes 0.
+///
+/// One IEEE division, one addition and a truncating conversion: the same bits on every target, and
+/// far cheaper than a software `roundf`.
+#[inline]
+pub(super) fn quantize(x: f32, signed: bool, scale: f32) -> u8 {
+    let v = x / scale;
+    let q = if v >= 0.0 { (v + 0.5) as i32 } else { (v - 0.5) as i32 }; // `as` saturates, NaN -> 0
+    if signed { q.clamp(-127, 127) as i8 as u8 } else { q.clamp(0, 255) as u8 }
+}
+
+/// Writes `f` of each value of a `[c][h][w]` image into `dst` in channel-last order.
+pub(super) fn to_channel_last<T: Copy>(planes: &[T], shape: Shape, dst: &mut [u8], f: impl Fn(T) -> u8) {
+    let (c, hw) = (usize::from(shape.c), usize::from(shape.h) * usize::from(shape.w));
+    for (ch, plane) in planes.chunks_exact(hw.max(1)).enumerate() {
+        for (p, &x) in plane.iter().enumerate() {
+            if let Some(q) = dst.get_mut(p * c + ch) {
+                *q = f(x);
+            }
+        }
+    }
+}
+
+/// Quantizes a `[c][h][w]` image into channel-last bytes.
+pub(super) fn quantize_image(pixels: &[f32], shape: Shape, signed: bool, scale: f32, dst: &mut [u8]) {
+    to_channel_last(pixels, shape, dst, |x| quantize(x, signed, scale));
+}
+
+pub(super) fn dequantize(q: &[u8], signed: bool, scale: f32, out: &mut [f32]) {
+    for (o, &b) in out.iter_mut().zip(q) {
+        *o = value(b, signed) as f32 * scale;
+    }
+}
