@@ -6,9 +6,9 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+use bottleneck_export::validate::check;
+use bottleneck_export::vectors::Vectors;
 use bottleneck_runtime::Model;
-use bottleneck_runtime::check::{self, Buffers};
-use bottleneck_runtime::format::Crc32;
 
 fn crate_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -37,41 +37,12 @@ fn header_is_current() {
     );
 }
 
-/// The Rust runtime's digest of the check sequence over every vector of `vectors`.
+/// The Rust runtime's digest of the check sequence over every vector of `vectors` (what
+/// `bottleneck validate` prints), and the number of vectors.
 fn rust_digest(model: &[u8], vectors: &[u8]) -> (u32, usize) {
     let m = Model::parse(model).unwrap();
-    let u16_at = |o: usize| usize::from(u16::from_le_bytes([vectors[o], vectors[o + 1]]));
-    let count = u32::from_le_bytes(vectors[8..12].try_into().unwrap()) as usize;
-    let pixels = u16_at(12) * u16_at(14) * u16_at(16);
-    let (latent, classes) = (u16_at(18), u16_at(20));
-    let record = (2 * pixels + latent + classes) * 4 + 4;
-    let floats = |at: usize, n: usize| -> Vec<f32> {
-        (0..n).map(|k| f32::from_le_bytes(vectors[at + 4 * k..at + 4 * k + 4].try_into().unwrap())).collect()
-    };
-    let (mut code, mut image, mut roundtrip) = (vec![0f32; latent], vec![0f32; pixels], vec![0f32; pixels]);
-    let mut logits = vec![0f32; m.classes().unwrap_or(0)];
-    let mut scratch = vec![0u8; m.max_scratch_len()];
-    let mut crc = Crc32::new();
-    for i in 0..count {
-        let at = 32 + i * record;
-        let mut b = Buffers {
-            code: &mut code,
-            image: &mut image,
-            roundtrip: &mut roundtrip,
-            logits: &mut logits,
-            scratch: &mut scratch,
-        };
-        check::vector(&m, &floats(at, pixels), &floats(at + 4 * pixels, latent), &mut b, &mut crc).unwrap();
-    }
-    let mut b = Buffers {
-        code: &mut code,
-        image: &mut image,
-        roundtrip: &mut roundtrip,
-        logits: &mut logits,
-        scratch: &mut scratch,
-    };
-    check::samples(&m, check::SAMPLE_SEED, check::SAMPLE_COUNT, &mut b, &mut crc).unwrap();
-    (crc.finish(), count)
+    let v = Vectors::from_bytes(vectors, "vectors.bin").unwrap();
+    (check(&m, &v).unwrap().digest, v.items.len())
 }
 
 /// Builds `libbottleneck_c.a` for the host and returns its path. `cargo test` links its tests with
