@@ -24,6 +24,24 @@ fn llvm_size() -> String {
     format!("{}/lib/rustlib/{host}/bin/llvm-size", sysroot.trim())
 }
 
+/// The words of the thumb target's `runner` in `.cargo/config.toml`: QEMU's command line, up to
+/// the `-kernel` that the ELF follows.
+fn thumb_runner() -> Result<Vec<String>, String> {
+    let path = shell::root().join(".cargo/config.toml");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let section = text
+        .split_once(&format!("[target.{THUMB}]"))
+        .map(|(_, rest)| rest)
+        .ok_or_else(|| format!("{}: no [target.{THUMB}] section", path.display()))?;
+    let line = section
+        .lines()
+        .take_while(|l| !l.starts_with('['))
+        .find_map(|l| l.trim().strip_prefix("runner").map(str::trim))
+        .and_then(|l| l.strip_prefix('=').map(str::trim))
+        .ok_or_else(|| format!("{}: no runner for {THUMB}", path.display()))?;
+    Ok(line.trim_matches('"').split_whitespace().map(str::to_string).collect())
+}
+
 /// llvm-tools' `llvm-nm`, next to `llvm-size`.
 fn llvm_nm() -> String {
     llvm_size().replace("llvm-size", "llvm-nm")
@@ -259,24 +277,14 @@ fn c_check(model: &Path, files: &[(&str, PathBuf)]) -> Result<String, String> {
         .arg(&elf);
     shell::run("compile the C check for the Cortex-M4 (arm-none-eabi-gcc)", gcc)?;
     eprintln!("\n==> run the C check in QEMU");
-    let out = shell::cmd(
-        "timeout",
-        &[
-            "120",
-            "qemu-system-arm",
-            "-cpu",
-            "cortex-m4",
-            "-machine",
-            "mps2-an386",
-            "-nographic",
-            "-semihosting-config",
-            "enable=on,target=native",
-            "-kernel",
-        ],
-    )
-    .arg(&elf)
-    .output()
-    .map_err(|e| format!("qemu-system-arm: {e}"))?;
+    // The command line of the thumb target's cargo runner (.cargo/config.toml), the one place it
+    // is written; cargo's runner would start the Rust firmware, so it is read here for the C one.
+    let runner = thumb_runner()?;
+    let out = shell::cmd("timeout", &["120"])
+        .args(&runner)
+        .arg(&elf)
+        .output()
+        .map_err(|e| format!("qemu-system-arm: {e}"))?;
     let log = String::from_utf8_lossy(&out.stdout).into_owned();
     print!("{log}");
     if !out.status.success() {
