@@ -54,11 +54,12 @@ fn call(f: impl FnOnce(&mut State) -> i32) -> i32 {
 /// structure again (a few checks per layer: JavaScript may have written the buffer since) but not
 /// the checksum, which would read the whole file on every call.
 fn model(model: &[u8], len: usize) -> Result<Model<'_>, i32> {
-    let bytes = model.get(..len).ok_or(NO_MODEL)?;
-    if bytes.is_empty() {
-        return Err(NO_MODEL);
-    }
-    Model::parse_skipping_checksum(bytes).map_err(error_code)
+    Model::parse_skipping_checksum(model_bytes(model, len)?).map_err(error_code)
+}
+
+/// The first `len` bytes of the model buffer; none loaded when empty.
+fn model_bytes(model: &[u8], len: usize) -> Result<&[u8], i32> {
+    model.get(..len).filter(|b| !b.is_empty()).ok_or(NO_MODEL)
 }
 
 fn status(r: Result<i32, i32>) -> i32 {
@@ -82,8 +83,7 @@ pub extern "C" fn load(len: usize) -> i32 {
         }
         s.model_len = len;
         // The full parse, checksum included, once per file.
-        let full = s.model.get(..len).filter(|b| !b.is_empty()).ok_or(NO_MODEL);
-        let r = full.and_then(|b| Model::parse(b).map_err(error_code)).and_then(|m| {
+        let r = model_bytes(&s.model, len).and_then(|b| Model::parse(b).map_err(error_code)).and_then(|m| {
             let fits = m.input_len() <= s.input.len()
                 && m.latent_len() <= s.code.len()
                 && m.classes().unwrap_or(0) <= s.logits.len()
