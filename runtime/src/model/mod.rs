@@ -418,13 +418,7 @@ impl<'a> Model<'a> {
     /// [`Error::NoClassifier`], [`Error::InputLength`], [`Error::OutputLength`],
     /// [`Error::ScratchTooSmall`].
     pub fn classify_bytes(&self, image: &[u8], logits: &mut [i32], scratch: &mut [u8]) -> Result<usize, Error> {
-        let classes = self.classes().ok_or(Error::NoClassifier)?;
-        check_len(logits.len(), classes, false)?;
-        self.classify_core(Source::Pixels(image), scratch, &mut |_| {}, &mut |j, v| {
-            if let Some(l) = logits.get_mut(j) {
-                *l = v;
-            }
-        })
+        self.classify_ints(Source::Pixels(image), logits, scratch)
     }
 
     /// Classifies from a code the caller already holds (the bytes of [`Model::encode_bytes`]),
@@ -435,12 +429,17 @@ impl<'a> Model<'a> {
     /// [`Error::NoClassifier`], [`Error::ClassifierReadsImage`], [`Error::InputLength`],
     /// [`Error::OutputLength`], [`Error::ScratchTooSmall`].
     pub fn classify_code(&self, code: &[i8], logits: &mut [i32], scratch: &mut [u8]) -> Result<usize, Error> {
-        let classes = self.classes().ok_or(Error::NoClassifier)?;
-        if !self.classifier_from_code() {
+        if self.has_classifier() && !self.classifier_from_code() {
             return Err(Error::ClassifierReadsImage);
         }
+        self.classify_ints(Source::CodeBytes(code), logits, scratch)
+    }
+
+    /// The classifier from `source`, integer logits into `logits`.
+    fn classify_ints(&self, source: Source<'_>, logits: &mut [i32], scratch: &mut [u8]) -> Result<usize, Error> {
+        let classes = self.classes().ok_or(Error::NoClassifier)?;
         check_len(logits.len(), classes, false)?;
-        self.classify_core(Source::CodeBytes(code), scratch, &mut |_| {}, &mut |j, v| {
+        self.classify_core(source, scratch, &mut |_| {}, &mut |j, v| {
             if let Some(l) = logits.get_mut(j) {
                 *l = v;
             }
