@@ -30,7 +30,7 @@ fn read(var: &str, default: &str) -> (PathBuf, Vec<u8>) {
     (path, bytes)
 }
 
-/// Flash the firmware's own code takes besides the model and images: about 42,000 bytes (162,904
+/// Flash the firmware's own code takes besides the model and images: about 42,000 bytes (162,912
 /// bytes of flash with the default 95,428-byte model and 25,490 bytes of images, docs/firmware.md),
 /// rounded down so that the check below never refuses a model the linker would take.
 const CODE_BYTES: usize = 32 * 1024;
