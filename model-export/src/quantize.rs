@@ -8,10 +8,10 @@
 
 use bottleneck_runtime::format::{
     FLAG_CLASSIFIER, FLAG_CLASSIFIER_FROM_CODE, FLAG_LATENT_STATS, FLAG_VAE, Header, LAYER_RELU, LAYER_SIGNED,
-    LayerKind, LayerRecord, MAX_BIAS, MAX_DIM, MAX_LAYERS, MAX_TERMS, Shape as RtShape, Span,
+    LayerKind, LayerRecord, MAX_BIAS, MAX_DIM, MAX_LAYERS, MAX_TERMS, Shape as RtShape, Span, packed_at, padded_terms,
 };
 
-use crate::bnq::{Assembler, LayerData};
+use crate::bnq::{Assembler, LayerData, Metadata};
 use crate::error::ExportError;
 use crate::graph::{InputRange, Layer, Model, Shape, Variant};
 use crate::lower::{Lowered, as_network, lower, runtime_bias, runtime_weights};
@@ -254,11 +254,12 @@ fn emit(op: &Lowered, in_q: Quant, out_q: Quant) -> Result<(LayerData, usize), E
             absmax[c] = absmax[c].max(v.abs());
         }
         let w_scale: Vec<f32> = absmax.iter().map(|&a| if a > 0.0 { a / 127.0 } else { 1.0 }).collect();
-        data.weights = w
+        let plain: Vec<u8> = w
             .iter()
             .zip(&channel)
             .map(|(&v, &c)| ((v / w_scale[c]).round().clamp(-127.0, 127.0) as i8) as u8)
             .collect();
+        data.weights = pack_weights(&rec, &plain);
         for o in 0..oc {
             let acc_scale = f64::from(w_scale[o]) * f64::from(in_q.scale);
             let b = (f64::from(bias[o]) / acc_scale).round().clamp(-f64::from(MAX_BIAS), f64::from(MAX_BIAS)) as i32;
@@ -269,6 +270,27 @@ fn emit(op: &Lowered, in_q: Quant, out_q: Quant) -> Result<(LayerData, usize), E
     let bytes = data.weights.len() + 4 * data.bias.len() + 8 * data.requant.len() + data.lut.len();
     data.record = Some(rec);
     Ok((data, bytes))
+}
+
+/// Lays out `plain` weights (blocks of `oc` rows of `k` terms, as `runtime_weights` orders them)
+/// as format version 2 stores them: rows padded to whole words, four channels interleaved
+/// (`format::packed_at`).
+fn pack_weights(rec: &LayerRecord, plain: &[u8]) -> Vec<u8> {
+    let oc = usize::from(rec.output.c);
+    let mut out = vec![0u8; rec.weights_len()];
+    let (mut from, mut to) = (0, 0);
+    for k in (0..).map_while(|b| rec.block_terms(b)) {
+        let kp = padded_terms(k);
+        for o in 0..oc {
+            for t in 0..k {
+                out[to + packed_at(oc, kp, o, t)] = plain[from + o * k + t];
+            }
+        }
+        from += oc * k;
+        to += oc * kp;
+    }
+    debug_assert_eq!(from, plain.len());
+    out
 }
 
 fn kind_name(op: &Lowered) -> &'static str {
@@ -408,7 +430,12 @@ pub fn quantize(model: &Model, images: &[Vec<f32>]) -> Result<Quantized, ExportE
         ..Header::default()
     };
     let stats = model.latent_stats.as_ref().map(|s| (s.mean.clone(), s.std.clone()));
-    let bytes = asm.finish(header, stats);
+    let metadata = Metadata {
+        name: Some(model.name.clone()),
+        class_names: if model.classifier.is_some() { model.classes.clone() } else { Vec::new() },
+        input_range: Some(model.input_range.bounds()),
+    };
+    let bytes = asm.finish(header, stats, &metadata);
     Ok(Quantized { bytes, layers: reports, code_scale: code_q.scale })
 }
 

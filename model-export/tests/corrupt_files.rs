@@ -53,8 +53,40 @@ fn bad_magic_and_unknown_version() {
     b[0] = b'X';
     assert_eq!(parse_err(&b), Error::BadMagic);
     let mut b = valid();
-    b[at::VERSION] = 2;
-    assert_eq!(parse_err(&b), Error::UnsupportedVersion { found: 2 });
+    b[at::VERSION] = 3;
+    assert_eq!(parse_err(&b), Error::UnsupportedVersion { found: 3 });
+    // Version 1 (unaligned tables, plain weight rows) is refused with the way out in the message.
+    b[at::VERSION] = 1;
+    let e = parse_err(&b);
+    assert_eq!(e, Error::UnsupportedVersion { found: 1 });
+    assert!(e.to_string().contains("bottleneck export RUN_DIR"), "{e}");
+}
+
+#[test]
+fn metadata_names_the_model_and_its_classes() {
+    let b = valid();
+    let m = Model::parse(&b).unwrap();
+    assert!(m.name().is_some_and(|n| !n.is_empty()), "{:?}", m.name());
+    let names: Vec<&str> = (0..10).filter_map(|c| m.class_name(c)).collect();
+    assert_eq!(names.len(), 10, "{names:?}");
+    assert_eq!(m.class_name(10), None);
+    assert_eq!(m.input_range(), Some((0.0, 1.0)));
+    // A class-name entry with one name too few is refused, naming the entry's offset.
+    let meta = u32::from_le_bytes(b[at::METADATA..at::METADATA + 4].try_into().unwrap()) as usize;
+    let mut at_entry = meta + 4;
+    loop {
+        let tag = u16::from_le_bytes([b[at_entry], b[at_entry + 1]]);
+        let len = usize::from(u16::from_le_bytes([b[at_entry + 2], b[at_entry + 3]]));
+        if tag == bottleneck_runtime::format::META_CLASS_NAMES {
+            let mut bad = b.clone();
+            let last_newline = at_entry + 4 + len - 1;
+            bad[last_newline] = b'x';
+            fix_crc(&mut bad);
+            assert_eq!(parse_err(&bad), Error::BadMetadata { offset: at_entry });
+            break;
+        }
+        at_entry += (4 + len).next_multiple_of(4);
+    }
 }
 
 #[test]
@@ -111,7 +143,7 @@ fn out_of_range_shapes() {
 #[test]
 fn tables_outside_the_file() {
     let mut b = valid();
-    let end = (b.len() as u32 - 10).to_le_bytes();
+    let end = ((b.len() as u32 - 10) / 16 * 16).to_le_bytes();
     b[layer_at(4) + 24..layer_at(4) + 28].copy_from_slice(&end); // linear weights near the end
     fix_crc(&mut b);
     assert_eq!(parse_err(&b), Error::OutOfBounds { layer: 4 });

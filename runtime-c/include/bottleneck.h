@@ -54,6 +54,10 @@ typedef enum BnStatus {
   BN_STATUS_OUTPUT_LENGTH,
   // The scratch buffer is smaller than `bn_model_scratch_len`.
   BN_STATUS_SCRATCH_TOO_SMALL,
+  // A layer record has unknown flags or reserved bytes that are not 0.
+  BN_STATUS_BAD_RECORD,
+  // The metadata section (model name, class names, input range) is malformed.
+  BN_STATUS_BAD_METADATA,
   // A runtime error this version of the header does not name.
   BN_STATUS_UNKNOWN,
 } BnStatus;
@@ -116,6 +120,25 @@ size_t bn_model_classes(const struct BnModel *model);
 // # Safety
 // See the crate's contract.
 bool bn_model_input_symmetric(const struct BnModel *model);
+
+// Points `text` at the model's name and sets `len` to its length in bytes (UTF-8, not
+// NUL-terminated; the bytes are the model file's). `BN_STATUS_OK` with `len` 0 when the file
+// stores no name.
+//
+// # Safety
+// See the crate's contract.
+enum BnStatus bn_model_name(const struct BnModel *model, const uint8_t **text, size_t *len);
+
+// Points `text` at the name of class `index` and sets `len` to its length in bytes (UTF-8, not
+// NUL-terminated; the bytes are the model file's). `BN_STATUS_OK` with `len` 0 when the file
+// stores no class names or `index` is not below `bn_model_classes`.
+//
+// # Safety
+// See the crate's contract.
+enum BnStatus bn_model_class_name(const struct BnModel *model,
+                                  size_t index,
+                                  const uint8_t **text,
+                                  size_t *len);
 
 // Scratch bytes `entry` needs; 0 for a model that was not parsed.
 //

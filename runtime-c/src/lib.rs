@@ -61,6 +61,10 @@ pub enum BnStatus {
     OutputLength,
     /// The scratch buffer is smaller than `bn_model_scratch_len`.
     ScratchTooSmall,
+    /// A layer record has unknown flags or reserved bytes that are not 0.
+    BadRecord,
+    /// The metadata section (model name, class names, input range) is malformed.
+    BadMetadata,
     /// A runtime error this version of the header does not name.
     Unknown,
 }
@@ -84,6 +88,8 @@ impl From<Error> for BnStatus {
             Error::InputLength { .. } => Self::InputLength,
             Error::OutputLength { .. } => Self::OutputLength,
             Error::ScratchTooSmall { .. } => Self::ScratchTooSmall,
+            Error::BadRecord { .. } => Self::BadRecord,
+            Error::BadMetadata { .. } => Self::BadMetadata,
             _ => Self::Unknown,
         }
     }
@@ -260,6 +266,52 @@ pub unsafe extern "C" fn bn_model_classes(model: *const BnModel) -> usize {
 pub unsafe extern "C" fn bn_model_input_symmetric(model: *const BnModel) -> bool {
     // SAFETY: contract.
     unsafe { model_ref(model) }.is_ok_and(Model::input_symmetric)
+}
+
+/// Points `text` at the model's name and sets `len` to its length in bytes (UTF-8, not
+/// NUL-terminated; the bytes are the model file's). `BN_STATUS_OK` with `len` 0 when the file
+/// stores no name.
+///
+/// # Safety
+/// See the crate's contract.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bn_model_name(model: *const BnModel, text: *mut *const u8, len: *mut usize) -> BnStatus {
+    // SAFETY: contract.
+    status((|| unsafe { put_text(text, len, model_ref(model)?.name()) })())
+}
+
+/// Points `text` at the name of class `index` and sets `len` to its length in bytes (UTF-8, not
+/// NUL-terminated; the bytes are the model file's). `BN_STATUS_OK` with `len` 0 when the file
+/// stores no class names or `index` is not below `bn_model_classes`.
+///
+/// # Safety
+/// See the crate's contract.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bn_model_class_name(
+    model: *const BnModel,
+    index: usize,
+    text: *mut *const u8,
+    len: *mut usize,
+) -> BnStatus {
+    // SAFETY: contract.
+    status((|| unsafe { put_text(text, len, model_ref(model)?.class_name(index)) })())
+}
+
+/// Writes a string's address and length (null and 0 for none).
+///
+/// # Safety
+/// `text` and `len` null or valid for one write each.
+unsafe fn put_text(text: *mut *const u8, len: *mut usize, value: Option<&str>) -> Result<(), BnStatus> {
+    if text.is_null() || len.is_null() {
+        return Err(BnStatus::NullPointer);
+    }
+    let (p, n) = value.map_or((core::ptr::null(), 0), |s| (s.as_ptr(), s.len()));
+    // SAFETY: both checked non-null above; the caller's contract makes them valid for one write.
+    unsafe {
+        text.write(p);
+        len.write(n);
+    }
+    Ok(())
 }
 
 /// Scratch bytes `entry` needs; 0 for a model that was not parsed.
@@ -493,7 +545,9 @@ pub extern "C" fn bn_status_message(status: BnStatus) -> *const c_char {
         BnStatus::NotParsed => c"the model was not filled by a successful bn_model_parse",
         BnStatus::TooShort => c"the file is too short for a model file",
         BnStatus::BadMagic => c"not a Bottleneck int8 model (bad magic; expected BTNQ)",
-        BnStatus::UnsupportedVersion => c"a format version this library does not read",
+        BnStatus::UnsupportedVersion => {
+            c"a format version this library does not read: export the run again (bottleneck export RUN_DIR)"
+        }
         BnStatus::LengthMismatch => c"the file's length is not the one its header gives (truncated or padded)",
         BnStatus::BadChecksum => c"checksum mismatch (corrupt file)",
         BnStatus::BadHeader => c"a header field is out of range",
@@ -507,6 +561,8 @@ pub extern "C" fn bn_status_message(status: BnStatus) -> *const c_char {
         BnStatus::InputLength => c"an input buffer has the wrong length",
         BnStatus::OutputLength => c"an output buffer has the wrong length",
         BnStatus::ScratchTooSmall => c"the scratch buffer is smaller than bn_model_scratch_len",
+        BnStatus::BadRecord => c"a layer record has unknown flags or a reserved byte that is not 0",
+        BnStatus::BadMetadata => c"the metadata section is malformed",
         BnStatus::Unknown => c"an error this version of the library does not name",
     };
     text.as_ptr()

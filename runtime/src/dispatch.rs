@@ -216,7 +216,8 @@ const CHECK_CHANNELS: usize = 32;
 /// Runs every layer shape the exported models use, and odd ones (dot products whose length is
 /// not a multiple of 4, channel counts not a multiple of 4), with random weights and inputs
 /// through every kernel build this CPU can run (VNNI and AVX2 on x86-64, DSP on Armv7E-M) and
-/// through the portable build, and compares the output bytes. Returns the number of (layer,
+/// through the portable build, and compares the output bytes. The weights are random bytes, row
+/// padding included (which the kernels multiply by zeros). Returns the number of (layer,
 /// build) pairs compared: 0 where only the portable build exists. Allocation-free (about 14 KiB
 /// of stack), so the firmware runs it at start-up.
 ///
@@ -266,7 +267,7 @@ pub fn check_kernel_builds() -> Result<usize, KernelMismatch> {
                 lut: 0,
             };
             let oc = usize::from(output.c);
-            let n_w = usize::from(k) * usize::from(k) * usize::from(input.c) * oc;
+            let n_w = rec.weights_len();
             let (Some(w), Some(x), Some(a), Some(b), Some(patch), Some(bias), Some(requant)) = (
                 w.get_mut(..n_w),
                 x.get_mut(..input.len()),

@@ -40,6 +40,19 @@ pub enum Error {
         /// Byte offset of the offending field.
         offset: usize,
     },
+    /// A layer record has flag bits this runtime does not know, or a reserved byte that is not 0.
+    BadRecord {
+        /// Layer index.
+        layer: u16,
+        /// Byte offset inside the 48-byte record.
+        offset: usize,
+    },
+    /// The metadata section is malformed: an entry past its end, text that is not UTF-8, a
+    /// class count that disagrees with the header, an unknown required tag.
+    BadMetadata {
+        /// Byte offset (from the start of the file) of the offending entry.
+        offset: usize,
+    },
     /// A layer kind this runtime does not know.
     UnknownLayer {
         /// Layer index.
@@ -109,6 +122,8 @@ impl Error {
             Self::LengthMismatch { .. } => "LengthMismatch",
             Self::BadChecksum { .. } => "BadChecksum",
             Self::BadHeader { .. } => "BadHeader",
+            Self::BadRecord { .. } => "BadRecord",
+            Self::BadMetadata { .. } => "BadMetadata",
             Self::UnknownLayer { .. } => "UnknownLayer",
             Self::BadShape { .. } => "BadShape",
             Self::OutOfBounds { .. } => "OutOfBounds",
@@ -131,7 +146,8 @@ impl fmt::Display for Error {
             Self::UnsupportedVersion { found } => {
                 write!(
                     f,
-                    "format version {found} is not supported (this runtime reads version {})",
+                    "format version {found} is not supported (this runtime reads version {}); export the run \
+                     again with this version: `bottleneck export RUN_DIR`",
                     crate::format::VERSION
                 )
             }
@@ -142,6 +158,13 @@ impl fmt::Display for Error {
                 write!(f, "checksum mismatch: header {expected:#010x}, content {found:#010x} (corrupt file)")
             }
             Self::BadHeader { offset } => write!(f, "invalid header field at byte {offset}"),
+            Self::BadRecord { layer, offset } => {
+                write!(
+                    f,
+                    "layer {layer}: unknown flag bits or a reserved byte that is not 0 at byte {offset} of its record"
+                )
+            }
+            Self::BadMetadata { offset } => write!(f, "invalid metadata entry at byte {offset}"),
             Self::UnknownLayer { layer, kind } => write!(f, "layer {layer}: unknown kind {kind}"),
             Self::BadShape { layer } => write!(f, "layer {layer}: sizes do not add up"),
             Self::OutOfBounds { layer } => write!(f, "layer {layer}: tables lie outside the file"),

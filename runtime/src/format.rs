@@ -1,16 +1,20 @@
-//! Byte layout of the int8 model file (`.bnq`), version 1. The spec is `docs/runtime-format.md`.
+//! Byte layout of the int8 model file (`.bnq`), version 2. The spec is `docs/runtime-format.md`.
 //!
 //! Both sides of the format live here: the runtime reads headers and layer records with
 //! [`Header::read`] and [`LayerRecord::read`], and `bottleneck-export` writes them with the matching
-//! `write` methods, so the two cannot drift apart. All integers are little-endian; nothing is
-//! aligned, so a file can be read in place from flash or a byte slice of any alignment.
+//! `write` methods and lays weights out with [`packed_at`], so the two cannot drift apart. All
+//! integers are little-endian. Tables sit at offsets aligned for the kernels that read them
+//! ([`WEIGHT_ALIGN`], [`TABLE_ALIGN`]), so a file placed at a 16-byte-aligned address (in flash or
+//! RAM) has aligned tables; the runtime itself reads a file of any alignment.
 
 use crate::Error;
 
 /// The first four bytes of every file.
 pub const MAGIC: [u8; 4] = *b"BTNQ";
-/// The format version this runtime reads and the exporter writes.
-pub const VERSION: u16 = 1;
+/// The format version this runtime reads and the exporter writes. Version 1 files (unaligned
+/// tables, weights in plain rows) are refused with [`Error::UnsupportedVersion`], whose message
+/// says to export the run again.
+pub const VERSION: u16 = 2;
 /// Bytes in the fixed header.
 pub const HEADER_LEN: usize = 64;
 /// Bytes in one layer record.
@@ -27,6 +31,24 @@ pub const MAX_TERMS: usize = 1 << 15;
 pub const MAX_BIAS: i32 = 1 << 24;
 /// Bytes of requantization data per output channel: multiplier (i32) then shift (i32).
 pub const REQUANT_LEN: usize = 8;
+/// Alignment of every weight table's offset: a 4-channel group (`4 x` a multiple of 4 bytes)
+/// then starts on a 16-byte boundary, a whole vector register or `LDM` of four words.
+pub const WEIGHT_ALIGN: usize = 16;
+/// Alignment of every other table's offset (biases, requantization, lookup tables, latent
+/// statistics, metadata): their words can be loaded as words.
+pub const TABLE_ALIGN: usize = 4;
+
+/// Metadata entry tag: the model's name (UTF-8).
+pub const META_NAME: u16 = 1;
+/// Metadata entry tag: the class names (UTF-8), one per class, each ended by `\n`.
+pub const META_CLASS_NAMES: u16 = 2;
+/// Metadata entry tag: the real values of the darkest and brightest input (two f32).
+pub const META_INPUT_RANGE: u16 = 3;
+/// Metadata tag bit: a reader that does not know the tag skips the entry. Unknown tags without
+/// it are refused, so a future entry that changes meaning cannot be ignored by mistake.
+pub const META_OPTIONAL: u16 = 1 << 15;
+/// Bytes before each metadata entry's value: tag (u16) then length (u16).
+pub const META_ENTRY_HEADER: usize = 4;
 
 /// Header flag: the model is a VAE; `sample` draws codes from N(0, I).
 pub const FLAG_VAE: u16 = 1;
@@ -37,6 +59,7 @@ pub const FLAG_CLASSIFIER_FROM_CODE: u16 = 1 << 2;
 /// Header flag: per-dimension mean and standard deviation of the training codes are stored.
 pub const FLAG_LATENT_STATS: u16 = 1 << 3;
 const KNOWN_FLAGS: u16 = FLAG_VAE | FLAG_CLASSIFIER | FLAG_CLASSIFIER_FROM_CODE | FLAG_LATENT_STATS;
+const KNOWN_LAYER_FLAGS: u8 = LAYER_RELU | LAYER_SIGNED;
 
 /// Layer flag: ReLU fused into a convolution or linear layer (its output is unsigned).
 pub const LAYER_RELU: u8 = 1;
@@ -174,6 +197,8 @@ pub struct Header {
     pub latent_stats: u32,
     /// Offset of the first layer record.
     pub layer_table: u32,
+    /// Offset of the metadata section (model name, class names, input range), 0 when absent.
+    pub metadata: u32,
 }
 
 /// Byte offsets of the header fields, for errors and for the spec.
@@ -190,6 +215,7 @@ pub mod at {
     pub const INPUT_H: usize = 22;
     pub const INPUT_W: usize = 24;
     pub const INPUT_SIGNED: usize = 26;
+    pub const RESERVED_27: usize = 27;
     pub const INPUT_SCALE: usize = 28;
     pub const LATENT: usize = 32;
     pub const CLASSES: usize = 34;
@@ -199,7 +225,7 @@ pub mod at {
     pub const CLASSIFIER: usize = 48;
     pub const LATENT_STATS: usize = 52;
     pub const LAYER_TABLE: usize = 56;
-    pub const RESERVED: usize = 60;
+    pub const METADATA: usize = 60;
 }
 
 /// Little-endian field access that never panics: out-of-range reads are `None`.
@@ -265,6 +291,9 @@ impl Header {
             Some(1) => true,
             _ => return Err(bad(at::INPUT_SIGNED)),
         };
+        if read_u8(b, at::RESERVED_27) != Some(0) {
+            return Err(bad(at::RESERVED_27));
+        }
         Ok(Self {
             file_len: u32_at(at::FILE_LEN)?,
             crc32: u32_at(at::CRC32)?,
@@ -281,6 +310,7 @@ impl Header {
             classifier: span_at(at::CLASSIFIER)?,
             latent_stats: u32_at(at::LATENT_STATS)?,
             layer_table: u32_at(at::LAYER_TABLE)?,
+            metadata: u32_at(at::METADATA)?,
         })
     }
 
@@ -309,6 +339,7 @@ impl Header {
         }
         put(out, at::LATENT_STATS, &self.latent_stats.to_le_bytes());
         put(out, at::LAYER_TABLE, &self.layer_table.to_le_bytes());
+        put(out, at::METADATA, &self.metadata.to_le_bytes());
     }
 }
 
@@ -333,7 +364,8 @@ pub struct LayerRecord {
     pub output: Shape,
     /// Real value of one output step.
     pub out_scale: f32,
-    /// Offset of the i8 weights, `[kh][kw][in_c][out_c]`.
+    /// Offset of the i8 weights: blocks of rows, one row per output channel, rows padded to whole
+    /// words and interleaved four channels at a time ([`packed_at`]).
     pub weights: u32,
     /// Offset of the i32 biases, one per output channel.
     pub bias: u32,
@@ -343,8 +375,9 @@ pub struct LayerRecord {
     pub lut: u32,
 }
 
-/// Byte offsets inside a layer record.
-mod rec {
+/// Byte offsets inside a layer record, for errors and for the spec.
+pub mod rec {
+    #![allow(missing_docs)]
     pub const KIND: usize = 0;
     pub const FLAGS: usize = 1;
     pub const KERNEL_H: usize = 2;
@@ -352,6 +385,7 @@ mod rec {
     pub const STRIDE: usize = 4;
     pub const PADDING: usize = 5;
     pub const OUTPUT_PADDING: usize = 6;
+    pub const RESERVED_7: usize = 7;
     pub const INPUT: usize = 8;
     pub const OUTPUT: usize = 14;
     pub const OUT_SCALE: usize = 20;
@@ -359,13 +393,15 @@ mod rec {
     pub const BIAS: usize = 28;
     pub const REQUANT: usize = 32;
     pub const LUT: usize = 36;
+    pub const RESERVED_40: usize = 40;
 }
 
 impl LayerRecord {
     /// Reads record `index` from a record slice of exactly [`LAYER_LEN`] bytes.
     ///
     /// # Errors
-    /// [`Error::UnknownLayer`] for an unknown kind, [`Error::OutOfBounds`] for a short slice.
+    /// [`Error::UnknownLayer`] for an unknown kind, [`Error::OutOfBounds`] for a short slice,
+    /// [`Error::BadRecord`] for unknown flag bits or reserved bytes that are not 0.
     pub fn read(b: &[u8], index: u16) -> Result<Self, Error> {
         let oob = Error::OutOfBounds { layer: index };
         if b.len() < LAYER_LEN {
@@ -373,6 +409,13 @@ impl LayerRecord {
         }
         let kind_byte = read_u8(b, rec::KIND).ok_or(oob)?;
         let kind = LayerKind::from_byte(kind_byte).ok_or(Error::UnknownLayer { layer: index, kind: kind_byte })?;
+        if read_u8(b, rec::FLAGS).is_none_or(|f| f & !KNOWN_LAYER_FLAGS != 0) {
+            return Err(Error::BadRecord { layer: index, offset: rec::FLAGS });
+        }
+        let mut reserved = core::iter::once(rec::RESERVED_7).chain(rec::RESERVED_40..LAYER_LEN);
+        if let Some(offset) = reserved.find(|&o| read_u8(b, o) != Some(0)) {
+            return Err(Error::BadRecord { layer: index, offset });
+        }
         let u8_at = |o| read_u8(b, o).ok_or(oob);
         let u16_at = |o| read_u16(b, o).ok_or(oob);
         let u32_at = |o| read_u32(b, o).ok_or(oob);
@@ -427,6 +470,59 @@ impl LayerRecord {
     #[must_use]
     pub fn signed_out(&self) -> bool {
         self.flags & LAYER_SIGNED != 0
+    }
+}
+
+/// A weight row's length padded to whole 4-byte words (the padding bytes are 0).
+#[must_use]
+pub const fn padded_terms(terms: usize) -> usize {
+    terms.div_ceil(4) * 4
+}
+
+/// Where weight `t` (`t < padded_terms(k)`) of output channel `o` lies in a weight block of `oc`
+/// rows of `kp = padded_terms(k)` bytes: channels `4g..4g+4` (for `g < oc / 4`) are interleaved
+/// word by word (word `j` of the four rows, then word `j + 1`), so that a kernel reads the four
+/// rows' words for one activation word from one place; the last `oc mod 4` channels follow as
+/// plain rows. Either way channel `o`'s row spans bytes `o * kp .. (o + 1) * kp` of the block.
+#[must_use]
+pub const fn packed_at(oc: usize, kp: usize, o: usize, t: usize) -> usize {
+    if o < oc / 4 * 4 { (o / 4) * 4 * kp + (t / 4) * 16 + (o % 4) * 4 + t % 4 } else { o * kp + t }
+}
+
+/// Kernel taps `k` with `k mod s == r` among `0..k_len`: the taps that transposed-convolution
+/// outputs of residue class `r` read.
+#[must_use]
+pub const fn class_taps(k_len: usize, s: usize, r: usize) -> usize {
+    if r >= k_len { 0 } else { (k_len - r).div_ceil(s) }
+}
+
+impl LayerRecord {
+    /// Terms (weights per output channel, before padding) of weight block `block`: the one block
+    /// of a convolution or linear layer, or residue class `block = ry * s + rx` of a transposed
+    /// convolution. `None` past the last block and for layers without weights.
+    #[must_use]
+    pub fn block_terms(&self, block: usize) -> Option<usize> {
+        let (kh, kw, ic) = (usize::from(self.kernel.0), usize::from(self.kernel.1), usize::from(self.input.c));
+        match self.kind {
+            LayerKind::Conv2d | LayerKind::Linear => (block == 0).then_some(kh * kw * ic),
+            LayerKind::ConvTranspose2d => {
+                let s = usize::from(self.stride).max(1);
+                (block < s * s).then(|| class_taps(kh, s, block / s) * class_taps(kw, s, block % s) * ic)
+            }
+            _ => None,
+        }
+    }
+
+    /// Bytes of the weight table: every block's `out_c` rows of padded terms.
+    #[must_use]
+    pub fn weights_len(&self) -> usize {
+        let mut rows = 0;
+        let mut block = 0;
+        while let Some(k) = self.block_terms(block) {
+            rows += padded_terms(k);
+            block += 1;
+        }
+        usize::from(self.output.c) * rows
     }
 }
 
@@ -533,6 +629,7 @@ mod tests {
             classifier: Span::default(),
             latent_stats: 1000,
             layer_table: 64,
+            metadata: 2000,
         };
         let mut buf = [0u8; HEADER_LEN];
         h.write(&mut buf);
@@ -555,7 +652,44 @@ mod tests {
         let mut rb = [0u8; LAYER_LEN];
         r.write(&mut rb);
         assert_eq!(LayerRecord::read(&rb, 0).unwrap(), r);
+        // Reserved bytes and unknown flag bits are refused, each naming its offset.
+        for (at, v) in [(rec::RESERVED_7, 1u8), (rec::RESERVED_40, 1), (LAYER_LEN - 1, 0x80), (rec::FLAGS, 1 << 2)] {
+            let mut bad = rb;
+            bad[at] |= v;
+            assert_eq!(LayerRecord::read(&bad, 5), Err(Error::BadRecord { layer: 5, offset: at }), "offset {at}");
+        }
         rb[0] = 99;
         assert_eq!(LayerRecord::read(&rb, 3), Err(Error::UnknownLayer { layer: 3, kind: 99 }));
+        let mut hb = buf;
+        hb[at::RESERVED_27] = 1;
+        assert_eq!(Header::read(&hb), Err(Error::BadHeader { offset: at::RESERVED_27 }));
+        hb = buf;
+        hb[at::VERSION] = 1;
+        assert_eq!(Header::read(&hb), Err(Error::UnsupportedVersion { found: 1 }));
+    }
+
+    /// Every (channel, term) pair has its own byte, each channel's row stays within its own
+    /// `kp` bytes, and groups of four are interleaved word by word.
+    #[test]
+    fn packed_layout_is_a_permutation_of_the_rows() {
+        for (oc, k) in [(1usize, 9usize), (4, 12), (6, 9), (16, 144), (3, 1), (9, 20)] {
+            let kp = padded_terms(k);
+            let mut all = [false; 16 * 144];
+            let seen = &mut all[..oc * kp];
+            for o in 0..oc {
+                for t in 0..kp {
+                    let at = packed_at(oc, kp, o, t);
+                    assert!((o * kp..(o + 1) * kp).contains(&at) || o < oc / 4 * 4, "oc {oc} k {k} o {o} t {t}");
+                    assert!(at / (4 * kp) == o / 4 || o >= oc / 4 * 4);
+                    assert!(!seen[at], "oc {oc} k {k}: byte {at} twice");
+                    seen[at] = true;
+                }
+            }
+            assert!(seen.iter().all(|&s| s));
+        }
+        // Channel 1, word 0 comes right after channel 0, word 0.
+        assert_eq!(packed_at(8, 12, 1, 0), 4);
+        assert_eq!(packed_at(8, 12, 0, 4), 16);
+        assert_eq!(packed_at(8, 12, 5, 5), 48 + 16 + 4 + 1);
     }
 }

@@ -12,7 +12,7 @@
 //! fixed evaluation order, so results are identical on every target.
 
 use crate::Error;
-use crate::format::{LayerKind, LayerRecord, REQUANT_LEN};
+use crate::format::{LayerKind, LayerRecord, REQUANT_LEN, class_taps, packed_at, padded_terms};
 
 /// The tables of one weighted layer, already bounds-checked by `Model::parse`.
 pub(crate) struct Weights<'a> {
@@ -106,10 +106,17 @@ pub(crate) fn linear_fine(
     let err = Error::BadShape { layer: 0 };
     let (ic, oc) = (usize::from(rec.input.c), usize::from(rec.output.c));
     let x = input.get(..ic).ok_or(err)?;
-    let rows = tables.w.chunks_exact(ic.max(1)).take(oc);
+    let kp = padded_terms(ic);
     let params = tables.bias.as_chunks::<4>().0.iter().zip(tables.requant.as_chunks::<REQUANT_LEN>().0);
-    for (j, (row, (bias, requant))) in rows.zip(params).enumerate() {
-        let acc = if in_signed { portable::dot::<true>(x, row) } else { portable::dot::<false>(x, row) };
+    for (j, (bias, requant)) in params.enumerate().take(oc) {
+        // One layer per call, at most a few thousand terms: a plain loop over the packed row,
+        // small code rather than fast.
+        let mut acc = 0i32;
+        for (t, &a) in x.iter().enumerate() {
+            let a = if in_signed { i32::from(a as i8) } else { i32::from(a) };
+            let w = tables.w.get(packed_at(oc, kp, j, t)).map_or(0, |&b| i32::from(b as i8));
+            acc += a * w;
+        }
         let (mult, shift) = requant_params(requant);
         let mult = i128::from(mult);
         // shift is in 1..=62 (checked at parse); with the finer step it may drop to 0 or below.
@@ -132,25 +139,16 @@ pub(crate) fn requant_params(r: &[u8; REQUANT_LEN]) -> (i32, u32) {
     (i32::from_le_bytes([m0, m1, m2, m3]), u32::from_le_bytes([s0, s1, s2, s3]))
 }
 
-/// Kernel taps `k` with `k mod s == r` among `0..k_len`.
-#[inline]
-pub(crate) fn class_taps(k_len: usize, s: usize, r: usize) -> usize {
-    if r >= k_len { 0 } else { (k_len - r).div_ceil(s) }
-}
-
-/// Taps of all residue classes below `r`.
-#[inline]
-pub(crate) fn taps_before(k_len: usize, s: usize, r: usize) -> usize {
-    (0..r).map(|q| class_taps(k_len, s, q)).sum()
-}
-
-/// Bytes of patch a layer needs (0 for linear layers, which read their input directly).
+/// Bytes of patch a layer needs: a receptive field padded to whole words (the largest class's
+/// for a transposed convolution), or a linear layer's input when its length is not whole words
+/// (otherwise the input is read where it is).
 pub(crate) fn patch_len(rec: &LayerRecord) -> usize {
     let (kh, kw, ic) = (usize::from(rec.kernel.0), usize::from(rec.kernel.1), usize::from(rec.input.c));
     let s = usize::from(rec.stride).max(1);
     match rec.kind {
-        LayerKind::Conv2d => kh * kw * ic,
-        LayerKind::ConvTranspose2d => kh.div_ceil(s) * kw.div_ceil(s) * ic,
+        LayerKind::Conv2d => padded_terms(kh * kw * ic),
+        LayerKind::ConvTranspose2d => padded_terms(kh.div_ceil(s) * kw.div_ceil(s) * ic),
+        LayerKind::Linear if !ic.is_multiple_of(4) => padded_terms(ic),
         _ => 0,
     }
 }
@@ -184,6 +182,9 @@ impl LayerRecord {
 /// an optional `#[target_feature]` attribute put on every function, so that each build's
 /// functions call each other within the same feature set.
 ///
+/// `dot4` reads the 4-channel groups of `format::packed_at`: `x` is a patch of whole words (its
+/// padding zero) and `group` the four rows' words interleaved, `4 x x.len()` bytes.
+///
 /// `kernel_set!(dots = path::to::module)` takes `dot` and `dot4` from that module instead of
 /// compiling the portable ones (the Cortex-M DSP and x86 VNNI builds, whose dot products are
 /// instructions the compiler does not emit by itself), optionally with a feature attribute too.
@@ -216,27 +217,32 @@ macro_rules! kernel_set {
             x.iter().zip(w).fold(0i32, |acc, (&a, &b)| acc + value::<SIGNED>(a) * i32::from(b as i8))
         }
 
-        /// Four dot products sharing `x`: each activation is loaded and widened once for four
-        /// output channels.
+        /// Four dot products of `x` (whole words) with an interleaved group of four rows: for
+        /// each activation word, the sixteen products of its bytes with the four rows' words go
+        /// to sixteen lanes (lane `4r + t` for row `r`, byte `t`), an element-wise loop that
+        /// compilers vectorise whole; each row's four lanes are summed at the end.
         #[inline]
         $(#[$feature])?
-        fn dot4<const SIGNED: bool>(x: &[u8], w: [&[u8]; 4]) -> [i32; 4] {
-            let [w0, w1, w2, w3] = w;
-            let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
-            for ((((&a, &b0), &b1), &b2), &b3) in x.iter().zip(w0).zip(w1).zip(w2).zip(w3) {
-                let v = value::<SIGNED>(a);
-                a0 += v * i32::from(b0 as i8);
-                a1 += v * i32::from(b1 as i8);
-                a2 += v * i32::from(b2 as i8);
-                a3 += v * i32::from(b3 as i8);
+        fn dot4<const SIGNED: bool>(x: &[u8], group: &[u8]) -> [i32; 4] {
+            let mut lanes = [0i32; 16];
+            for (xw, gw) in x.as_chunks::<4>().0.iter().zip(group.as_chunks::<16>().0) {
+                let xv = xw.map(|b| value::<SIGNED>(b));
+                for (i, (lane, &w)) in lanes.iter_mut().zip(gw).enumerate() {
+                    *lane += xv.get(i % 4).copied().unwrap_or(0) * i32::from(w as i8);
+                }
             }
-            [a0, a1, a2, a3]
+            let mut out = [0i32; 4];
+            for (o, row) in out.iter_mut().zip(lanes.as_chunks::<4>().0) {
+                *o = row.iter().sum();
+            }
+            out
         }
     };
     (@layers $(#[$feature:meta])?) => {
         use $crate::Error;
         use $crate::format::{LayerKind, LayerRecord, REQUANT_LEN};
-        use $crate::kernels::{OutRange, Weights, class_taps, copy_run, requant_params, requantize, taps_before};
+        use $crate::format::{class_taps, padded_terms};
+        use $crate::kernels::{OutRange, Weights, copy_run, requant_params, requantize};
 
         /// Requantizes one accumulator with its channel's bias and (multiplier, shift).
         #[inline]
@@ -249,14 +255,15 @@ macro_rules! kernel_set {
         }
 
         /// Writes one output pixel: for each channel, bias + dot(patch, row), requantized.
-        /// Channels are taken four at a time so that the patch is read once per four rows.
+        /// `patch` is whole words (`kp` bytes, zero padding) and `rows` the packed block
+        /// (`format::packed_at`): groups of four channels read the patch once.
         #[inline]
         $(#[$feature])?
         fn emit<const SIGNED: bool>(out: &mut [u8], patch: &[u8], rows: &[u8], tables: &Weights<'_>, range: OutRange) {
             let biases = tables.bias.as_chunks::<4>().0;
             let requants = tables.requant.as_chunks::<REQUANT_LEN>().0;
-            let k = patch.len();
-            if k == 0 {
+            let kp = patch.len();
+            if kp == 0 {
                 // A class with no taps (kernel smaller than the stride) leaves only the bias.
                 for ((dst, b), r) in out.iter_mut().zip(biases).zip(requants) {
                     store(dst, 0, b, r, range);
@@ -265,20 +272,17 @@ macro_rules! kernel_set {
             }
             let done = out.len() - out.len() % 4;
             let mut outs = out.chunks_exact_mut(4);
-            let mut rows4 = rows.chunks_exact(4 * k);
+            let mut groups = rows.chunks_exact(4 * kp);
             let mut params = biases.chunks_exact(4).zip(requants.chunks_exact(4));
-            for ((dst, w), (b, r)) in (&mut outs).zip(&mut rows4).zip(&mut params) {
-                let (w01, w23) = w.split_at(2 * k);
-                let (w0, w1) = w01.split_at(k);
-                let (w2, w3) = w23.split_at(k);
-                let acc = dot4::<SIGNED>(patch, [w0, w1, w2, w3]);
+            for ((dst, g), (b, r)) in (&mut outs).zip(&mut groups).zip(&mut params) {
+                let acc = dot4::<SIGNED>(patch, g);
                 for (((d, a), b), r) in dst.iter_mut().zip(acc).zip(b).zip(r) {
                     store(d, a, b, r, range);
                 }
             }
-            // The last channels, fewer than four.
+            // The last channels, fewer than four, in plain rows.
             let rest = outs.into_remainder();
-            let rows = rows4.remainder().chunks_exact(k);
+            let rows = rows.get(done * kp..).unwrap_or_default().chunks_exact(kp);
             let params = biases.get(done..).unwrap_or_default().iter().zip(requants.get(done..).unwrap_or_default());
             for ((dst, w), (b, r)) in rest.iter_mut().zip(rows).zip(params) {
                 store(dst, dot::<SIGNED>(patch, w), b, r, range);
@@ -321,16 +325,27 @@ macro_rules! kernel_set {
             match rec.kind {
                 LayerKind::Linear => {
                     let x = input.get(..ic).ok_or(err)?;
-                    emit::<SIGNED>(output.get_mut(..oc).ok_or(err)?, x, tables.w, tables, range);
+                    let out = output.get_mut(..oc).ok_or(err)?;
+                    if ic.is_multiple_of(4) {
+                        emit::<SIGNED>(out, x, tables.w, tables, range);
+                    } else {
+                        // Rows are padded to whole words: so is a copy of the input.
+                        let (head, pad) = patch.get_mut(..padded_terms(ic)).ok_or(err)?.split_at_mut(ic);
+                        head.copy_from_slice(x);
+                        pad.fill(0);
+                        emit::<SIGNED>(out, patch.get(..padded_terms(ic)).ok_or(err)?, tables.w, tables, range);
+                    }
                 }
                 LayerKind::Conv2d => {
                     let k = kh * kw * ic;
-                    let patch = patch.get_mut(..k).ok_or(err)?;
+                    let patch = patch.get_mut(..padded_terms(k)).ok_or(err)?;
+                    // The padding after the receptive field stays zero; the gather writes the rest.
+                    patch.get_mut(k..).unwrap_or_default().fill(0);
                     for (oy, out_row) in output.chunks_exact_mut(ow * oc).take(oh).enumerate() {
                         for (ox, out_pixel) in out_row.chunks_exact_mut(oc).enumerate() {
                             // Gather the receptive field row by row, zeros where it overlaps the
                             // padding.
-                            for (ky, prow) in patch.chunks_exact_mut(kw * ic).enumerate() {
+                            for (ky, prow) in patch.get_mut(..k).unwrap_or_default().chunks_exact_mut(kw * ic).enumerate() {
                                 let Some(iy) = (oy * s + ky).checked_sub(pad).filter(|&v| v < ih) else {
                                     prow.fill(0);
                                     continue;
@@ -360,14 +375,17 @@ macro_rules! kernel_set {
                     // once. Tap (kyi, kxi) is kernel (ry + s*kyi, rx + s*kxi); with
                     // qy = (oy + pad - ry) / s (exact) it reads input row qy - kyi, column qx - kxi.
                     let s = s.max(1);
+                    let mut block = 0;
                     for ry in 0..s {
                         let nky = class_taps(kh, s, ry);
                         for rx in 0..s {
                             let nkx = class_taps(kw, s, rx);
                             let k = nky * nkx * ic;
-                            let patch = patch.get_mut(..k).ok_or(err)?;
-                            let block = oc * ic * (taps_before(kh, s, ry) * kw + nky * taps_before(kw, s, rx));
-                            let rows = tables.w.get(block..block + oc * k).ok_or(err)?;
+                            let kp = padded_terms(k);
+                            let patch = patch.get_mut(..kp).ok_or(err)?;
+                            patch.get_mut(k..).unwrap_or_default().fill(0);
+                            let rows = tables.w.get(block..block + oc * kp).ok_or(err)?;
+                            block += oc * kp;
                             // The first output row and column of the class.
                             let (oy0, ox0) = ((ry + s - pad % s) % s, (rx + s - pad % s) % s);
                             for oy in (oy0..oh).step_by(s) {
@@ -382,7 +400,7 @@ macro_rules! kernel_set {
                                         // outside it are skipped (they would add zero).
                                         let biases = tables.bias.as_chunks::<4>().0;
                                         let requants = tables.requant.as_chunks::<REQUANT_LEN>().0;
-                                        let channels = out_pixel.iter_mut().zip(rows.chunks_exact(k.max(1)));
+                                        let channels = out_pixel.iter_mut().zip(rows.chunks_exact(kp.max(1)));
                                         for ((dst, row), (b, r)) in channels.zip(biases.iter().zip(requants)) {
                                             let mut acc = 0i32;
                                             for kyi in 0..nky {
@@ -400,7 +418,8 @@ macro_rules! kernel_set {
                                         }
                                         continue;
                                     }
-                                    for (kyi, prow) in patch.chunks_exact_mut((nkx * ic).max(1)).enumerate().take(nky) {
+                                    let cells = patch.get_mut(..k).unwrap_or_default().chunks_exact_mut((nkx * ic).max(1));
+                                    for (kyi, prow) in cells.enumerate().take(nky) {
                                         let iy = qy.checked_sub(kyi).filter(|&v| v < ih);
                                         for (kxi, cell) in prow.chunks_exact_mut(ic.max(1)).enumerate() {
                                             match (iy, qx.checked_sub(kxi).filter(|&v| v < iw)) {
@@ -499,8 +518,13 @@ mod tests {
         const OC: usize = 10;
         let (ic, oc) = (IC, OC);
         let mut r = crate::Rng::new(5);
-        let mut w = [0u8; IC * OC];
-        w.iter_mut().for_each(|b| *b = r.next_u32() as u8);
+        // Packed rows of 40 bytes (37 padded to whole words); the padding is 0.
+        let mut w = [0u8; 40 * OC];
+        for o in 0..OC {
+            for t in 0..IC {
+                w[crate::format::packed_at(OC, 40, o, t)] = r.next_u32() as u8;
+            }
+        }
         let (mut bias, mut requant) = ([0u8; 4 * OC], [0u8; REQUANT_LEN * OC]);
         for j in 0..OC {
             let b = (r.next_u32() % 2000) as i32 - 1000;
@@ -530,7 +554,7 @@ mod tests {
         let mut x = [0u8; IC];
         x.iter_mut().for_each(|b| *b = r.next_u32() as u8);
         let mut bytes = [0u8; 10];
-        portable::weighted(&rec, &tables, &x, true, &mut bytes, &mut []).unwrap();
+        portable::weighted(&rec, &tables, &x, true, &mut bytes, &mut [0u8; 40]).unwrap();
         let mut fine = [0i32; 10];
         linear_fine(&rec, &tables, &x, true, |j, v| fine[j] = v).unwrap();
         for j in 0..oc {
@@ -552,7 +576,6 @@ mod tests {
         for (k, s) in [(4usize, 2usize), (3, 2), (5, 3), (1, 2), (2, 3)] {
             let total: usize = (0..s).map(|r| class_taps(k, s, r)).sum();
             assert_eq!(total, k, "k {k} s {s}");
-            assert_eq!(taps_before(k, s, s), k);
         }
         assert_eq!(class_taps(3, 2, 0), 2); // taps 0, 2
         assert_eq!(class_taps(3, 2, 1), 1); // tap 1

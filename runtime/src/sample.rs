@@ -1,8 +1,10 @@
 //! Seeded random codes for `Model::sample`.
 //!
-//! PCG32 (O'Neill 2014) for uniform bits and Box-Muller for Gaussians. The transcendental
-//! functions come from `libm`, a software implementation, and `sqrt` is exact in IEEE 754, so a seed
-//! gives the same codes, bit for bit, on the host, in wasm32 and on a Cortex-M4F.
+//! PCG32 (O'Neill 2014) for uniform bits and Marsaglia's polar method for Gaussians. The logarithm
+//! comes from `libm`, a software implementation in f32 only, and `sqrt` and the other operations
+//! are exact IEEE 754 single-precision operations, so a seed gives the same codes, bit for bit, on
+//! the host, in wasm32 and on a Cortex-M4F. The polar method needs no sine or cosine: `libm`'s
+//! `cosf` works in f64, which a Cortex-M4F emulates in software (about 3 KB of flash).
 
 /// A small seeded generator: 16 bytes of state, no allocation.
 #[derive(Debug, Clone)]
@@ -32,17 +34,22 @@ impl Rng {
         xorshifted.rotate_right(rot)
     }
 
-    /// Uniform in `(0, 1]`, 24 bits.
-    fn unit_open(&mut self) -> f32 {
-        ((self.next_u32() >> 8) + 1) as f32 * (1.0 / 16_777_216.0)
+    /// Uniform on `[-1, 1)` in steps of 2^-23 (24 random bits; every operation exact).
+    fn symmetric(&mut self) -> f32 {
+        (self.next_u32() >> 8) as f32 * (1.0 / 8_388_608.0) - 1.0
     }
 
-    /// A standard normal draw.
+    /// A standard normal draw: Marsaglia's polar method. A point `(u, v)` uniform in the square
+    /// is drawn until it falls strictly inside the unit disc (and off its centre), which takes
+    /// 4 / pi tries on average; then `u x sqrt(-2 ln s / s)` with `s = u^2 + v^2` is normal.
     pub fn normal(&mut self) -> f32 {
-        let u1 = self.unit_open();
-        let u2 = self.unit_open();
-        let r = libm::sqrtf(-2.0 * libm::logf(u1));
-        r * libm::cosf(core::f32::consts::TAU * u2)
+        loop {
+            let (u, v) = (self.symmetric(), self.symmetric());
+            let s = u * u + v * v;
+            if s > 0.0 && s < 1.0 {
+                return u * libm::sqrtf(-2.0 * libm::logf(s) / s);
+            }
+        }
     }
 }
 

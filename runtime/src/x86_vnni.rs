@@ -13,8 +13,10 @@
 #![allow(unsafe_code)]
 
 use core::arch::x86_64::{
-    __m512i, _mm512_dpbusd_epi32, _mm512_maskz_loadu_epi8, _mm512_reduce_add_epi32, _mm512_set1_epi8,
-    _mm512_setzero_si512, _mm512_xor_si512,
+    __m512i, _mm_add_epi32, _mm_storeu_si128, _mm256_add_epi32, _mm256_castsi256_si128, _mm256_extracti128_si256,
+    _mm512_castsi512_si256, _mm512_dpbusd_epi32, _mm512_extracti64x4_epi64, _mm512_maskz_loadu_epi8,
+    _mm512_permutexvar_epi32, _mm512_reduce_add_epi32, _mm512_set_epi32, _mm512_set1_epi8, _mm512_setzero_si512,
+    _mm512_xor_si512,
 };
 
 /// Transposed convolutions always gather a patch: a 64-byte masked load and a reduction per 8-byte
@@ -69,33 +71,45 @@ pub(crate) fn dot<const SIGNED: bool>(x: &[u8], w: &[u8]) -> i32 {
     if SIGNED { sum - 128 * _mm512_reduce_add_epi32(wsum) } else { sum }
 }
 
-/// Four dot products sharing `x`: each 64-byte block of activations is loaded once.
+/// Four dot products of `x` (whole words) with an interleaved group of four rows
+/// (`format::packed_at`). Each step takes four activation words (16 bytes) and the 64 group
+/// bytes that go with them: the words are spread so that dword lane `4j + r` holds activation
+/// word `j`, which the group has beside row `r`'s word `j`, and one `vpdpbusd` does all 64
+/// multiply-accumulates. Each row's sum is its lanes `r, r + 4, ...` added at the end.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-pub(crate) fn dot4<const SIGNED: bool>(x: &[u8], w: [&[u8]; 4]) -> [i32; 4] {
-    let n = w.iter().fold(x.len(), |n, row| n.min(row.len()));
+pub(crate) fn dot4<const SIGNED: bool>(x: &[u8], group: &[u8]) -> [i32; 4] {
+    let n = (x.len() / 4).min(group.len() / 16) * 4;
     let ones = _mm512_set1_epi8(1);
-    let mut acc = [_mm512_setzero_si512(); 4];
-    let mut wsum = [_mm512_setzero_si512(); 4];
+    let spread = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+    let (mut acc, mut wsum) = (_mm512_setzero_si512(), _mm512_setzero_si512());
     let mut i = 0;
     while i < n {
-        let m = mask(n - i);
-        // SAFETY: i < n <= x.len(), and `m` selects min(64, n - i) bytes.
-        let xv = unsigned::<SIGNED>(unsafe { load(x, i, m) });
-        for ((a, s), row) in acc.iter_mut().zip(&mut wsum).zip(w) {
-            // SAFETY: i < n <= row.len(), same mask.
-            let wv = unsafe { load(row, i, m) };
-            *a = _mm512_dpbusd_epi32(*a, xv, wv);
-            if SIGNED {
-                *s = _mm512_dpbusd_epi32(*s, ones, wv);
-            }
+        let left = n - i;
+        // SAFETY: i < n <= x.len() and the mask selects min(16, n - i) bytes of x; likewise
+        // 4 * i < 4 * n <= group.len() and min(64, 4 * (n - i)) bytes of the group.
+        let (xv, wv) = unsafe { (load(x, i, mask(left.min(16))), load(group, 4 * i, mask(4 * left))) };
+        // Masked-off activation lanes may be 128 after the shift; their weights are 0.
+        let xv = unsigned::<SIGNED>(_mm512_permutexvar_epi32(spread, xv));
+        acc = _mm512_dpbusd_epi32(acc, xv, wv);
+        if SIGNED {
+            wsum = _mm512_dpbusd_epi32(wsum, ones, wv);
         }
-        i += 64;
+        i += 16;
     }
-    let mut out = [0i32; 4];
-    for ((o, a), s) in out.iter_mut().zip(acc).zip(wsum) {
-        let sum = _mm512_reduce_add_epi32(a);
-        *o = if SIGNED { sum - 128 * _mm512_reduce_add_epi32(s) } else { sum };
+    let rows = |v: __m512i| -> [i32; 4] {
+        // Lanes 4j + r for j = 0..4 summed: halves, then quarters, leave the four rows.
+        let half = _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64::<1>(v));
+        let quarter = _mm_add_epi32(_mm256_castsi256_si128(half), _mm256_extracti128_si256::<1>(half));
+        let mut out = [0i32; 4];
+        // SAFETY: a 16-byte unaligned store into a 16-byte array.
+        unsafe { _mm_storeu_si128(out.as_mut_ptr().cast(), quarter) };
+        out
+    };
+    let sums = rows(acc);
+    if !SIGNED {
+        return sums;
     }
-    out
+    let ws = rows(wsum);
+    [sums[0] - 128 * ws[0], sums[1] - 128 * ws[1], sums[2] - 128 * ws[2], sums[3] - 128 * ws[3]]
 }

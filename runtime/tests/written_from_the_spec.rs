@@ -3,7 +3,9 @@
 //! with plain loops. The runtime must accept the file and give exactly those outputs: a
 //! third-party writer that follows the spec computes what the spec says. The model has one layer
 //! of each kind whose layout the spec defines: conv2d, reshape, linear, conv-transpose2d (stride 2,
-//! so that the residue classes of its weights matter) and sigmoid.
+//! so that the residue classes of its weights matter) and sigmoid; channel counts of 5, 6 and 8
+//! so that rows are padded, grouped by four and left over; a 5-channel image so that the `[c][h][w]`
+//! to channel-last conversion matters; and a metadata section.
 
 use bottleneck_runtime::Model;
 
@@ -44,6 +46,8 @@ struct Tables {
 }
 
 impl Tables {
+    /// `out_c` rows of `terms` weights each (per block for a transposed convolution: the blocks
+    /// follow each other, each `out_c` rows of its own length).
     fn random(g: &mut Gen, n_weights: usize, out_c: usize, shift: i32) -> Self {
         Self {
             weights: (0..n_weights).map(|_| g.i8()).collect(),
@@ -58,6 +62,35 @@ impl Tables {
         let prod = i64::from(self.bias[o] + acc) * i64::from(mult);
         ((prod + (1i64 << (shift - 1))) >> shift).clamp(lo, hi)
     }
+}
+
+/// A block of `rows.len()` rows as the spec lays it out: each row padded with zeros to a multiple
+/// of 4 bytes; rows 4g..4g+4 (for every whole group of four) interleaved word by word (word j of
+/// row 4g, of row 4g+1, of 4g+2, of 4g+3, then word j+1); the rows left over after the last
+/// whole group follow, one after the other.
+fn pack(rows: &[&[i8]]) -> Vec<u8> {
+    let kp = rows[0].len().div_ceil(4) * 4;
+    let padded: Vec<Vec<u8>> = rows
+        .iter()
+        .map(|r| {
+            let mut v: Vec<u8> = r.iter().map(|&w| w as u8).collect();
+            v.resize(kp, 0);
+            v
+        })
+        .collect();
+    let whole = rows.len() / 4 * 4;
+    let mut out = Vec::new();
+    for g in (0..whole).step_by(4) {
+        for j in 0..kp / 4 {
+            for r in 0..4 {
+                out.extend_from_slice(&padded[g + r][4 * j..4 * j + 4]);
+            }
+        }
+    }
+    for row in &padded[whole..] {
+        out.extend_from_slice(row);
+    }
+    out
 }
 
 /// A layer record, field by field (spec: "Layer record (48 bytes)").
@@ -94,6 +127,30 @@ const CONV_T: u8 = 2;
 const LINEAR: u8 = 3;
 const SIGMOID: u8 = 4;
 const RESHAPE: u8 = 6;
+/// Image channels and side.
+const C: usize = 5;
+const SIDE: usize = 4;
+
+/// The metadata section (spec: "Metadata"): the entries' length, then tag, length, value, zeros
+/// to a multiple of 4, per entry.
+fn metadata() -> Vec<u8> {
+    let mut entries = Vec::new();
+    let mut entry = |tag: u16, value: &[u8]| {
+        entries.extend_from_slice(&tag.to_le_bytes());
+        entries.extend_from_slice(&(value.len() as u16).to_le_bytes());
+        entries.extend_from_slice(value);
+        while entries.len() % 4 != 0 {
+            entries.push(0);
+        }
+    };
+    entry(1, "spec-model".as_bytes());
+    entry(3, &[0f32.to_le_bytes(), 1f32.to_le_bytes()].concat());
+    // An optional entry (tag bit 15) that this runtime does not know: skipped.
+    entry(0x8000 | 77, b"ignored");
+    let mut section = (entries.len() as u32).to_le_bytes().to_vec();
+    section.extend(entries);
+    section
+}
 
 #[test]
 fn a_file_written_from_the_spec_runs_as_the_spec_says() {
@@ -101,50 +158,84 @@ fn a_file_written_from_the_spec_runs_as_the_spec_says() {
     let input_scale = 1.0f32 / 255.0;
     let (s0, code_scale, s3, s5) = (0.02f32, 0.05f32, 0.03f32, 0.04f32);
     let sigmoid_scale = 1.0f32 / 255.0;
-    // Encoder: conv2d 1->2 (3x3, stride 1, padding 1, ReLU) on 1x4x4, reshape to 32, linear 32->3.
-    let conv = Tables::random(&mut g, 2 * 3 * 3, 2, 38);
-    let enc_linear = Tables::random(&mut g, 3 * 32, 3, 40);
-    // Decoder: linear 3->8 (ReLU), reshape to 2x2x2, conv-transpose2d 2->1 (3x3, stride 2,
+    // Encoder: conv2d 5->6 (3x3, stride 1, padding 1, ReLU) on 5x4x4, reshape to 96, linear 96->3.
+    let conv = Tables::random(&mut g, 6 * 3 * 3 * C, 6, 40);
+    let enc_linear = Tables::random(&mut g, 3 * 96, 3, 42);
+    // Decoder: linear 3->8 (ReLU), reshape to 2x2x2, conv-transpose2d 2->5 (3x3, stride 2,
     // padding 1, output padding 1: 4x4, ReLU), sigmoid.
     let dec_linear = Tables::random(&mut g, 8 * 3, 8, 36);
-    let conv_t = Tables::random(&mut g, 3 * 3 * 2, 1, 37);
+    // Transposed-convolution taps per residue class (kernel 3, stride 2): 2 for r = 0, 1 for r = 1.
+    let (s, p, k) = (2usize, 1usize, 3usize);
+    let taps = |r: usize| if r >= k { 0 } else { (k - r).div_ceil(s) };
+    let class_terms = |ry: usize, rx: usize| taps(ry) * taps(rx) * 2;
+    let conv_t_terms: usize = (0..s * s).map(|c| class_terms(c / s, c % s)).sum();
+    let conv_t = Tables::random(&mut g, C * conv_t_terms, C, 37);
     let lut: Vec<u8> = (0..256u32).map(|b| (255.0 / (1.0 + (-(b as f64) / 40.0 + 3.0).exp())) as u8).collect();
 
-    // Tables after the header (64 bytes) and the 7 layer records (7 x 48), in layer order.
+    // The blocks of rows of each weighted layer, in the unpacked order [out][terms].
+    let rows = |w: &[i8], out_c: usize| -> Vec<Vec<i8>> { w.chunks(w.len() / out_c).map(<[i8]>::to_vec).collect() };
+    // Class blocks of the transposed convolution, classes in order ry then rx.
+    let mut conv_t_blocks = Vec::new();
+    let mut at = 0;
+    for c in 0..s * s {
+        let n = C * class_terms(c / s, c % s);
+        conv_t_blocks.push(conv_t.weights[at..at + n].to_vec());
+        at += n;
+    }
+    let packed = |blocks: &[Vec<i8>], out_c: usize| -> Vec<u8> {
+        blocks
+            .iter()
+            .flat_map(|b| {
+                let r = rows(b, out_c);
+                pack(&r.iter().map(Vec::as_slice).collect::<Vec<_>>())
+            })
+            .collect()
+    };
+
+    // Metadata, then tables, after the header (64 bytes) and the 7 layer records (7 x 48), in
+    // layer order; weights at multiples of 16, everything else at multiples of 4.
     let mut tables = Vec::new();
     let base = 64 + 7 * 48;
-    let mut put = |bytes: Vec<u8>| -> u32 {
+    let mut put = |bytes: Vec<u8>, align: usize| -> u32 {
+        while (base + tables.len()) % align != 0 {
+            tables.push(0xAA); // Bytes between tables belong to nothing: any value.
+        }
         let at = (base + tables.len()) as u32;
         tables.extend(bytes);
         at
     };
-    let mut offsets = |t: &Tables| -> [u32; 4] {
-        let w = put(t.weights.iter().map(|&v| v as u8).collect());
-        let b = put(t.bias.iter().flat_map(|v| v.to_le_bytes()).collect());
-        let r = put(t.requant.iter().flat_map(|&(m, s)| m.to_le_bytes().into_iter().chain(s.to_le_bytes())).collect());
+    let o_meta = put(metadata(), 4);
+    let mut offsets = |w: Vec<u8>, t: &Tables| -> [u32; 4] {
+        let w = put(w, 16);
+        let b = put(t.bias.iter().flat_map(|v| v.to_le_bytes()).collect(), 4);
+        let r =
+            put(t.requant.iter().flat_map(|&(m, s)| m.to_le_bytes().into_iter().chain(s.to_le_bytes())).collect(), 4);
         [w, b, r, 0]
     };
-    let (o_conv, o_enc, o_dec, o_conv_t) =
-        (offsets(&conv), offsets(&enc_linear), offsets(&dec_linear), offsets(&conv_t));
-    let o_lut = put(lut.clone());
+    let o_conv = offsets(packed(std::slice::from_ref(&conv.weights), 6), &conv);
+    let o_enc = offsets(packed(std::slice::from_ref(&enc_linear.weights), 3), &enc_linear);
+    let o_dec = offsets(packed(std::slice::from_ref(&dec_linear.weights), 8), &dec_linear);
+    let o_conv_t = offsets(packed(&conv_t_blocks, C), &conv_t);
+    let o_lut = put(lut.clone(), 4);
+    let sq = SIDE as u16;
     let layers = [
-        record(CONV, RELU, 3, 1, 1, 0, [1, 4, 4], [2, 4, 4], s0, o_conv),
+        record(CONV, RELU, 3, 1, 1, 0, [5, sq, sq], [6, sq, sq], s0, o_conv),
         // A reshape keeps its input's bytes, signedness and scale.
-        record(RESHAPE, 0, 1, 1, 0, 0, [2, 4, 4], [32, 1, 1], s0, [0; 4]),
-        record(LINEAR, SIGNED, 1, 1, 0, 0, [32, 1, 1], [3, 1, 1], code_scale, o_enc),
+        record(RESHAPE, 0, 1, 1, 0, 0, [6, sq, sq], [96, 1, 1], s0, [0; 4]),
+        record(LINEAR, SIGNED, 1, 1, 0, 0, [96, 1, 1], [3, 1, 1], code_scale, o_enc),
         record(LINEAR, RELU, 1, 1, 0, 0, [3, 1, 1], [8, 1, 1], s3, o_dec),
         record(RESHAPE, 0, 1, 1, 0, 0, [8, 1, 1], [2, 2, 2], s3, [0; 4]),
-        record(CONV_T, RELU, 3, 2, 1, 1, [2, 2, 2], [1, 4, 4], s5, o_conv_t),
-        record(SIGMOID, 0, 1, 1, 0, 0, [1, 4, 4], [1, 4, 4], sigmoid_scale, [0, 0, 0, o_lut]),
+        record(CONV_T, RELU, 3, 2, 1, 1, [2, 2, 2], [5, sq, sq], s5, o_conv_t),
+        record(SIGMOID, 0, 1, 1, 0, 0, [5, sq, sq], [5, sq, sq], sigmoid_scale, [0, 0, 0, o_lut]),
     ];
 
     // Header (spec: "Header").
     let mut file = vec![0u8; 64];
     file[0..4].copy_from_slice(b"BTNQ");
-    file[4..6].copy_from_slice(&1u16.to_le_bytes());
+    file[4..6].copy_from_slice(&2u16.to_le_bytes());
     file[6..8].copy_from_slice(&64u16.to_le_bytes());
     file[18..20].copy_from_slice(&7u16.to_le_bytes());
-    for (i, d) in [1u16, 4, 4].iter().enumerate() {
+    for (i, d) in [5u16, sq, sq].iter().enumerate() {
         file[20 + 2 * i..22 + 2 * i].copy_from_slice(&d.to_le_bytes());
     }
     file[26] = 0; // inputs in [0, 1] as u8
@@ -156,6 +247,7 @@ fn a_file_written_from_the_spec_runs_as_the_spec_says() {
         file[at + 2..at + 4].copy_from_slice(&count.to_le_bytes());
     }
     file[56..60].copy_from_slice(&64u32.to_le_bytes());
+    file[60..64].copy_from_slice(&o_meta.to_le_bytes());
     for l in &layers {
         file.extend(l);
     }
@@ -166,41 +258,47 @@ fn a_file_written_from_the_spec_runs_as_the_spec_says() {
     file[12..16].copy_from_slice(&crc.to_le_bytes());
 
     let model = Model::parse(&file).expect("the runtime refuses a file written from the spec");
+    assert_eq!(model.name(), Some("spec-model"));
+    assert_eq!(model.input_range(), Some((0.0, 1.0)));
+    assert_eq!(model.class_name(0), None);
     let mut scratch = vec![0u8; model.max_scratch_len()];
 
-    let mut image = [0f32; 16];
-    for (i, x) in image.iter_mut().enumerate() {
-        *x = ((i * 37 + 11) % 256) as f32 / 255.0;
-    }
+    // The image is [c][h][w].
+    let n = C * SIDE * SIDE;
+    let image: Vec<f32> = (0..n).map(|i| ((i * 37 + 11) % 256) as f32 / 255.0).collect();
     let mut code = [0f32; 3];
     model.encode(&image, &mut code, &mut scratch).unwrap();
 
-    // The encoder, from the spec's formulas. Input bytes: trunc(x / scale + 0.5) (x >= 0).
-    let x: Vec<i64> = image.iter().map(|&v| ((v / input_scale + 0.5) as i64).clamp(0, 255)).collect();
+    // The encoder, from the spec's formulas. Input bytes: trunc(x / scale + 0.5) (x >= 0),
+    // stored channel-last: byte (y, x, c) is image value [c][y][x].
+    let q: Vec<i64> = image.iter().map(|&v| ((v / input_scale + 0.5) as i64).clamp(0, 255)).collect();
+    let x = |y: usize, xx: usize, c: usize| q[(c * SIDE + y) * SIDE + xx];
     // conv2d: reads input (oy*s + ky - p, ox*s + kx - p); weights [out][ky][kx][in]; outputs
     // channel-last [h][w][c].
-    let mut h0 = vec![0i64; 2 * 16];
-    for o in 0..2 {
-        for oy in 0..4i64 {
-            for ox in 0..4i64 {
+    let mut h0 = vec![0i64; 6 * SIDE * SIDE];
+    for o in 0..6 {
+        for oy in 0..SIDE as i64 {
+            for ox in 0..SIDE as i64 {
                 let mut acc = 0i64;
                 for ky in 0..3i64 {
                     for kx in 0..3i64 {
                         let (iy, ix) = (oy + ky - 1, ox + kx - 1);
-                        if (0..4).contains(&iy) && (0..4).contains(&ix) {
-                            let w = conv.weights[(o * 3 + ky as usize) * 3 + kx as usize];
-                            acc += i64::from(w) * x[(iy * 4 + ix) as usize];
+                        if (0..SIDE as i64).contains(&iy) && (0..SIDE as i64).contains(&ix) {
+                            for c in 0..C {
+                                let w = conv.weights[((o * 3 + ky as usize) * 3 + kx as usize) * C + c];
+                                acc += i64::from(w) * x(iy as usize, ix as usize, c);
+                            }
                         }
                     }
                 }
-                h0[((oy * 4 + ox) * 2) as usize + o] = conv.requant(o, acc as i32, 0, 255);
+                h0[(oy as usize * SIDE + ox as usize) * 6 + o] = conv.requant(o, acc as i32, 0, 255);
             }
         }
     }
     // Reshape: no bytes move. Linear: weights [out][in] over the channel-last bytes.
     let expected_code: Vec<f32> = (0..3)
         .map(|o| {
-            let acc: i64 = (0..32).map(|i| i64::from(enc_linear.weights[o * 32 + i]) * h0[i]).sum();
+            let acc: i64 = (0..96).map(|i| i64::from(enc_linear.weights[o * 96 + i]) * h0[i]).sum();
             enc_linear.requant(o, acc as i32, -127, 127) as f32 * code_scale
         })
         .collect();
@@ -208,7 +306,7 @@ fn a_file_written_from_the_spec_runs_as_the_spec_says() {
 
     // The decoder on a code of our own. Codes are quantized with code_scale, halves away from zero.
     let z = [0.31f32, -0.52, 1.17];
-    let mut out = [0f32; 16];
+    let mut out = vec![0f32; n];
     model.decode(&z, &mut out, &mut scratch).unwrap();
     let zq: Vec<i64> =
         z.iter().map(|&v| v / code_scale).map(|v| (if v >= 0.0 { v + 0.5 } else { v - 0.5 }) as i64).collect();
@@ -221,40 +319,93 @@ fn a_file_written_from_the_spec_runs_as_the_spec_says() {
     // The reshape makes h3 a 2x2x2 tensor, channel-last: h3[(iy * 2 + ix) * 2 + c].
     // conv-transpose2d, stride 2, padding 1, kernel 3: output (oy, ox) gathers input
     // ((oy + p - ky) / s, (ox + p - kx) / s) where the division is exact. Weights by residue
-    // class (ry, rx) = ((oy + p) mod s, (ox + p) mod s), classes in order ry then rx, each block
-    // [out][kyi][kxi][in] with ky = ry + s * kyi.
-    let (s, p, k) = (2usize, 1usize, 3usize);
-    let taps = |r: usize| if r >= k { 0 } else { (k - r).div_ceil(s) };
-    // Class c = ry * s + rx starts after the blocks of the classes before it.
-    let block_start = |ry: usize, rx: usize| -> usize { (0..ry * s + rx).map(|c| taps(c / s) * taps(c % s) * 2).sum() };
-    let at = block_start(s - 1, s - 1) + taps(s - 1) * taps(s - 1) * 2;
-    assert_eq!(at, conv_t.weights.len());
-    let mut h5 = [0i64; 16];
-    for oy in 0..4 {
-        for ox in 0..4 {
-            let (ry, rx) = ((oy + p) % s, (ox + p) % s);
-            let mut acc = 0i64;
-            for kyi in 0..taps(ry) {
-                for kxi in 0..taps(rx) {
-                    let (ky, kx) = (ry + s * kyi, rx + s * kxi);
-                    let (ny, nx) = ((oy + p) as i64 - ky as i64, (ox + p) as i64 - kx as i64);
-                    let (iy, ix) = (ny / s as i64, nx / s as i64);
-                    if ny < 0 || nx < 0 || iy >= 2 || ix >= 2 {
-                        continue;
-                    }
-                    for c in 0..2 {
-                        let w = conv_t.weights[block_start(ry, rx) + (kyi * taps(rx) + kxi) * 2 + c];
-                        acc += i64::from(w) * h3[((iy * 2 + ix) * 2) as usize + c];
+    // class (ry, rx) = ((oy + p) mod s, (ox + p) mod s), each block [out][kyi][kxi][in] with
+    // ky = ry + s * kyi.
+    let mut h5 = vec![0i64; C * SIDE * SIDE];
+    for o in 0..C {
+        for oy in 0..SIDE {
+            for ox in 0..SIDE {
+                let (ry, rx) = ((oy + p) % s, (ox + p) % s);
+                let block = &conv_t_blocks[ry * s + rx];
+                let terms = class_terms(ry, rx);
+                let mut acc = 0i64;
+                for kyi in 0..taps(ry) {
+                    for kxi in 0..taps(rx) {
+                        let (ky, kx) = (ry + s * kyi, rx + s * kxi);
+                        let (ny, nx) = ((oy + p) as i64 - ky as i64, (ox + p) as i64 - kx as i64);
+                        let (iy, ix) = (ny / s as i64, nx / s as i64);
+                        if ny < 0 || nx < 0 || iy >= 2 || ix >= 2 {
+                            continue;
+                        }
+                        for c in 0..2 {
+                            let w = block[o * terms + (kyi * taps(rx) + kxi) * 2 + c];
+                            acc += i64::from(w) * h3[((iy * 2 + ix) * 2) as usize + c];
+                        }
                     }
                 }
+                h5[(oy * SIDE + ox) * C + o] = conv_t.requant(o, acc as i32, 0, 255);
             }
-            h5[oy * 4 + ox] = conv_t.requant(0, acc as i32, 0, 255);
         }
     }
-    // Sigmoid by table, then bytes times the last layer's scale, [c][h][w] (one channel here).
-    let expected_image: Vec<f32> = h5.iter().map(|&b| f32::from(lut[b as usize]) * sigmoid_scale).collect();
-    assert_eq!(out.to_vec(), expected_image);
+    // Sigmoid by table, then bytes times the last layer's scale, back to [c][h][w].
+    let expected_image: Vec<f32> = (0..n)
+        .map(|i| {
+            let (c, y, xx) = (i / (SIDE * SIDE), i / SIDE % SIDE, i % SIDE);
+            f32::from(lut[h5[(y * SIDE + xx) * C + c] as usize]) * sigmoid_scale
+        })
+        .collect();
+    assert_eq!(out, expected_image);
     // Not a degenerate case: the outputs vary.
     assert!(expected_image.iter().any(|&v| v != expected_image[0]), "{expected_image:?}");
     assert!(h5.iter().any(|&v| v != h5[0]) && h0.iter().any(|&v| v != 0), "{h5:?}");
+    assert!(code.iter().any(|&v| v != 0.0), "{code:?}");
+
+    // Row padding is 0: the conv's channel 4 is the plain row after the first group, 45 terms
+    // padded to 48; a 1 in its padding is refused.
+    let mut bad = file.clone();
+    bad[o_conv[0] as usize + 4 * 48 + 46] = 1;
+    let crc = crc32(&bad[16..]);
+    bad[12..16].copy_from_slice(&crc.to_le_bytes());
+    assert_eq!(Model::parse(&bad).unwrap_err(), bottleneck_runtime::Error::BadRecord { layer: 0, offset: 24 });
+}
+
+/// What version 2 refuses: a version 1 file, reserved bytes, misaligned tables, non-zero row
+/// padding and unknown required metadata, each with its own error.
+#[test]
+fn version_2_refuses_what_it_reserves() {
+    use bottleneck_runtime::Error;
+    let good = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../firmware-demo/cortex-m4/assets/model.bnq"))
+        .expect("the firmware's model file");
+    let fix = |mut b: Vec<u8>| {
+        let crc = crc32(&b[16..]);
+        b[12..16].copy_from_slice(&crc.to_le_bytes());
+        b
+    };
+    assert!(Model::parse(&good).is_ok());
+    let le32 = |b: &[u8], at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap()) as usize;
+    let mut v1 = good.clone();
+    v1[4] = 1;
+    let e = Model::parse(&fix(v1)).unwrap_err();
+    assert_eq!(e, Error::UnsupportedVersion { found: 1 });
+    assert!(e.to_string().contains("bottleneck export"), "{e}");
+
+    let mut b = good.clone();
+    b[27] = 1;
+    assert_eq!(Model::parse(&fix(b)).unwrap_err(), Error::BadHeader { offset: 27 });
+    let mut b = good.clone();
+    b[64 + 45] = 1; // reserved byte of layer 0's record
+    assert_eq!(Model::parse(&fix(b)).unwrap_err(), Error::BadRecord { layer: 0, offset: 45 });
+    // Layer 0's weights at a multiple of 4 that is not one of 16.
+    let w0 = le32(&good, 64 + 24);
+    let mut b = good.clone();
+    b[64 + 24..64 + 28].copy_from_slice(&((w0 + 4) as u32).to_le_bytes());
+    assert_eq!(Model::parse(&fix(b)).unwrap_err(), Error::BadRecord { layer: 0, offset: 24 });
+    let meta = le32(&good, 60);
+    assert_ne!(meta, 0, "the exporter writes metadata");
+    let mut b = good.clone();
+    b[meta + 4] = 99; // the first entry's tag: unknown and required
+    assert_eq!(Model::parse(&fix(b)).unwrap_err(), Error::BadMetadata { offset: meta + 4 });
+    let mut b = good;
+    b[meta + 5] = 0x80; // the same tag made optional: skipped
+    assert!(Model::parse(&fix(b)).is_ok());
 }

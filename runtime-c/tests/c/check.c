@@ -118,6 +118,15 @@ int bn_check(const uint8_t *bytes, size_t model_len, const uint8_t *v, size_t ve
         size_t n = bn_model_scratch_len(&model, (BnEntry)e);
         if (n > scratch_len) scratch_len = n;
     }
+    /* The exporter stores the model's name and, with a classifier, one name per class. */
+    const uint8_t *text = NULL;
+    size_t text_len = 0;
+    CHECK("bn_model_name", bn_model_name(&model, &text, &text_len));
+    if (text == NULL || text_len == 0) return fail(print, "the model has no name", i, BN_STATUS_OK);
+    for (size_t c = 0; c <= classes; c++) {
+        CHECK("bn_model_class_name", bn_model_class_name(&model, c, &text, &text_len));
+        if ((c < classes) != (text_len > 0)) return fail(print, "a class name is missing or extra", i, BN_STATUS_OK);
+    }
     if (pixels > MAX_PIXELS || latent > MAX_LATENT || classes > MAX_CLASSES || scratch_len > MAX_SCRATCH)
         return fail(print, "the model is larger than this check's buffers", i, BN_STATUS_OK);
     if (vec_len < 32 || memcmp(v, "BTNV", 4) != 0) return fail(print, "not a vectors file", i, BN_STATUS_OK);

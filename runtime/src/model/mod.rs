@@ -11,6 +11,7 @@ use crate::kernels::{self, Weights};
 use crate::sample::Rng;
 
 mod convert;
+mod metadata;
 mod validate;
 
 use convert::{dequantize, quantize, quantize_image, to_channel_last, value};
@@ -201,10 +202,9 @@ impl<'a> Model<'a> {
         let empty = Weights { w: &[], bias: &[], requant: &[] };
         if rec.kind.has_weights() {
             let oc = usize::from(rec.output.c);
-            let n = usize::from(rec.kernel.0) * usize::from(rec.kernel.1) * usize::from(rec.input.c) * oc;
             Ok(Tables {
                 weights: Weights {
-                    w: self.slice(layer, rec.weights, n)?,
+                    w: self.slice(layer, rec.weights, rec.weights_len())?,
                     bias: self.slice(layer, rec.bias, oc * 4)?,
                     requant: self.slice(layer, rec.requant, oc * REQUANT_LEN)?,
                 },

@@ -4,7 +4,7 @@ use super::{Model, Section};
 use crate::Error;
 use crate::format::{
     self, FLAG_CLASSIFIER_FROM_CODE, FLAG_LATENT_STATS, HEADER_LEN, LAYER_LEN, LayerKind, LayerRecord, MAX_BIAS,
-    MAX_DIM, MAX_LAYERS, MAX_TERMS, REQUANT_LEN, Shape, Span,
+    MAX_DIM, MAX_LAYERS, MAX_TERMS, REQUANT_LEN, Shape, Span, TABLE_ALIGN, WEIGHT_ALIGN,
 };
 
 /// A scale the runtime can multiply by: a positive normal float.
@@ -33,24 +33,28 @@ impl Model<'_> {
         if count == 0 || count > MAX_LAYERS {
             return Err(bad(format::at::LAYER_COUNT));
         }
-        let table_end = (h.layer_table as usize)
+        (h.layer_table as usize)
             .checked_add(count * LAYER_LEN)
             .filter(|&end| h.layer_table as usize >= HEADER_LEN && end <= self.bytes.len())
+            .filter(|_| (h.layer_table as usize).is_multiple_of(TABLE_ALIGN))
             .ok_or(bad(format::at::LAYER_TABLE))?;
-        let _ = table_end;
         if self.has_classifier() != (h.classes > 0)
             || (!self.has_classifier() && h.flags & FLAG_CLASSIFIER_FROM_CODE != 0)
         {
             return Err(bad(format::at::CLASSES));
         }
         if h.flags & FLAG_LATENT_STATS != 0 {
-            self.stats_bytes().ok_or(bad(format::at::LATENT_STATS))?;
+            self.stats_bytes()
+                .filter(|_| (h.latent_stats as usize).is_multiple_of(TABLE_ALIGN))
+                .ok_or(bad(format::at::LATENT_STATS))?;
             if !self.latent_stats_ok() {
                 return Err(bad(format::at::LATENT_STATS));
             }
         } else if h.latent_stats != 0 {
             return Err(bad(format::at::LATENT_STATS));
         }
+
+        self.check_metadata()?;
 
         for i in 0..h.layer_count {
             let rec = self.record(i)?;
@@ -149,9 +153,31 @@ impl Model<'_> {
                 return Err(quant_err);
             }
             let oc = usize::from(o.c);
+            let misaligned = |offset: u32, align: usize| !(offset as usize).is_multiple_of(align);
+            let bad_record = |offset| Error::BadRecord { layer, offset };
+            if misaligned(rec.weights, WEIGHT_ALIGN) {
+                return Err(bad_record(format::rec::WEIGHTS));
+            }
+            if misaligned(rec.bias, TABLE_ALIGN) {
+                return Err(bad_record(format::rec::BIAS));
+            }
+            if misaligned(rec.requant, TABLE_ALIGN) {
+                return Err(bad_record(format::rec::REQUANT));
+            }
             let t = self.tables(layer, rec)?;
-            if t.weights.w.len() != terms * oc {
-                return Err(Error::OutOfBounds { layer });
+            // Row padding is 0, like every reserved byte (the kernels multiply it by zeros).
+            let (mut at, mut block) = (0, 0);
+            while let Some(k) = rec.block_terms(block) {
+                let kp = format::padded_terms(k);
+                for o in 0..oc {
+                    for term in k..kp {
+                        if t.weights.w.get(at + format::packed_at(oc, kp, o, term)) != Some(&0) {
+                            return Err(bad_record(format::rec::WEIGHTS));
+                        }
+                    }
+                }
+                at += oc * kp;
+                block += 1;
             }
             for ch in 0..oc {
                 let bias = format::read_i32(t.weights.bias, ch * 4).ok_or(Error::OutOfBounds { layer })?;
@@ -171,6 +197,9 @@ impl Model<'_> {
         }
         if !rec.kind.has_lut() && rec.lut != 0 {
             return Err(Error::OutOfBounds { layer });
+        }
+        if !(rec.lut as usize).is_multiple_of(TABLE_ALIGN) {
+            return Err(Error::BadRecord { layer, offset: format::rec::LUT });
         }
         Ok(())
     }
