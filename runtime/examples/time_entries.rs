@@ -2,15 +2,18 @@
 //! CPU runs, on a model file (default: the firmware's):
 //!
 //! ```sh
-//! cargo run --release -p bottleneck-runtime --features std --example time_entries [MODEL.bnq]
+//! cargo run --release -p bottleneck-runtime --features std --example time_entries [MODEL.bnq] [--layers]
 //! ```
+//!
+//! `--layers` also prints each layer's share of encode and decode with the fastest build
+//! (`Model::profile`, averaged over 2,000 calls).
 //!
 //! A quick loop for kernel work; the figures in docs/BENCHMARKS.md come from `cargo xtask bench
 //! inference`, beside tract and burn.
 
 use std::time::Instant;
 
-use bottleneck_runtime::{Model, kernel_builds, use_kernel_build};
+use bottleneck_runtime::{Entry, Model, Step, kernel_builds, use_kernel_build};
 
 /// Median microseconds per call of `f` over 9 rounds of at least 0.1 s.
 fn time(mut f: impl FnMut()) -> f64 {
@@ -34,9 +37,43 @@ fn time(mut f: impl FnMut()) -> f64 {
     rounds[4]
 }
 
+/// Average nanoseconds per step of `entry` over `calls` calls of `Model::profile`.
+fn layer_times(m: &Model<'_>, entry: Entry, input: &[f32], output: &mut [f32], scratch: &mut [u8]) {
+    let calls = 2000;
+    let mut total: Vec<(Step, f64)> = Vec::new();
+    for _ in 0..calls {
+        let mut last = Instant::now();
+        let mut i = 0;
+        m.profile(entry, input, output, scratch, &mut |step| {
+            let now = Instant::now();
+            let ns = (now - last).as_secs_f64() * 1e9;
+            match total.get_mut(i) {
+                Some(t) => t.1 += ns,
+                None => total.push((step, ns)),
+            }
+            i += 1;
+            last = Instant::now();
+        })
+        .unwrap();
+    }
+    for (step, ns) in total {
+        let what = match step {
+            Step::Layer(l) => {
+                let rec = m.layer(l).unwrap();
+                let (i, o) = (rec.input, rec.output);
+                format!("layer {l:2} {:<17} {}x{}x{} -> {}x{}x{}", rec.kind.name(), i.c, i.h, i.w, o.c, o.h, o.w)
+            }
+            other => format!("{other:?}"),
+        };
+        println!("  {what:<52} {:8.0} ns", ns / f64::from(calls));
+    }
+}
+
 fn main() {
+    let layers = std::env::args().any(|a| a == "--layers");
     let path = std::env::args()
-        .nth(1)
+        .skip(1)
+        .find(|a| a != "--layers")
         .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../firmware-demo/cortex-m4/assets/model.bnq").into());
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let m = Model::parse(&bytes).unwrap_or_else(|e| panic!("{path}: {e}"));
@@ -57,5 +94,11 @@ fn main() {
             })
         };
         println!("{build:<20} encode {encode:6.1} us  decode {decode:6.1} us  classify {classify:6.1} us");
+    }
+    if layers {
+        use_kernel_build("");
+        println!("per layer, {}:", bottleneck_runtime::kernel_name());
+        layer_times(&m, Entry::Encode, &image, &mut code, &mut scratch);
+        layer_times(&m, Entry::Decode, &code.clone(), &mut out, &mut scratch);
     }
 }

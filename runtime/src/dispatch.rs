@@ -2,8 +2,8 @@
 //!
 //! The kernels are plain integer Rust (`crate::kernels::kernel_set!`). With the `std` feature on
 //! x86-64 two more builds are chosen at run time: AVX-512 VNNI (the layer loops with `vpdpbusd`
-//! dot products, `crate::x86_vnni`) and AVX2 (the same Rust, which LLVM vectorises with 256-bit
-//! instructions). On Armv7E-M targets (Cortex-M4 and up, chosen at compile time by `build.rs`) the
+//! dot products, `crate::x86_vnni`) and AVX2 (`vpmaddwd` dot products over the interleaved
+//! weight groups, `crate::x86_avx2`). On Armv7E-M targets (Cortex-M4 and up, chosen at compile time by `build.rs`) the
 //! layer loops run with the DSP extension's dot products (`crate::arm_dsp`). The arithmetic is the
 //! same integer sums in every build, so outputs are bit-identical: [`check_kernel_builds`]
 //! compares each build with the portable one on every layer kind (a unit test on the host, the
@@ -14,9 +14,10 @@ use crate::Error;
 use crate::format::LayerRecord;
 use crate::kernels::{Weights, portable};
 
+/// The layer loops with AVX2 dot products (`crate::x86_avx2`), chosen at run time.
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 pub(crate) mod avx2 {
-    crate::kernels::kernel_set!(#[target_feature(enable = "avx2")]);
+    crate::kernels::kernel_set!(dots = crate::x86_avx2, #[target_feature(enable = "avx2")]);
 }
 
 /// The layer loops with AVX-512 VNNI dot products (`crate::x86_vnni`), chosen at run time.
@@ -169,7 +170,7 @@ pub fn kernel_name() -> &'static str {
 fn build_name(build: Build) -> &'static str {
     match build {
         // A wasm module built with `-C target-feature=+simd128` (`bottleneck validate --targets
-        // wasm-simd128`): the portable kernels, vectorised by LLVM with 128-bit SIMD.
+        // wasm-simd128`): the portable layer loops with simd128 dot products (`crate::wasm_simd128`).
         Build::Portable if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) => "wasm32 simd128",
         Build::Portable => "portable",
         #[cfg(all(feature = "std", target_arch = "x86_64"))]

@@ -217,25 +217,19 @@ macro_rules! kernel_set {
             x.iter().zip(w).fold(0i32, |acc, (&a, &b)| acc + value::<SIGNED>(a) * i32::from(b as i8))
         }
 
-        /// Four dot products of `x` (whole words) with an interleaved group of four rows: for
-        /// each activation word, the sixteen products of its bytes with the four rows' words go
-        /// to sixteen lanes (lane `4r + t` for row `r`, byte `t`), an element-wise loop that
-        /// compilers vectorise whole; each row's four lanes are summed at the end.
+        /// Four dot products of `x` (whole words) with an interleaved group of four rows: each
+        /// activation word is widened once, and the four rows' words for it lie side by side.
         #[inline]
         $(#[$feature])?
         fn dot4<const SIGNED: bool>(x: &[u8], group: &[u8]) -> [i32; 4] {
-            let mut lanes = [0i32; 16];
+            let mut acc = [0i32; 4];
             for (xw, gw) in x.as_chunks::<4>().0.iter().zip(group.as_chunks::<16>().0) {
-                let xv = xw.map(|b| value::<SIGNED>(b));
-                for (i, (lane, &w)) in lanes.iter_mut().zip(gw).enumerate() {
-                    *lane += xv.get(i % 4).copied().unwrap_or(0) * i32::from(w as i8);
+                let xv = xw.map(|v| value::<SIGNED>(v));
+                for (a, row) in acc.iter_mut().zip(gw.as_chunks::<4>().0) {
+                    *a += xv.iter().zip(row).map(|(&x, &w)| x * i32::from(w as i8)).sum::<i32>();
                 }
             }
-            let mut out = [0i32; 4];
-            for (o, row) in out.iter_mut().zip(lanes.as_chunks::<4>().0) {
-                *o = row.iter().sum();
-            }
-            out
+            acc
         }
     };
     (@layers $(#[$feature:meta])?) => {
@@ -446,9 +440,13 @@ macro_rules! kernel_set {
 
 pub(crate) use kernel_set;
 
-/// The kernels compiled for the target's baseline features.
+/// The kernels compiled for the target's baseline features (with simd128 dot products in a
+/// WebAssembly module built with that feature).
 pub(crate) mod portable {
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
     crate::kernels::kernel_set!();
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    crate::kernels::kernel_set!(dots = crate::wasm_simd128);
 }
 
 /// Applies a 256-entry lookup table in place.

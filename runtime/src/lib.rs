@@ -38,6 +38,10 @@ pub mod format;
 mod kernels;
 mod model;
 mod sample;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod wasm_simd128;
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+mod x86_avx2;
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 mod x86_vnni;
 
