@@ -58,6 +58,8 @@ typedef enum BnStatus {
   BN_STATUS_BAD_RECORD,
   // The metadata section (model name, class names, input range) is malformed.
   BN_STATUS_BAD_METADATA,
+  // The model is a classifier only: no encode, decode or sample.
+  BN_STATUS_NO_AUTOENCODER,
   // A runtime error this version of the header does not name.
   BN_STATUS_UNKNOWN,
 } BnStatus;

@@ -65,6 +65,8 @@ pub enum BnStatus {
     BadRecord,
     /// The metadata section (model name, class names, input range) is malformed.
     BadMetadata,
+    /// The model is a classifier only: no encode, decode or sample.
+    NoAutoencoder,
     /// A runtime error this version of the header does not name.
     Unknown,
 }
@@ -90,6 +92,7 @@ impl From<Error> for BnStatus {
             Error::ScratchTooSmall { .. } => Self::ScratchTooSmall,
             Error::BadRecord { .. } => Self::BadRecord,
             Error::BadMetadata { .. } => Self::BadMetadata,
+            Error::NoAutoencoder => Self::NoAutoencoder,
             _ => Self::Unknown,
         }
     }
@@ -563,6 +566,7 @@ pub extern "C" fn bn_status_message(status: BnStatus) -> *const c_char {
         BnStatus::ScratchTooSmall => c"the scratch buffer is smaller than bn_model_scratch_len",
         BnStatus::BadRecord => c"a layer record has unknown flags or a reserved byte that is not 0",
         BnStatus::BadMetadata => c"the metadata section is malformed",
+        BnStatus::NoAutoencoder => c"this model is a classifier only: it cannot encode, decode or sample",
         BnStatus::Unknown => c"an error this version of the library does not name",
     };
     text.as_ptr()

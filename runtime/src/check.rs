@@ -1,8 +1,9 @@
 //! The validation sequence every target runs on the same vectors, folding every output's bits into
 //! a CRC-32: equal digests on the host, in wasm32 and on a Cortex-M4 mean bit-identical outputs.
 //!
-//! Per vector: encode the input; decode the float trainer's code; decode the int8 code; classify
-//! (when the file has a classifier). Then a number of seeded samples. The caller owns every buffer.
+//! Per vector: encode the input; decode the float trainer's code; decode the int8 code (when the
+//! file has an autoencoder); classify (when it has a classifier). Then a number of seeded samples
+//! (with an autoencoder). The caller owns every buffer.
 
 use crate::format::Crc32;
 use crate::{Error, Model, Rng};
@@ -39,12 +40,14 @@ pub fn vector(
     b: &mut Buffers<'_>,
     crc: &mut Crc32,
 ) -> Result<Option<usize>, Error> {
-    model.encode(input, b.code, b.scratch)?;
-    fold(crc, b.code);
-    model.decode(float_code, b.image, b.scratch)?;
-    fold(crc, b.image);
-    model.decode(b.code, b.roundtrip, b.scratch)?;
-    fold(crc, b.roundtrip);
+    if model.has_autoencoder() {
+        model.encode(input, b.code, b.scratch)?;
+        fold(crc, b.code);
+        model.decode(float_code, b.image, b.scratch)?;
+        fold(crc, b.image);
+        model.decode(b.code, b.roundtrip, b.scratch)?;
+        fold(crc, b.roundtrip);
+    }
     if model.classes().is_some() {
         let class = model.classify(input, b.logits, b.scratch)?;
         fold(crc, b.logits);
@@ -53,11 +56,15 @@ pub fn vector(
     Ok(None)
 }
 
-/// Draws `count` samples with `Rng::new(seed)` and folds codes and images into `crc`.
+/// Draws `count` samples with `Rng::new(seed)` and folds codes and images into `crc` (nothing for
+/// a classifier alone).
 ///
 /// # Errors
 /// As [`Model::sample`].
 pub fn samples(model: &Model<'_>, seed: u64, count: usize, b: &mut Buffers<'_>, crc: &mut Crc32) -> Result<(), Error> {
+    if !model.has_autoencoder() {
+        return Ok(());
+    }
     let mut rng = Rng::new(seed);
     for _ in 0..count {
         model.sample(&mut rng, b.code, b.image, b.scratch)?;

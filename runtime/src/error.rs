@@ -84,6 +84,9 @@ pub enum Error {
     },
     /// The file has no classifier head; `classify` is unavailable.
     NoClassifier,
+    /// The file holds a classifier only (no encoder or decoder): `encode`, `decode` and `sample`
+    /// are unavailable.
+    NoAutoencoder,
     /// The classifier reads the image, not the code: `classify_code` is unavailable (call
     /// `classify` or `classify_bytes` with the image).
     ClassifierReadsImage,
@@ -130,6 +133,7 @@ impl Error {
             Self::BadQuantization { .. } => "BadQuantization",
             Self::BadSection { .. } => "BadSection",
             Self::NoClassifier => "NoClassifier",
+            Self::NoAutoencoder => "NoAutoencoder",
             Self::ClassifierReadsImage => "ClassifierReadsImage",
             Self::InputLength { .. } => "InputLength",
             Self::OutputLength { .. } => "OutputLength",
@@ -174,6 +178,9 @@ impl fmt::Display for Error {
                 write!(f, "{name} section is missing or does not chain to its neighbours")
             }
             Self::NoClassifier => f.write_str("this model file has no classifier head"),
+            Self::NoAutoencoder => {
+                f.write_str("this model file holds a classifier only: it cannot encode, decode or sample")
+            }
             Self::ClassifierReadsImage => {
                 f.write_str("this model's classifier reads the image, not the code: classify the image instead")
             }

@@ -82,6 +82,10 @@ pub enum LayerKind {
     Tanh = 5,
     /// Change of shape with the same number of values (no data movement).
     Reshape = 6,
+    /// Maximum over each `kh x kw` window, per channel (no padding).
+    MaxPool2d = 7,
+    /// Mean over each `kh x kw` window, per channel, rounded to the nearest byte (no padding).
+    AvgPool2d = 8,
 }
 
 impl LayerKind {
@@ -93,6 +97,8 @@ impl LayerKind {
             4 => Self::Sigmoid,
             5 => Self::Tanh,
             6 => Self::Reshape,
+            7 => Self::MaxPool2d,
+            8 => Self::AvgPool2d,
             _ => return None,
         })
     }
@@ -101,6 +107,12 @@ impl LayerKind {
     #[must_use]
     pub fn has_weights(self) -> bool {
         matches!(self, Self::Conv2d | Self::ConvTranspose2d | Self::Linear)
+    }
+
+    /// Whether the layer pools windows of its input (max or average).
+    #[must_use]
+    pub fn is_pool(self) -> bool {
+        matches!(self, Self::MaxPool2d | Self::AvgPool2d)
     }
 
     /// Whether the layer is a lookup table.
@@ -119,6 +131,8 @@ impl LayerKind {
             Self::Sigmoid => "sigmoid",
             Self::Tanh => "tanh",
             Self::Reshape => "reshape",
+            Self::MaxPool2d => "max-pool2d",
+            Self::AvgPool2d => "avg-pool2d",
         }
     }
 }

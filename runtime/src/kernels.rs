@@ -449,6 +449,40 @@ pub(crate) mod portable {
     crate::kernels::kernel_set!(dots = crate::wasm_simd128);
 }
 
+/// Max or average pooling of a channel-last tensor, in place: output `(oy, ox, c)` is stored at
+/// `(oy * ow + ox) * c_n + c`, at or before every input it reads (`(iy * iw + ix) * c_n + c` with
+/// `iy >= oy`, `ix >= ox`, `iw >= ow`), and outputs are written in increasing order, so no input
+/// is overwritten before it is read. The average of `n` values `v` is `floor((2 sum + n) / 2n)`:
+/// the nearest integer, ties toward +infinity (as requantization rounds), within the input's
+/// byte range, so the scale and signedness carry over.
+pub(crate) fn pool(rec: &LayerRecord, data: &mut [u8], signed: bool) -> Result<(), Error> {
+    let err = Error::BadShape { layer: 0 };
+    let (c_n, iw) = (usize::from(rec.input.c), usize::from(rec.input.w));
+    let (oh, ow) = (usize::from(rec.output.h), usize::from(rec.output.w));
+    let (kh, kw, s) = (usize::from(rec.kernel.0), usize::from(rec.kernel.1), usize::from(rec.stride));
+    let n = (kh * kw) as i32;
+    let value = |b: u8| if signed { i32::from(b as i8) } else { i32::from(b) };
+    for oy in 0..oh {
+        for ox in 0..ow {
+            for c in 0..c_n {
+                let mut acc = if rec.kind == LayerKind::MaxPool2d { i32::MIN } else { 0 };
+                for ky in 0..kh {
+                    for kx in 0..kw {
+                        let at = ((oy * s + ky) * iw + ox * s + kx) * c_n + c;
+                        let v = value(*data.get(at).ok_or(err)?);
+                        acc = if rec.kind == LayerKind::MaxPool2d { acc.max(v) } else { acc + v };
+                    }
+                }
+                if rec.kind == LayerKind::AvgPool2d {
+                    acc = (2 * acc + n).div_euclid(2 * n);
+                }
+                *data.get_mut((oy * ow + ox) * c_n + c).ok_or(err)? = acc as u8;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Applies a 256-entry lookup table in place.
 pub(crate) fn lookup(lut: &[u8], data: &mut [u8]) -> Result<(), Error> {
     let table: &[u8; 256] = lut.try_into().map_err(|_| Error::OutOfBounds { layer: 0 })?;

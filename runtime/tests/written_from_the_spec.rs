@@ -409,3 +409,133 @@ fn version_2_refuses_what_it_reserves() {
     b[meta + 5] = 0x80; // the same tag made optional: skipped
     assert!(Model::parse(&fix(b)).is_ok());
 }
+
+const MAX_POOL: u8 = 7;
+const AVG_POOL: u8 = 8;
+
+/// A classifier alone (no encoder or decoder sections), written from the spec, with both pooling
+/// kinds: conv2d 1->4 (3x3, padding 1, ReLU) on 1x6x6, max-pool 2x2 stride 2 to 4x3x3, avg-pool
+/// 2x2 stride 1 (overlapping windows) to 4x2x2, reshape to 16, linear 16->3.
+#[test]
+fn a_classifier_only_file_written_from_the_spec() {
+    let mut g = Gen(0x1234_5678_9ABC_DEF1);
+    let input_scale = 1.0f32 / 255.0;
+    let (s0, s_out) = (0.02f32, 0.1f32);
+    let conv = Tables::random(&mut g, 4 * 9, 4, 38);
+    let linear = Tables::random(&mut g, 3 * 16, 3, 36);
+    let mut tables = Vec::new();
+    let base = 64 + 5 * 48;
+    let mut put = |bytes: Vec<u8>, align: usize| -> u32 {
+        while (base + tables.len()) % align != 0 {
+            tables.push(0);
+        }
+        let at = (base + tables.len()) as u32;
+        tables.extend(bytes);
+        at
+    };
+    let mut offsets = |w: Vec<u8>, t: &Tables| -> [u32; 4] {
+        let w = put(w, 16);
+        let b = put(t.bias.iter().flat_map(|v| v.to_le_bytes()).collect(), 4);
+        let r =
+            put(t.requant.iter().flat_map(|&(m, s)| m.to_le_bytes().into_iter().chain(s.to_le_bytes())).collect(), 4);
+        [w, b, r, 0]
+    };
+    let conv_rows: Vec<&[i8]> = conv.weights.chunks(9).collect();
+    let lin_rows: Vec<&[i8]> = linear.weights.chunks(16).collect();
+    let o_conv = offsets(pack(&conv_rows), &conv);
+    let o_lin = offsets(pack(&lin_rows), &linear);
+    let layers = [
+        record(CONV, RELU, 3, 1, 1, 0, [1, 6, 6], [4, 6, 6], s0, o_conv),
+        // Pools keep their input's signedness and scale.
+        record(MAX_POOL, 0, 2, 2, 0, 0, [4, 6, 6], [4, 3, 3], s0, [0; 4]),
+        record(AVG_POOL, 0, 2, 1, 0, 0, [4, 3, 3], [4, 2, 2], s0, [0; 4]),
+        record(RESHAPE, 0, 1, 1, 0, 0, [4, 2, 2], [16, 1, 1], s0, [0; 4]),
+        record(LINEAR, SIGNED, 1, 1, 0, 0, [16, 1, 1], [3, 1, 1], s_out, o_lin),
+    ];
+    let mut file = vec![0u8; 64];
+    file[0..4].copy_from_slice(b"BTNQ");
+    file[4..6].copy_from_slice(&2u16.to_le_bytes());
+    file[6..8].copy_from_slice(&64u16.to_le_bytes());
+    file[16..18].copy_from_slice(&2u16.to_le_bytes()); // flags: a classifier
+    file[18..20].copy_from_slice(&5u16.to_le_bytes());
+    for (i, d) in [1u16, 6, 6].iter().enumerate() {
+        file[20 + 2 * i..22 + 2 * i].copy_from_slice(&d.to_le_bytes());
+    }
+    file[28..32].copy_from_slice(&input_scale.to_le_bytes());
+    // latent 0 and code scale 0: no code. Encoder and decoder sections empty.
+    file[34..36].copy_from_slice(&3u16.to_le_bytes());
+    file[48..50].copy_from_slice(&0u16.to_le_bytes());
+    file[50..52].copy_from_slice(&5u16.to_le_bytes());
+    file[56..60].copy_from_slice(&64u32.to_le_bytes());
+    for l in &layers {
+        file.extend(l);
+    }
+    file.extend(&tables);
+    let len = file.len() as u32;
+    file[8..12].copy_from_slice(&len.to_le_bytes());
+    let crc = crc32(&file[16..]);
+    file[12..16].copy_from_slice(&crc.to_le_bytes());
+
+    let model = Model::parse(&file).expect("the runtime refuses a classifier-only file written from the spec");
+    assert!(!model.has_autoencoder());
+    let mut scratch = vec![0u8; model.max_scratch_len()];
+    let image: Vec<f32> = (0..36).map(|i| ((i * 53 + 7) % 256) as f32 / 255.0).collect();
+    let mut logits = [0f32; 3];
+    let class = model.classify(&image, &mut logits, &mut scratch).unwrap();
+    let mut code = [0f32; 1];
+    assert_eq!(model.encode(&image, &mut code, &mut scratch), Err(bottleneck_runtime::Error::NoAutoencoder));
+
+    let x: Vec<i64> = image.iter().map(|&v| ((v / input_scale + 0.5) as i64).clamp(0, 255)).collect();
+    // conv2d, channel-last output.
+    let mut h0 = vec![0i64; 4 * 36];
+    for o in 0..4 {
+        for oy in 0..6i64 {
+            for ox in 0..6i64 {
+                let mut acc = 0i64;
+                for ky in 0..3i64 {
+                    for kx in 0..3i64 {
+                        let (iy, ix) = (oy + ky - 1, ox + kx - 1);
+                        if (0..6).contains(&iy) && (0..6).contains(&ix) {
+                            acc += i64::from(conv.weights[o * 9 + (ky * 3 + kx) as usize]) * x[(iy * 6 + ix) as usize];
+                        }
+                    }
+                }
+                h0[((oy * 6 + ox) * 4) as usize + o] = conv.requant(o, acc as i32, 0, 255);
+            }
+        }
+    }
+    // Max over 2x2 windows, stride 2.
+    let mut h1 = vec![0i64; 4 * 9];
+    for y in 0..3 {
+        for xx in 0..3 {
+            for c in 0..4 {
+                let at = |dy: usize, dx: usize| h0[((2 * y + dy) * 6 + 2 * xx + dx) * 4 + c];
+                h1[(y * 3 + xx) * 4 + c] = at(0, 0).max(at(0, 1)).max(at(1, 0)).max(at(1, 1));
+            }
+        }
+    }
+    // Mean over 2x2 windows, stride 1: floor((2 sum + n) / 2n).
+    let mut h2 = vec![0i64; 16];
+    for y in 0..2 {
+        for xx in 0..2 {
+            for c in 0..4 {
+                let sum: i64 = (0..4).map(|k| h1[((y + k / 2) * 3 + xx + k % 2) * 4 + c]).sum();
+                h2[(y * 2 + xx) * 4 + c] = (2 * sum + 4).div_euclid(8);
+            }
+        }
+    }
+    // The last layer is linear: logits v x out_scale / 256 with v = round(acc x mult / 2^(shift - 8)).
+    let expected: Vec<f32> = (0..3)
+        .map(|o| {
+            let acc: i64 = (0..16).map(|i| i64::from(linear.weights[o * 16 + i]) * h2[i]).sum();
+            let (mult, shift) = linear.requant[o];
+            let p = i128::from(linear.bias[o] + acc as i32) * i128::from(mult);
+            let v = (p + (1i128 << (shift - 9))) >> (shift - 8);
+            v as f32 * (s_out / 256.0)
+        })
+        .collect();
+    assert_eq!(logits.to_vec(), expected);
+    let best = (0..3).fold(0, |b, j| if expected[j] > expected[b] { j } else { b });
+    assert_eq!(class, best);
+    assert!(h2.iter().any(|&v| v != h2[0]), "{h2:?}");
+}

@@ -182,7 +182,7 @@ mod tests {
             let mut s = [0u8; 6];
             for b in s.iter_mut().take(len) {
                 let v = r.next_u32();
-                *b = if v % 4 == 0 { (v >> 8) as u8 } else { pick[(v >> 8) as usize % pick.len()] };
+                *b = if v.is_multiple_of(4) { (v >> 8) as u8 } else { pick[(v >> 8) as usize % pick.len()] };
             }
             let s = &s[..len];
             assert_eq!(is_utf8(s), core::str::from_utf8(s).is_ok(), "{s:x?}");

@@ -117,9 +117,11 @@ impl<'a> Model<'a> {
         }
         let mut model = Self { bytes, header, scratch: [0; 4] };
         model.validate()?;
+        let autoencoder = model.has_autoencoder();
+        let plan_ae = |s: Section| if autoencoder { model.plan(&[s]) } else { Ok(0) };
         model.scratch = [
-            model.plan(&[Section::Encoder])?,
-            model.plan(&[Section::Decoder])?,
+            plan_ae(Section::Encoder)?,
+            plan_ae(Section::Decoder)?,
             if model.has_classifier() {
                 if model.classifier_from_code() {
                     model.plan(&[Section::Encoder, Section::Classifier])?
@@ -129,7 +131,7 @@ impl<'a> Model<'a> {
             } else {
                 0
             },
-            model.plan(&[Section::Decoder])?,
+            plan_ae(Section::Decoder)?,
         ];
         Ok(model)
     }
@@ -307,6 +309,17 @@ impl<'a> Model<'a> {
         self.header.flags & FLAG_CLASSIFIER != 0
     }
 
+    /// Whether the file holds an encoder and a decoder; without them it is a classifier alone
+    /// (a CNN, say), and `encode`, `decode` and `sample` answer [`Error::NoAutoencoder`].
+    #[must_use]
+    pub fn has_autoencoder(&self) -> bool {
+        self.header.encoder.count > 0
+    }
+
+    fn autoencoder(&self) -> Result<(), Error> {
+        if self.has_autoencoder() { Ok(()) } else { Err(Error::NoAutoencoder) }
+    }
+
     fn classifier_from_code(&self) -> bool {
         self.header.flags & FLAG_CLASSIFIER_FROM_CODE != 0
     }
@@ -329,6 +342,7 @@ impl<'a> Model<'a> {
         scratch: &mut [u8],
         after: &mut dyn FnMut(Step),
     ) -> Result<(), Error> {
+        self.autoencoder()?;
         check_len(code.len(), self.latent_len(), false)?;
         let (out, signed, scale) = self.run(&[Section::Encoder], Source::Image(input), scratch, None, after)?;
         dequantize(out, signed, scale, code);
@@ -346,6 +360,7 @@ impl<'a> Model<'a> {
     /// # Errors
     /// [`Error::InputLength`], [`Error::OutputLength`], [`Error::ScratchTooSmall`].
     pub fn encode_bytes(&self, image: &[u8], code: &mut [i8], scratch: &mut [u8]) -> Result<(), Error> {
+        self.autoencoder()?;
         check_len(code.len(), self.latent_len(), false)?;
         let (out, _, _) = self.run(&[Section::Encoder], Source::Pixels(image), scratch, None, &mut |_| {})?;
         // The encoder's output is signed (checked at parse).
@@ -376,6 +391,7 @@ impl<'a> Model<'a> {
         scratch: &mut [u8],
         after: &mut dyn FnMut(Step),
     ) -> Result<(), Error> {
+        self.autoencoder()?;
         check_len(image.len(), self.input_len(), false)?;
         let (out, signed, scale) = self.run(&[Section::Decoder], Source::Code(code), scratch, None, after)?;
         self.write_image(out, signed, scale, image);
@@ -549,6 +565,7 @@ impl<'a> Model<'a> {
     /// # Errors
     /// As [`Model::decode`], plus [`Error::OutputLength`] for `code`.
     pub fn sample(&self, rng: &mut Rng, code: &mut [f32], image: &mut [f32], scratch: &mut [u8]) -> Result<(), Error> {
+        self.autoencoder()?;
         check_len(code.len(), self.latent_len(), false)?;
         for (d, z) in code.iter_mut().enumerate() {
             let n = rng.normal();
@@ -631,6 +648,10 @@ impl<'a> Model<'a> {
                 } else if rec.kind.has_lut() {
                     let buf = bufs.get_mut(cur).and_then(|b| b.get_mut(..len)).ok_or(Error::BadShape { layer: i })?;
                     kernels::lookup(tables.lut, buf).map_err(|_| Error::OutOfBounds { layer: i })?;
+                } else if rec.kind.is_pool() {
+                    // In place: every output is written at or before the first input it reads.
+                    let buf = bufs.get_mut(cur).and_then(|b| b.get_mut(..len)).ok_or(Error::BadShape { layer: i })?;
+                    kernels::pool(&rec, buf, signed).map_err(|_| Error::BadShape { layer: i })?;
                 }
                 signed = rec.signed_out();
                 scale = rec.out_scale;

@@ -3,8 +3,8 @@
 use super::{Model, Section};
 use crate::Error;
 use crate::format::{
-    self, FLAG_CLASSIFIER_FROM_CODE, FLAG_LATENT_STATS, HEADER_LEN, LAYER_LEN, LayerKind, LayerRecord, MAX_BIAS,
-    MAX_DIM, MAX_LAYERS, MAX_TERMS, REQUANT_LEN, Shape, Span, TABLE_ALIGN, WEIGHT_ALIGN,
+    self, FLAG_CLASSIFIER_FROM_CODE, FLAG_LATENT_STATS, FLAG_VAE, HEADER_LEN, LAYER_LEN, LayerKind, LayerRecord,
+    MAX_BIAS, MAX_DIM, MAX_LAYERS, MAX_TERMS, REQUANT_LEN, Shape, Span, TABLE_ALIGN, WEIGHT_ALIGN,
 };
 
 /// A scale the runtime can multiply by: a positive normal float.
@@ -20,14 +20,25 @@ impl Model<'_> {
         if !dim_ok(h.input) {
             return Err(bad(format::at::INPUT_C));
         }
-        if h.latent == 0 || usize::from(h.latent) > MAX_DIM {
+        // A file without encoder and decoder is a classifier alone: no code, so no code size,
+        // code scale, sampling or statistics, and the classifier reads the image.
+        let autoencoder = self.has_autoencoder();
+        if (h.encoder.count == 0) != (h.decoder.count == 0) {
+            return Err(bad(if h.encoder.count == 0 { format::at::ENCODER } else { format::at::DECODER }));
+        }
+        if (autoencoder && h.latent == 0) || (!autoencoder && h.latent != 0) || usize::from(h.latent) > MAX_DIM {
             return Err(bad(format::at::LATENT));
         }
         if !scale_ok(h.input_scale) {
             return Err(bad(format::at::INPUT_SCALE));
         }
-        if !scale_ok(h.code_scale) {
+        if (autoencoder && !scale_ok(h.code_scale)) || (!autoencoder && h.code_scale.to_bits() != 0) {
             return Err(bad(format::at::CODE_SCALE));
+        }
+        if !autoencoder
+            && (h.flags & (FLAG_VAE | FLAG_LATENT_STATS | FLAG_CLASSIFIER_FROM_CODE) != 0 || !self.has_classifier())
+        {
+            return Err(bad(format::at::FLAGS));
         }
         let count = usize::from(h.layer_count);
         if count == 0 || count > MAX_LAYERS {
@@ -62,12 +73,18 @@ impl Model<'_> {
         }
 
         let code = Shape::vector(h.latent);
-        self.check_section(Section::Encoder, h.encoder, h.input, h.input_signed, code, Some(h.code_scale))?;
-        self.check_section(Section::Decoder, h.decoder, code, true, h.input, None)?;
+        if autoencoder {
+            let (input, code_in) = ((h.input_signed, h.input_scale), (true, h.code_scale));
+            self.check_section(Section::Encoder, h.encoder, h.input, input, code, Some(h.code_scale))?;
+            self.check_section(Section::Decoder, h.decoder, code, code_in, h.input, None)?;
+        }
         if self.has_classifier() {
-            let (from, from_signed) =
-                if self.classifier_from_code() { (code, true) } else { (h.input, h.input_signed) };
-            self.check_section(Section::Classifier, h.classifier, from, from_signed, Shape::vector(h.classes), None)?;
+            let (from, from_q) = if self.classifier_from_code() {
+                (code, (true, h.code_scale))
+            } else {
+                (h.input, (h.input_signed, h.input_scale))
+            };
+            self.check_section(Section::Classifier, h.classifier, from, from_q, Shape::vector(h.classes), None)?;
         } else if h.classifier.count != 0 {
             return Err(Error::BadSection { section: Section::Classifier as u8 });
         }
@@ -128,6 +145,24 @@ impl Model<'_> {
                     || rec.output_padding != 0
                 {
                     return Err(shape_err);
+                }
+            }
+            LayerKind::MaxPool2d | LayerKind::AvgPool2d => {
+                let (kh, kw, st) = (usize::from(rec.kernel.0), usize::from(rec.kernel.1), usize::from(rec.stride));
+                let out = |n: u16, k: usize| usize::from(n).checked_sub(k).map(|v| v / st + 1);
+                if kh == 0
+                    || kw == 0
+                    || st == 0
+                    || rec.padding != 0
+                    || rec.output_padding != 0
+                    || i.c != o.c
+                    || out(i.h, kh) != Some(usize::from(o.h))
+                    || out(i.w, kw) != Some(usize::from(o.w))
+                {
+                    return Err(shape_err);
+                }
+                if rec.relu() {
+                    return Err(quant_err);
                 }
             }
             LayerKind::Sigmoid | LayerKind::Tanh | LayerKind::Reshape => {
@@ -211,7 +246,7 @@ impl Model<'_> {
         section: Section,
         span: Span,
         input: Shape,
-        input_signed: bool,
+        (input_signed, input_scale): (bool, f32),
         output: Shape,
         output_scale: Option<f32>,
     ) -> Result<(), Error> {
@@ -220,19 +255,25 @@ impl Model<'_> {
         if span.count == 0 || end > usize::from(self.header.layer_count) {
             return Err(err);
         }
-        let (mut shape, mut signed) = (input, input_signed);
+        let (mut shape, mut signed, mut scale) = (input, input_signed, input_scale);
         let mut last_scale = None;
         for i in span.first..span.first + span.count {
             let rec = self.record(i)?;
             if rec.input != shape {
                 return Err(err);
             }
-            // A reshape moves no data, so its bytes keep their signedness.
-            if rec.kind == LayerKind::Reshape && rec.signed_out() != signed {
+            // A reshape moves no data, and pooling picks or averages values: their bytes keep
+            // their signedness, and a pool its scale.
+            let keeps = rec.kind == LayerKind::Reshape || rec.kind.is_pool();
+            if keeps && rec.signed_out() != signed {
+                return Err(err);
+            }
+            if rec.kind.is_pool() && rec.out_scale.to_bits() != scale.to_bits() {
                 return Err(err);
             }
             shape = rec.output;
             signed = rec.signed_out();
+            scale = rec.out_scale;
             last_scale = Some(rec.out_scale);
         }
         if shape != output {
