@@ -74,10 +74,12 @@ fn main() {
     }
 
     let (model_path, model) = read("BOTTLENECK_MODEL", "assets/model.bnq");
-    if model.len() < 64 || &model[..4] != b"BTNQ" {
-        fail(format!("{} is not a Bottleneck int8 model", model_path.display()));
-    }
-    let signed_input = model[26] == 1;
+    let parsed =
+        bottleneck_runtime::Model::parse(&model).unwrap_or_else(|e| fail(format!("{}: {e}", model_path.display())));
+    let signed_input = parsed.input_symmetric();
+    // The scratch buffer in .bss: what the model's largest entry point needs.
+    let scratch = parsed.max_scratch_len();
+    fs::write(out.join("scratch.rs"), format!("const SCRATCH: usize = {scratch};\n")).expect("write scratch.rs");
     fs::write(out.join("model.bnq"), &model).expect("write model");
 
     let (vec_path, v) = read("BOTTLENECK_VECTORS", "assets/vectors.bin");

@@ -75,6 +75,20 @@ pub enum Layer {
         /// Added to the variance.
         epsilon: f32,
     },
+    /// Maximum over `kernel x kernel` windows, `stride` apart, per channel (no padding).
+    MaxPool2d {
+        /// Window side.
+        kernel: usize,
+        /// Step between windows.
+        stride: usize,
+    },
+    /// Mean over `kernel x kernel` windows, `stride` apart, per channel (no padding).
+    AvgPool2d {
+        /// Window side.
+        kernel: usize,
+        /// Step between windows.
+        stride: usize,
+    },
     /// `max(x, 0)`.
     Relu,
     /// `1 / (1 + exp(-x))`.
@@ -147,6 +161,13 @@ pub fn layer_output(layer: &Layer, input: Shape, index: usize) -> Result<Shape, 
                 return Err(bad(format!("batch norm over {} channels does not fit input {input:?}", gamma.len())));
             }
             Ok(input)
+        }
+        Layer::MaxPool2d { kernel, stride } | Layer::AvgPool2d { kernel, stride } => {
+            let out = |n: usize| n.checked_sub(*kernel).filter(|_| *kernel > 0 && *stride > 0).map(|v| v / stride + 1);
+            match (out(h), out(w)) {
+                (Some(oh), Some(ow)) => Ok([c, oh, ow]),
+                _ => Err(bad(format!("pooling {kernel}x{kernel} stride {stride} does not fit input {input:?}"))),
+            }
         }
         Layer::Relu | Layer::Sigmoid | Layer::Tanh => Ok(input),
         Layer::Flatten => Ok([c * h * w, 1, 1]),
@@ -294,12 +315,33 @@ pub struct Model {
 }
 
 impl Model {
+    /// Whether the model has an encoder and a decoder; without them it is a classifier alone (a
+    /// CNN), whose `classifier.encoder` is its network.
+    #[must_use]
+    pub fn has_autoencoder(&self) -> bool {
+        !self.encoder.layers.is_empty()
+    }
+
     /// Checks that every part fits together.
     ///
     /// # Errors
     /// [`ExportError::Graph`] describing the first mismatch.
     pub fn validate(&self) -> Result<(), ExportError> {
         let err = |m: String| Err(ExportError::Graph(format!("{}: {m}", self.name)));
+        if !self.has_autoencoder() {
+            // A classifier alone: its own encoder (the whole network, or its features) and head.
+            let Some(Classifier { encoder: Some(enc), head }) = &self.classifier else {
+                return err("a model without an encoder must be a classifier with its own network".into());
+            };
+            if !self.decoder.layers.is_empty() || self.latent != 0 || self.latent_stats.is_some() {
+                return err("a classifier alone has no decoder, code size or code statistics".into());
+            }
+            let h = head.output_shape(enc.output_shape(self.input)?)?;
+            if h != [self.classes.len(), 1, 1] {
+                return err(format!("the classifier gives {h:?}, expected [{}, 1, 1]", self.classes.len()));
+            }
+            return Ok(());
+        }
         let enc_out = if self.variant == Variant::Variational { 2 * self.latent } else { self.latent };
         let e = self.encoder.output_shape(self.input)?;
         if e != [enc_out, 1, 1] {

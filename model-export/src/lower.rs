@@ -12,7 +12,8 @@ use crate::graph::{Layer, Network, Shape, layer_output};
 /// One runtime layer, still in float.
 #[derive(Debug, Clone)]
 pub(crate) struct Lowered {
-    /// `Conv2d`, `ConvTranspose2d`, `Linear`, `Sigmoid`, `Tanh`, `Flatten` or `Unflatten`.
+    /// `Conv2d`, `ConvTranspose2d`, `Linear`, `Sigmoid`, `Tanh`, `MaxPool2d`, `AvgPool2d`, `Flatten`
+    /// or `Unflatten`.
     pub layer: Layer,
     /// ReLU fused after a weighted layer.
     pub relu: bool,
@@ -93,15 +94,18 @@ pub(crate) fn lower(
                 fold_affine(&mut prev.layer, &scale, beta, mean);
             }
             Layer::Relu => {
-                // ReLU commutes with reshapes: fuse it into the nearest weighted layer behind them.
-                let target =
-                    out.iter_mut().rev().find(|p| !matches!(p.layer, Layer::Flatten | Layer::Unflatten { .. }));
+                // ReLU commutes with reshapes and max pooling: fuse it into the nearest weighted
+                // layer behind them.
+                let target = out
+                    .iter_mut()
+                    .rev()
+                    .find(|p| !matches!(p.layer, Layer::Flatten | Layer::Unflatten { .. } | Layer::MaxPool2d { .. }));
                 match target {
                     Some(p) if p.is_weighted() => p.relu = true,
                     _ => return Err(unsupported(i, "ReLU must follow a convolution or linear layer")),
                 }
             }
-            Layer::Sigmoid | Layer::Tanh => {
+            Layer::Sigmoid | Layer::Tanh | Layer::MaxPool2d { .. } | Layer::AvgPool2d { .. } => {
                 if pending_perm.is_some() {
                     return Err(unsupported(i, "an activation between flatten and linear is not supported"));
                 }

@@ -198,6 +198,19 @@ impl Builder {
                         vec![attr_float("epsilon", *epsilon)],
                     );
                 }
+                Layer::MaxPool2d { kernel, stride } | Layer::AvgPool2d { kernel, stride } => {
+                    let op = if matches!(layer, Layer::MaxPool2d { .. }) { "MaxPool" } else { "AveragePool" };
+                    self.node(
+                        op,
+                        p.clone(),
+                        vec![x],
+                        y.clone(),
+                        vec![
+                            attr_ints("kernel_shape", &[*kernel as i64; 2]),
+                            attr_ints("strides", &[*stride as i64; 2]),
+                        ],
+                    );
+                }
                 Layer::Relu => self.node("Relu", p.clone(), vec![x], y.clone(), vec![]),
                 Layer::Sigmoid => self.node("Sigmoid", p.clone(), vec![x], y.clone(), vec![]),
                 Layer::Tanh => self.node("Tanh", p.clone(), vec![x], y.clone(), vec![]),
@@ -307,8 +320,8 @@ pub fn network_file(model: &Model, net: &Network, shape: Shape, name: &'static s
     serialise(name, &m)
 }
 
-/// Every ONNX file the model has: encoder and decoder (`vae-encoder`, `vae-decoder` for a VAE), and
-/// `classifier` when it has one.
+/// Every ONNX file the model has: encoder and decoder (`vae-encoder`, `vae-decoder` for a VAE),
+/// and `classifier` when it has one (the only file of a classifier alone).
 ///
 /// # Errors
 /// [`ExportError::Graph`] when the model is inconsistent.
@@ -318,34 +331,38 @@ pub fn export(model: &Model) -> Result<Vec<OnnxFile>, ExportError> {
     let image_dims = model.input.to_vec();
     let mut files = Vec::new();
 
-    // Encoder: image -> code, or image -> (mean, log_var).
-    let mut b = Builder::default();
-    let (out, _) = b.network(&model.encoder, "encoder", "image", model.input)?;
-    let (name, outputs) = if vae {
-        let split = "encoder.split".to_string();
-        b.initializers.push(i64_tensor(&split, &[model.latent as i64, model.latent as i64]));
-        let mut n = NodeProto::new();
-        n.op_type = "Split".into();
-        n.name = "encoder.mean_log_var".into();
-        n.input = vec![out, split];
-        n.output = vec!["mean".into(), "log_var".into()];
-        n.attribute = vec![attr_int("axis", 1)];
-        b.nodes.push(n);
-        ("vae-encoder", vec![value_info("mean", &[model.latent]), value_info("log_var", &[model.latent])])
-    } else {
-        b.rename_last(&out, "code");
-        ("encoder", vec![value_info("code", &[model.latent])])
-    };
-    let m = b.finish(model, name, vec![value_info("image", &image_dims)], outputs);
-    files.push(serialise(name, &m)?);
+    // A classifier alone (a CNN) has no encoder or decoder file.
+    if model.has_autoencoder() {
+        // Encoder: image -> code, or image -> (mean, log_var).
+        let mut b = Builder::default();
+        let (out, _) = b.network(&model.encoder, "encoder", "image", model.input)?;
+        let (name, outputs) = if vae {
+            let split = "encoder.split".to_string();
+            b.initializers.push(i64_tensor(&split, &[model.latent as i64, model.latent as i64]));
+            let mut n = NodeProto::new();
+            n.op_type = "Split".into();
+            n.name = "encoder.mean_log_var".into();
+            n.input = vec![out, split];
+            n.output = vec!["mean".into(), "log_var".into()];
+            n.attribute = vec![attr_int("axis", 1)];
+            b.nodes.push(n);
+            ("vae-encoder", vec![value_info("mean", &[model.latent]), value_info("log_var", &[model.latent])])
+        } else {
+            b.rename_last(&out, "code");
+            ("encoder", vec![value_info("code", &[model.latent])])
+        };
+        let m = b.finish(model, name, vec![value_info("image", &image_dims)], outputs);
+        files.push(serialise(name, &m)?);
 
-    // Decoder: code -> image.
-    let mut b = Builder::default();
-    let (out, _) = b.network(&model.decoder, "decoder", "code", [model.latent, 1, 1])?;
-    b.rename_last(&out, "image");
-    let name = if vae { "vae-decoder" } else { "decoder" };
-    let m = b.finish(model, name, vec![value_info("code", &[model.latent])], vec![value_info("image", &image_dims)]);
-    files.push(serialise(name, &m)?);
+        // Decoder: code -> image.
+        let mut b = Builder::default();
+        let (out, _) = b.network(&model.decoder, "decoder", "code", [model.latent, 1, 1])?;
+        b.rename_last(&out, "image");
+        let name = if vae { "vae-decoder" } else { "decoder" };
+        let m =
+            b.finish(model, name, vec![value_info("code", &[model.latent])], vec![value_info("image", &image_dims)]);
+        files.push(serialise(name, &m)?);
+    }
 
     // Classifier: image -> logits.
     if let Some(c) = &model.classifier {

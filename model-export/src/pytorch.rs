@@ -34,6 +34,8 @@ fn sequential(net: &Network, mut shape: Shape, indent: usize) -> Result<String, 
                 };
                 format!("nn.{bn}({}, eps={epsilon:e})", gamma.len())
             }
+            Layer::MaxPool2d { kernel, stride } => format!("nn.MaxPool2d({kernel}, stride={stride})"),
+            Layer::AvgPool2d { kernel, stride } => format!("nn.AvgPool2d({kernel}, stride={stride})"),
             Layer::Relu => "nn.ReLU()".into(),
             Layer::Sigmoid => "nn.Sigmoid()".into(),
             Layer::Tanh => "nn.Tanh()".into(),

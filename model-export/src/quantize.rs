@@ -71,7 +71,7 @@ pub struct Quantized {
     pub bytes: Vec<u8>,
     /// Per-layer summary.
     pub layers: Vec<LayerReport>,
-    /// Scale of the code.
+    /// Scale of the code (0 for a classifier alone).
     pub code_scale: f32,
 }
 
@@ -123,12 +123,18 @@ fn plan_quants(
         // The activation table this op feeds, if any (reshapes in between do not matter).
         let feeds = ops[i + 1..]
             .iter()
-            .find(|o| !matches!(o.layer, Layer::Flatten | Layer::Unflatten { .. }))
+            .find(|o| {
+                !matches!(
+                    o.layer,
+                    Layer::Flatten | Layer::Unflatten { .. } | Layer::MaxPool2d { .. } | Layer::AvgPool2d { .. }
+                )
+            })
             .map(|o| &o.layer);
         let q = match &op.layer {
             Layer::Sigmoid => Quant { scale: 1.0 / 255.0, signed: false },
             Layer::Tanh => Quant { scale: 1.0 / 127.0, signed: true },
-            Layer::Flatten | Layer::Unflatten { .. } => prev,
+            // Reshapes move bytes and pools pick or average them: the scale carries over.
+            Layer::Flatten | Layer::Unflatten { .. } | Layer::MaxPool2d { .. } | Layer::AvgPool2d { .. } => prev,
             _ if op.relu => Quant { scale: ranges[i].0.max(1e-6) / 255.0, signed: false },
             _ => {
                 let clip = match feeds {
@@ -226,6 +232,15 @@ fn emit(op: &Lowered, in_q: Quant, out_q: Quant) -> Result<(LayerData, usize), E
             }
         }
         Layer::Linear { .. } => rec.kind = LayerKind::Linear,
+        Layer::MaxPool2d { kernel, stride } | Layer::AvgPool2d { kernel, stride } => {
+            rec.kind =
+                if matches!(op.layer, Layer::MaxPool2d { .. }) { LayerKind::MaxPool2d } else { LayerKind::AvgPool2d };
+            let small = |v: usize, what: &str| {
+                u8::try_from(v).map_err(|_| ExportError::TooLarge(format!("pooling {what} {v} exceeds 255")))
+            };
+            rec.kernel = (small(*kernel, "window")?, small(*kernel, "window")?);
+            rec.stride = small(*stride, "stride")?;
+        }
         Layer::Sigmoid | Layer::Tanh => {
             rec.kind = if matches!(op.layer, Layer::Sigmoid) { LayerKind::Sigmoid } else { LayerKind::Tanh };
             data.lut = (0..=255u8)
@@ -300,6 +315,8 @@ fn kind_name(op: &Lowered) -> &'static str {
         Layer::Linear { .. } => "linear",
         Layer::Sigmoid => "sigmoid",
         Layer::Tanh => "tanh",
+        Layer::MaxPool2d { .. } => "max-pool2d",
+        Layer::AvgPool2d { .. } => "avg-pool2d",
         _ => "reshape",
     }
 }
@@ -334,64 +351,73 @@ pub fn quantize(model: &Model, images: &[Vec<f32>]) -> Result<Quantized, ExportE
     if images.is_empty() {
         return Err(ExportError::Calibration("no calibration images".into()));
     }
-    let code_shape: Shape = [model.latent, 1, 1];
-    let keep = (model.variant == Variant::Variational).then_some(model.latent);
-    let enc_ops = lower(&model.encoder, model.input, keep, "encoder")?;
-    let dec_ops = lower(&model.decoder, code_shape, None, "decoder")?;
     let in_q = input_quant(model.input_range);
-
-    // Codes of the calibration images, and the code scale covering them and the sampler's range.
-    let enc_net = as_network(&enc_ops);
-    let codes: Vec<Vec<f32>> =
-        images.iter().map(|x| reference::forward(&enc_net, x, model.input).map(|r| r.0)).collect::<Result<_, _>>()?;
-    let sampled = sampled_codes(model);
-    let code_max = codes.iter().chain(&sampled).flatten().fold(0f32, |m, v| m.max(v.abs()));
-    if !code_max.is_finite() || code_max == 0.0 {
-        return Err(ExportError::Calibration(format!("codes span {code_max}, cannot choose a scale")));
-    }
-    let code_q = Quant { scale: code_max / 127.0, signed: true };
-
-    let enc_ranges = calibrate(&enc_ops, images, model.input)?;
-    let enc_q = plan_quants(&enc_ops, &enc_ranges, in_q, Some(code_q))?;
-    let dec_inputs: Vec<Vec<f32>> = codes.iter().chain(&sampled).cloned().collect();
-    let dec_ranges = calibrate(&dec_ops, &dec_inputs, code_shape)?;
-    let dec_q = plan_quants(&dec_ops, &dec_ranges, code_q, None)?;
-
-    let mut sections: Vec<(&'static str, Vec<Lowered>, Vec<Quant>, Quant)> =
-        vec![("encoder", enc_ops, enc_q, in_q), ("decoder", dec_ops, dec_q, code_q)];
     let mut flags = 0u16;
-    if model.variant == Variant::Variational {
-        flags |= FLAG_VAE;
+    let mut sections: Vec<(&'static str, Vec<Lowered>, Vec<Quant>, Quant)> = Vec::new();
+    // A classifier alone (a CNN): no code, one section from the image to the logits.
+    let mut code_q = None;
+    let mut codes = Vec::new();
+    if model.has_autoencoder() {
+        let code_shape: Shape = [model.latent, 1, 1];
+        let keep = (model.variant == Variant::Variational).then_some(model.latent);
+        let enc_ops = lower(&model.encoder, model.input, keep, "encoder")?;
+        let dec_ops = lower(&model.decoder, code_shape, None, "decoder")?;
+
+        // Codes of the calibration images, and the code scale covering them and the sampler's range.
+        let enc_net = as_network(&enc_ops);
+        codes = images
+            .iter()
+            .map(|x| reference::forward(&enc_net, x, model.input).map(|r| r.0))
+            .collect::<Result<_, _>>()?;
+        let sampled = sampled_codes(model);
+        let code_max = codes.iter().chain(&sampled).flatten().fold(0f32, |m, v| m.max(v.abs()));
+        if !code_max.is_finite() || code_max == 0.0 {
+            return Err(ExportError::Calibration(format!("codes span {code_max}, cannot choose a scale")));
+        }
+        let cq = Quant { scale: code_max / 127.0, signed: true };
+        code_q = Some(cq);
+
+        let enc_ranges = calibrate(&enc_ops, images, model.input)?;
+        let enc_q = plan_quants(&enc_ops, &enc_ranges, in_q, Some(cq))?;
+        let dec_inputs: Vec<Vec<f32>> = codes.iter().chain(&sampled).cloned().collect();
+        let dec_ranges = calibrate(&dec_ops, &dec_inputs, code_shape)?;
+        let dec_q = plan_quants(&dec_ops, &dec_ranges, cq, None)?;
+        sections.push(("encoder", enc_ops, enc_q, in_q));
+        sections.push(("decoder", dec_ops, dec_q, cq));
+        if model.variant == Variant::Variational {
+            flags |= FLAG_VAE;
+        }
+        if model.latent_stats.is_some() {
+            flags |= FLAG_LATENT_STATS;
+        }
     }
     if let Some(c) = &model.classifier {
         flags |= FLAG_CLASSIFIER;
         let head_net = c.head.clone();
-        let (ops, q) = match &c.encoder {
-            None => {
+        let code_shape: Shape = [model.latent, 1, 1];
+        let (ops, q, start) = match (&c.encoder, code_q) {
+            (None, Some(cq)) => {
                 flags |= FLAG_CLASSIFIER_FROM_CODE;
                 let ops = lower(&head_net, code_shape, None, "classifier head")?;
                 let ranges = calibrate(&ops, &codes, code_shape)?;
-                let q = plan_quants(&ops, &ranges, code_q, None)?;
-                (ops, q)
+                let q = plan_quants(&ops, &ranges, cq, None)?;
+                (ops, q, cq)
             }
-            Some(enc) => {
+            (None, None) => return Err(ExportError::Graph("a classifier without an encoder reads no code".into())),
+            (Some(enc), _) => {
                 let mut net = enc.clone();
                 net.layers.extend(head_net.layers);
                 let ops = lower(&net, model.input, None, "classifier")?;
                 let ranges = calibrate(&ops, images, model.input)?;
                 let q = plan_quants(&ops, &ranges, in_q, None)?;
-                (ops, q)
+                (ops, q, in_q)
             }
         };
-        let start = if flags & FLAG_CLASSIFIER_FROM_CODE != 0 { code_q } else { in_q };
         sections.push(("classifier", ops, q, start));
-    }
-    if model.latent_stats.is_some() {
-        flags |= FLAG_LATENT_STATS;
     }
 
     let mut asm = Assembler::default();
-    let mut spans = Vec::new();
+    let mut spans: Vec<(&str, Span)> = Vec::new();
     let mut reports = Vec::new();
     for (name, ops, quants, start_q) in &sections {
         let first = asm.layer_count();
@@ -410,23 +436,24 @@ pub fn quantize(model: &Model, images: &[Vec<f32>]) -> Result<Quantized, ExportE
             });
             prev = q;
         }
-        spans.push(Span { first: first as u16, count: (asm.layer_count() - first) as u16 });
+        spans.push((name, Span { first: first as u16, count: (asm.layer_count() - first) as u16 }));
     }
     if asm.layer_count() > MAX_LAYERS {
         return Err(ExportError::TooLarge(format!("{} layers exceed {MAX_LAYERS}", asm.layer_count())));
     }
+    let span = |name: &str| spans.iter().find(|(n, _)| *n == name).map(|&(_, s)| s).unwrap_or_default();
     let header = Header {
         flags,
         layer_count: asm.layer_count() as u16,
         input: rt_shape(model.input)?,
         input_signed: in_q.signed,
         input_scale: in_q.scale,
-        latent: dim(model.latent, "the code size")?,
+        latent: if model.has_autoencoder() { dim(model.latent, "the code size")? } else { 0 },
         classes: if model.classifier.is_some() { dim(model.classes.len(), "the class count")? } else { 0 },
-        code_scale: code_q.scale,
-        encoder: spans[0],
-        decoder: spans[1],
-        classifier: spans.get(2).copied().unwrap_or_default(),
+        code_scale: code_q.map_or(0.0, |q| q.scale),
+        encoder: span("encoder"),
+        decoder: span("decoder"),
+        classifier: span("classifier"),
         ..Header::default()
     };
     let stats = model.latent_stats.as_ref().map(|s| (s.mean.clone(), s.std.clone()));
@@ -436,7 +463,7 @@ pub fn quantize(model: &Model, images: &[Vec<f32>]) -> Result<Quantized, ExportE
         input_range: Some(model.input_range.bounds()),
     };
     let bytes = asm.finish(header, stats, &metadata);
-    Ok(Quantized { bytes, layers: reports, code_scale: code_q.scale })
+    Ok(Quantized { bytes, layers: reports, code_scale: code_q.map_or(0.0, |q| q.scale) })
 }
 
 #[cfg(test)]

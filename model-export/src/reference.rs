@@ -117,6 +117,24 @@ pub(crate) fn apply(layer: &Layer, x: &[f32], input: Shape, output: Shape) -> Ve
                 })
                 .collect()
         }
+        Layer::MaxPool2d { kernel, stride } | Layer::AvgPool2d { kernel, stride } => {
+            let max = matches!(layer, Layer::MaxPool2d { .. });
+            let mut y = vec![0f32; oc * oh * ow];
+            for c in 0..oc {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let window = (0..kernel * kernel)
+                            .map(|k| x[(c * ih + oy * stride + k / kernel) * iw + ox * stride + k % kernel]);
+                        y[(c * oh + oy) * ow + ox] = if max {
+                            window.fold(f32::NEG_INFINITY, f32::max)
+                        } else {
+                            (window.map(f64::from).sum::<f64>() / (kernel * kernel) as f64) as f32
+                        };
+                    }
+                }
+            }
+            y
+        }
         Layer::Relu => x.iter().map(|&v| v.max(0.0)).collect(),
         Layer::Sigmoid => x.iter().map(|&v| sigmoid(v)).collect(),
         Layer::Tanh => x.iter().map(|&v| v.tanh()).collect(),

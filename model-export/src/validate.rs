@@ -76,7 +76,11 @@ pub fn check(model: &Model<'_>, vectors: &Vectors) -> Result<Agreement, RtError>
             code_sum += f64::from((a - f).abs());
         }
         // `image` decodes the float code (the decoder's error alone); `roundtrip` is int8 end to end.
+        // (A classifier alone has neither: its vectors' reconstructions are zeros.)
         for (((a, f), x), r) in b.image.iter().zip(&v.reconstruction).zip(&v.input).zip(b.roundtrip.iter()) {
+            if !model.has_autoencoder() {
+                break;
+            }
             recon_sq += f64::from(a - f).powi(2);
             float_sq += f64::from(f - x).powi(2);
             int8_sq += f64::from(r - x).powi(2);
@@ -95,7 +99,7 @@ pub fn check(model: &Model<'_>, vectors: &Vectors) -> Result<Agreement, RtError>
     Ok(Agreement {
         count: n,
         code_max_abs: code_max,
-        code_max_steps: code_max / code_scale,
+        code_max_steps: if code_scale > 0.0 { code_max / code_scale } else { 0.0 },
         code_mean_abs: code_sum / (n * latent).max(1) as f64,
         recon_mse_vs_float: recon_sq / pixels,
         mse_float: float_sq / pixels,

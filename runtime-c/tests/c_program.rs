@@ -1,7 +1,8 @@
 //! The C library as a C program uses it: the committed header is the one cbindgen makes of the
 //! source, and a C program (tests/c/check.c with main_host.c) compiled by the system's C compiler
 //! against `libbottleneck_c.a` computes the same digest as the Rust runtime on the firmware's model
-//! and images. (`cargo xtask firmware` runs the same C check on a Cortex-M4 in QEMU.)
+//! and images, and on a small CNN (a classifier alone, with max pooling). (`cargo xtask firmware`
+//! runs the same C check on a Cortex-M4 in QEMU.)
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -61,12 +62,81 @@ fn static_library() -> PathBuf {
     dir.join("release/libbottleneck_c.a")
 }
 
+/// A small CNN with random weights (conv, batch norm, ReLU, max pooling, linear), quantized, and
+/// its vectors: a classifier-only file for the C check. Returns the two paths.
+fn cnn_files() -> (PathBuf, PathBuf) {
+    use bottleneck_export::graph::{Classifier, InputRange, Layer, Model as Graph, Network, Tensor, Variant};
+    use bottleneck_export::vectors::Vector;
+    use bottleneck_export::{quantize, reference};
+    let mut rng = bottleneck_runtime::Rng::new(17);
+    let mut values = |n: usize, scale: f32| -> Vec<f32> { (0..n).map(|_| rng.normal() * scale).collect() };
+    let net = Network {
+        layers: vec![
+            Layer::Conv2d {
+                weight: Tensor::new(vec![6, 1, 3, 3], values(54, 0.4)).unwrap(),
+                bias: values(6, 0.1),
+                stride: 1,
+                padding: 1,
+            },
+            Layer::BatchNorm {
+                gamma: vec![1.2; 6],
+                beta: values(6, 0.1),
+                mean: values(6, 0.1),
+                var: vec![0.8; 6],
+                epsilon: 1e-5,
+            },
+            Layer::Relu,
+            Layer::MaxPool2d { kernel: 2, stride: 2 },
+            Layer::Conv2d {
+                weight: Tensor::new(vec![8, 6, 3, 3], values(432, 0.2)).unwrap(),
+                bias: values(8, 0.1),
+                stride: 1,
+                padding: 1,
+            },
+            Layer::Relu,
+            Layer::MaxPool2d { kernel: 2, stride: 2 },
+            Layer::Flatten,
+            Layer::Linear { weight: Tensor::new(vec![10, 392], values(3920, 0.05)).unwrap(), bias: values(10, 0.1) },
+        ],
+    };
+    let graph = Graph {
+        name: "cnn".into(),
+        variant: Variant::Autoencoder,
+        input: [1, 28, 28],
+        input_range: InputRange::Unit,
+        latent: 0,
+        encoder: Network::default(),
+        decoder: Network::default(),
+        classifier: Some(Classifier { encoder: Some(net.clone()), head: Network::default() }),
+        classes: (0..10).map(|c| format!("class {c}")).collect(),
+        latent_stats: None,
+        metadata: Vec::new(),
+    };
+    let images: Vec<Vec<f32>> =
+        (0..24).map(|i| (0..784).map(|p| ((p * 7 + i * 131) % 256) as f32 / 255.0).collect()).collect();
+    let bnq = quantize(&graph, &images).unwrap().bytes;
+    let items = images
+        .iter()
+        .enumerate()
+        .map(|(i, x)| Vector {
+            label: (i % 10) as u32,
+            input: x.clone(),
+            code: Vec::new(),
+            reconstruction: vec![0.0; 784],
+            logits: reference::forward(&net, x, [1, 28, 28]).unwrap().0,
+        })
+        .collect();
+    let vectors = Vectors { input_shape: [1, 28, 28], latent: 0, classes: 10, items }.to_bytes().unwrap();
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let (m, v) = (dir.join("cnn.bnq"), dir.join("cnn-vectors.bin"));
+    std::fs::write(&m, bnq).unwrap();
+    std::fs::write(&v, vectors).unwrap();
+    (m, v)
+}
+
 #[test]
 fn c_program_matches_the_rust_runtime() {
     let assets = crate_dir().join("../firmware-demo/cortex-m4/assets");
-    let (model, vectors) = (assets.join("model.bnq"), assets.join("vectors.bin"));
-    let (digest, count) = rust_digest(&std::fs::read(&model).unwrap(), &std::fs::read(&vectors).unwrap());
-
     let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("c-check");
     // The system libraries Rust's standard library needs in a static link (`rustc --print
     // native-static-libs` on Linux).
@@ -83,9 +153,13 @@ fn c_program_matches_the_rust_runtime() {
         .expect("no C compiler (cc): install Debian's build-essential");
     assert!(compile.status.success(), "cc failed:\n{}", String::from_utf8_lossy(&compile.stderr));
 
-    let run = Command::new(&out).arg(&model).arg(&vectors).output().unwrap();
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    assert!(run.status.success(), "the C check failed:\n{stdout}{}", String::from_utf8_lossy(&run.stderr));
-    let expected = format!("digest {digest:#010x} vectors {count}");
-    assert!(stdout.lines().any(|l| l == expected), "C printed:\n{stdout}\nRust computed: {expected}");
+    let (cnn_model, cnn_vectors) = cnn_files();
+    for (model, vectors) in [(assets.join("model.bnq"), assets.join("vectors.bin")), (cnn_model, cnn_vectors)] {
+        let (digest, count) = rust_digest(&std::fs::read(&model).unwrap(), &std::fs::read(&vectors).unwrap());
+        let run = Command::new(&out).arg(&model).arg(&vectors).output().unwrap();
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        assert!(run.status.success(), "the C check failed:\n{stdout}{}", String::from_utf8_lossy(&run.stderr));
+        let expected = format!("digest {digest:#010x} vectors {count}");
+        assert!(stdout.lines().any(|l| l == expected), "C printed:\n{stdout}\nRust computed: {expected}");
+    }
 }

@@ -136,9 +136,15 @@ int bn_check(const uint8_t *bytes, size_t model_len, const uint8_t *v, size_t ve
     const size_t record = (2 * v_pixels + v_latent + v_classes) * 4 + 4;
     if (v_pixels != pixels || v_latent != latent || vec_len != 32 + count * record)
         return fail(print, "the vectors do not fit the model", i, BN_STATUS_OK);
-    if (bn_encode(&model, input, pixels, code, latent, scratch, scratch_len - 1) != BN_STATUS_SCRATCH_TOO_SMALL)
+    /* A classifier alone (latent 0) has no encoder, decoder or sampler: the digest folds its
+       logits only, as bottleneck_runtime::check does. */
+    const bool autoencoder = latent > 0;
+    if (!autoencoder && bn_encode(&model, input, pixels, code, 0, scratch, scratch_len) != BN_STATUS_NO_AUTOENCODER)
+        return fail(print, "a classifier alone was asked to encode and did not refuse", i, BN_STATUS_OK);
+    if (autoencoder &&
+        bn_encode(&model, input, pixels, code, latent, scratch, scratch_len - 1) != BN_STATUS_SCRATCH_TOO_SMALL)
         return fail(print, "a short scratch buffer was not refused", i, BN_STATUS_OK);
-    if (bn_encode(&model, NULL, pixels, code, latent, scratch, scratch_len) != BN_STATUS_NULL_POINTER)
+    if (autoencoder && bn_encode(&model, NULL, pixels, code, latent, scratch, scratch_len) != BN_STATUS_NULL_POINTER)
         return fail(print, "a null image was not refused", i, BN_STATUS_OK);
 
     const float code_scale = bn_model_code_scale(&model), logit_scale = bn_model_logit_scale(&model);
@@ -150,12 +156,14 @@ int bn_check(const uint8_t *bytes, size_t model_len, const uint8_t *v, size_t ve
         for (size_t k = 0; k < latent; k++) float_code[k] = f32_at(v, at + 4 * (pixels + k));
         const uint32_t label = u32_at(v, at + record - 4);
 
-        CHECK("bn_encode", bn_encode(&model, input, pixels, code, latent, scratch, scratch_len));
-        fold(&crc, code, latent);
-        CHECK("bn_decode", bn_decode(&model, float_code, latent, image, pixels, scratch, scratch_len));
-        fold(&crc, image, pixels);
-        CHECK("bn_decode", bn_decode(&model, code, latent, roundtrip, pixels, scratch, scratch_len));
-        fold(&crc, roundtrip, pixels);
+        if (autoencoder) {
+            CHECK("bn_encode", bn_encode(&model, input, pixels, code, latent, scratch, scratch_len));
+            fold(&crc, code, latent);
+            CHECK("bn_decode", bn_decode(&model, float_code, latent, image, pixels, scratch, scratch_len));
+            fold(&crc, image, pixels);
+            CHECK("bn_decode", bn_decode(&model, code, latent, roundtrip, pixels, scratch, scratch_len));
+            fold(&crc, roundtrip, pixels);
+        }
         size_t class = 0;
         if (classes > 0) {
             CHECK("bn_classify", bn_classify(&model, input, pixels, logits, classes, scratch, scratch_len, &class));
@@ -168,10 +176,13 @@ int bn_check(const uint8_t *bytes, size_t model_len, const uint8_t *v, size_t ve
             const float x = symmetric ? (input[p] + 1.0f) * 127.5f : input[p] * 255.0f;
             pixels_u8[p] = (uint8_t)(x + 0.5f);
         }
-        CHECK("bn_encode_bytes", bn_encode_bytes(&model, pixels_u8, pixels, code_bytes, latent, scratch, scratch_len));
-        for (size_t k = 0; k < latent; k++)
-            if ((float)code_bytes[k] * code_scale != code[k])
-                return fail(print, "the byte code is not the float code", i, BN_STATUS_OK);
+        if (autoencoder) {
+            CHECK("bn_encode_bytes",
+                  bn_encode_bytes(&model, pixels_u8, pixels, code_bytes, latent, scratch, scratch_len));
+            for (size_t k = 0; k < latent; k++)
+                if ((float)code_bytes[k] * code_scale != code[k])
+                    return fail(print, "the byte code is not the float code", i, BN_STATUS_OK);
+        }
         if (classes > 0) {
             size_t class_int = 0;
             CHECK("bn_classify_bytes",
@@ -184,7 +195,7 @@ int bn_check(const uint8_t *bytes, size_t model_len, const uint8_t *v, size_t ve
     }
     BnRng rng;
     CHECK("bn_rng_init", bn_rng_init(&rng, 1234));
-    for (int s = 0; s < 2; s++) {
+    for (int s = 0; s < 2 && autoencoder; s++) {
         CHECK("bn_sample", bn_sample(&model, &rng, code, latent, image, pixels, scratch, scratch_len));
         fold(&crc, code, latent);
         fold(&crc, image, pixels);

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use bottleneck_export::reference;
 use bottleneck_export::vectors::{Vector, Vectors};
-use bottleneck_export::{Quantized, quantize};
+use bottleneck_export::{Classifier as ExportClassifier, Quantized, quantize};
 
 use super::graph::{check_exportable, graph};
 use crate::config::RunConfig;
@@ -74,9 +74,14 @@ pub fn export(run: &RunDir, config: &RunConfig, data: &Dataset, opts: &ExportOpt
 
     let stats_set = stratified_subset(&sets.train, opts.stats_images, config.train.seed);
     let all: Vec<usize> = (0..stats_set.len()).collect();
-    let latent = model.latent().context("the model has no code")?;
-    let stats = latent_stats(&model.outputs(&stats_set, &all, &device)?.codes, latent);
-    let graph = graph(&model, config, data.classes(), Some(stats))?;
+    // A classifier alone (the CNN) has no code to take statistics of.
+    let stats = match model.latent() {
+        Some(latent) if !matches!(model, LoadedModel::Cnn(_)) => {
+            Some(latent_stats(&model.outputs(&stats_set, &all, &device)?.codes, latent))
+        }
+        _ => None,
+    };
+    let graph = graph(&model, config, data.classes(), stats)?;
 
     let calib_set = stratified_subset(&sets.train, opts.calibration_images, config.train.seed ^ 1);
     let calib: Vec<Vec<f32>> = (0..calib_set.len()).map(|i| image_values(&calib_set, &[i], range)).collect();
@@ -91,15 +96,30 @@ pub fn export(run: &RunDir, config: &RunConfig, data: &Dataset, opts: &ExportOpt
     let mut graph_error = 0f32;
     for i in idx {
         let input = image_values(&vec_set, &[i], range);
-        let code = float.codes[i * latent..(i + 1) * latent].to_vec();
-        let reconstruction = float.reconstructions[i * pixels..(i + 1) * pixels].to_vec();
-        // The exporter's own float interpreter must agree with burn on the converted graph.
-        let (ref_code, _) = reference::forward(&graph.encoder, &input, graph.input)?;
-        let (ref_img, _) = reference::forward(&graph.decoder, &code, [latent, 1, 1])?;
-        for (a, b) in ref_code.iter().zip(&code).chain(ref_img.iter().zip(&reconstruction)) {
-            graph_error = graph_error.max((a - b).abs());
-        }
         let logits = if classes > 0 { float.logits[i * classes..(i + 1) * classes].to_vec() } else { Vec::new() };
+        // The exporter's own float interpreter must agree with burn on the converted graph.
+        let (code, reconstruction) = if graph.has_autoencoder() {
+            let code = float.codes[i * latent..(i + 1) * latent].to_vec();
+            let reconstruction = float.reconstructions[i * pixels..(i + 1) * pixels].to_vec();
+            let (ref_code, _) = reference::forward(&graph.encoder, &input, graph.input)?;
+            let (ref_img, _) = reference::forward(&graph.decoder, &code, [latent, 1, 1])?;
+            for (a, b) in ref_code.iter().zip(&code).chain(ref_img.iter().zip(&reconstruction)) {
+                graph_error = graph_error.max((a - b).abs());
+            }
+            (code, reconstruction)
+        } else {
+            // A classifier alone: its logits are what the graph must reproduce, and the vectors'
+            // reconstruction field holds zeros (docs/vectors-format.md).
+            if let Some(ExportClassifier { encoder: Some(net), head }) = &graph.classifier {
+                let (features, shape) = reference::forward(net, &input, graph.input)?;
+                let (ref_logits, _) = reference::forward(head, &features, shape)?;
+                // Logits grow with depth: their error is relative (to at least 1).
+                for (a, b) in ref_logits.iter().zip(&logits) {
+                    graph_error = graph_error.max((a - b).abs() / b.abs().max(1.0));
+                }
+            }
+            (Vec::new(), vec![0.0; pixels])
+        };
         items.push(Vector { label: u32::from(vec_set.labels[i]), input, code, reconstruction, logits });
     }
     anyhow::ensure!(

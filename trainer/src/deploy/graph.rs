@@ -1,6 +1,6 @@
 //! A loaded model as the burn-free graph the exporter writes (ONNX, safetensors, int8), for the
-//! kinds the int8 runtime can run: autoencoders, VAEs, and classifiers that come with the
-//! autoencoder whose decoder they deploy with.
+//! kinds the int8 runtime can run: autoencoders, VAEs, classifiers that come with the autoencoder
+//! whose decoder they deploy with, and the CNN (a classifier alone).
 
 use anyhow::Context as _;
 use bottleneck_export::graph::{InputRange, Variant};
@@ -13,19 +13,19 @@ use crate::models::Autoencoder;
 /// Whether the int8 runtime can run `model` (of the run `config`).
 ///
 /// # Errors
-/// Saying why not: the CNN, toy models, a classifier without its autoencoder.
+/// Saying why not: toy models, a classifier without its autoencoder.
 pub fn check_exportable(model: &LoadedModel, config: &RunConfig) -> anyhow::Result<()> {
     let why = match model {
         LoadedModel::Classifier { autoencoder: None, .. } => {
             "it has no pretrained autoencoder to take the decoder from (trained from scratch, or its autoencoder run \
              is gone); export the autoencoder run, or a fine-tuned or frozen classifier"
         }
-        LoadedModel::Cnn(_) => "the CNN has no code and no decoder",
         LoadedModel::Toy(_) => "toy models take 2-D points, not images",
         _ => return Ok(()),
     };
     anyhow::bail!(
-        "a {} run cannot be exported: {why} (the int8 runtime deploys autoencoders, with or without a classifier head)",
+        "a {} run cannot be exported: {why} (the int8 runtime deploys autoencoders, with or without a classifier \
+         head, and the CNN)",
         config.model.kind()
     )
 }
@@ -33,8 +33,8 @@ pub fn check_exportable(model: &LoadedModel, config: &RunConfig) -> anyhow::Resu
 /// The graph of `model` (of the run `config`), with `stats` of its training codes.
 ///
 /// # Errors
-/// When the runtime cannot run the kind (the CNN, toy models, a classifier without its
-/// autoencoder), weights cannot be read, or a layer cannot be described.
+/// When the runtime cannot run the kind (toy models, a classifier without its autoencoder),
+/// weights cannot be read, or a layer cannot be described.
 pub fn graph(
     model: &LoadedModel,
     config: &RunConfig,
@@ -89,7 +89,18 @@ pub fn graph(
                 Some(classifier),
             )
         }
-        LoadedModel::Classifier { autoencoder: None, .. } | LoadedModel::Cnn(_) | LoadedModel::Toy(_) => {
+        LoadedModel::Cnn(m) => Graph {
+            latent_stats: None,
+            ..base(
+                Variant::Autoencoder,
+                InputRange::Unit,
+                0,
+                Default::default(),
+                Default::default(),
+                Some(ExportClassifier { encoder: Some(m.network()?), head: Default::default() }),
+            )
+        },
+        LoadedModel::Classifier { autoencoder: None, .. } | LoadedModel::Toy(_) => {
             anyhow::bail!("{} cannot be exported", config.model.kind())
         }
     };

@@ -26,6 +26,8 @@ pub struct TestSetAgreement {
     pub mse_int8: f64,
     /// (agreeing, total) top-1 classes, with a classifier.
     pub top1: Option<(usize, usize)>,
+    /// (int8 correct, float correct) against the labels, with a classifier.
+    pub accuracy: Option<(usize, usize)>,
 }
 
 impl TestSetAgreement {
@@ -47,6 +49,8 @@ pub struct Validation {
     pub vectors: Agreement,
     /// On the test set, unless skipped.
     pub test_set: Option<TestSetAgreement>,
+    /// Whether the file has an encoder and a decoder (not a classifier alone).
+    pub autoencoder: bool,
 }
 
 /// Reads a run's exported files.
@@ -76,7 +80,13 @@ pub fn validate(run: &RunDir, config: &RunConfig, data: Option<&Dataset>) -> any
     let test_set = data.map(|d| test_set(run, config, d, &model)).transpose()?;
     use bottleneck_runtime::Entry;
     let scratch = [Entry::Encode, Entry::Decode, Entry::Classify, Entry::Sample].map(|e| model.scratch_len(e));
-    Ok(Validation { file_bytes: bnq.len(), scratch, vectors: agreement, test_set })
+    Ok(Validation {
+        file_bytes: bnq.len(),
+        scratch,
+        vectors: agreement,
+        test_set,
+        autoencoder: model.has_autoencoder(),
+    })
 }
 
 fn test_set(run: &RunDir, config: &RunConfig, data: &Dataset, model: &Model<'_>) -> anyhow::Result<TestSetAgreement> {
@@ -91,19 +101,25 @@ fn test_set(run: &RunDir, config: &RunConfig, data: &Dataset, model: &Model<'_>)
     let mut scratch = vec![0u8; model.max_scratch_len()];
     let (mut code, mut image, mut logits) = (vec![0f32; model.latent_len()], vec![0f32; pixels], vec![0f32; classes]);
     let (mut sq_float, mut sq_int8, mut agree) = (0f64, 0f64, 0usize);
+    let (mut right_int8, mut right_float) = (0usize, 0usize);
     for i in idx {
         let x = image_values(test, &[i], trained.range());
-        model.encode(&x, &mut code, &mut scratch).map_err(|e| anyhow::anyhow!("int8 encode: {e}"))?;
-        model.decode(&code, &mut image, &mut scratch).map_err(|e| anyhow::anyhow!("int8 decode: {e}"))?;
-        let fr = &float.reconstructions[i * pixels..(i + 1) * pixels];
-        for ((a, f), v) in image.iter().zip(fr).zip(&x) {
-            sq_int8 += f64::from(a - v).powi(2);
-            sq_float += f64::from(f - v).powi(2);
+        if model.has_autoencoder() {
+            model.encode(&x, &mut code, &mut scratch).map_err(|e| anyhow::anyhow!("int8 encode: {e}"))?;
+            model.decode(&code, &mut image, &mut scratch).map_err(|e| anyhow::anyhow!("int8 decode: {e}"))?;
+            let fr = &float.reconstructions[i * pixels..(i + 1) * pixels];
+            for ((a, f), v) in image.iter().zip(fr).zip(&x) {
+                sq_int8 += f64::from(a - v).powi(2);
+                sq_float += f64::from(f - v).powi(2);
+            }
         }
         if classes > 0 {
             let c = model.classify(&x, &mut logits, &mut scratch).map_err(|e| anyhow::anyhow!("int8 classify: {e}"))?;
             let fc = bottleneck_runtime::argmax(float.logits[i * classes..(i + 1) * classes].iter().copied());
             agree += usize::from(c == fc);
+            let label = usize::from(test.labels[i]);
+            right_int8 += usize::from(c == label);
+            right_float += usize::from(fc == label);
         }
     }
     let n = test.len();
@@ -113,6 +129,7 @@ fn test_set(run: &RunDir, config: &RunConfig, data: &Dataset, model: &Model<'_>)
         mse_float: sq_float / total,
         mse_int8: sq_int8 / total,
         top1: (classes > 0).then_some((agree, n)),
+        accuracy: (classes > 0).then_some((right_int8, right_float)),
     })
 }
 
@@ -150,13 +167,22 @@ pub fn report(v: &Validation, t: Thresholds) -> (Vec<String>, Vec<String>) {
             v.file_bytes, v.scratch[0], v.scratch[1], v.scratch[2], v.scratch[3]
         ),
         format!("vectors ({}):", a.count),
-        format!(
-            "  code error       max {:.4} ({:.2} steps), mean {:.4}",
-            a.code_max_abs, a.code_max_steps, a.code_mean_abs
-        ),
-        format!("  decoder          int8 vs float reconstruction MSE {:.2e}", a.recon_mse_vs_float),
-        format!("  reconstruction   MSE float {:.5}, int8 {:.5} (ratio {:.3})", a.mse_float, a.mse_int8, a.mse_ratio()),
     ];
+    if v.autoencoder {
+        lines.extend([
+            format!(
+                "  code error       max {:.4} ({:.2} steps), mean {:.4}",
+                a.code_max_abs, a.code_max_steps, a.code_mean_abs
+            ),
+            format!("  decoder          int8 vs float reconstruction MSE {:.2e}", a.recon_mse_vs_float),
+            format!(
+                "  reconstruction   MSE float {:.5}, int8 {:.5} (ratio {:.3})",
+                a.mse_float,
+                a.mse_int8,
+                a.mse_ratio()
+            ),
+        ]);
+    }
     if let (Some((agree, n)), Some((ri, rf, _))) = (a.top1, a.accuracy) {
         lines.push(format!(
             "  classifier       top-1 agreement {agree}/{n} ({:.2}%), accuracy float {rf}/{n}, int8 {ri}/{n}",
@@ -168,23 +194,28 @@ pub fn report(v: &Validation, t: Thresholds) -> (Vec<String>, Vec<String>) {
     let (ratio, top1) = match &v.test_set {
         Some(ts) => {
             lines.push(format!("test set ({}):", ts.count));
-            lines.push(format!(
-                "  reconstruction   MSE float {:.5}, int8 {:.5} (ratio {:.3})",
-                ts.mse_float,
-                ts.mse_int8,
-                ts.mse_ratio()
-            ));
-            if let Some((agree, n)) = ts.top1 {
+            if v.autoencoder {
                 lines.push(format!(
-                    "  classifier       top-1 agreement {agree}/{n} ({:.2}%)",
-                    100.0 * agree as f64 / n as f64
+                    "  reconstruction   MSE float {:.5}, int8 {:.5} (ratio {:.3})",
+                    ts.mse_float,
+                    ts.mse_int8,
+                    ts.mse_ratio()
+                ));
+            }
+            if let (Some((agree, n)), Some((ri, rf))) = (ts.top1, ts.accuracy) {
+                let pct = |k: usize| 100.0 * k as f64 / n.max(1) as f64;
+                lines.push(format!(
+                    "  classifier       top-1 agreement {agree}/{n} ({:.2}%), accuracy float {:.2}%, int8 {:.2}%",
+                    pct(agree),
+                    pct(rf),
+                    pct(ri)
                 ));
             }
             (ts.mse_ratio(), ts.top1.map(|(x, n)| x as f64 / n as f64))
         }
         None => (a.mse_ratio(), a.top1_rate()),
     };
-    if ratio > t.max_mse_ratio {
+    if v.autoencoder && ratio > t.max_mse_ratio {
         failed.push(format!(
             "int8/float reconstruction MSE ratio {ratio:.3} exceeds --max-mse-ratio {}",
             t.max_mse_ratio

@@ -109,6 +109,39 @@ impl Cnn {
     }
 }
 
+impl Cnn {
+    /// The layers for export (dropout omitted): each convolution with its batch norm and ReLU,
+    /// 2x2 max pooling after the last of a block, then flatten and the two linear layers.
+    ///
+    /// # Errors
+    /// When weights cannot be read, or the pooling is not square.
+    pub fn network(&self) -> anyhow::Result<bottleneck_export::Network> {
+        use bottleneck_export::Layer;
+        let [kh, kw] = self.pool.kernel_size;
+        let [sh, sw] = self.pool.stride;
+        anyhow::ensure!(
+            kh == kw && sh == sw && matches!(self.pool.padding, burn::nn::PaddingConfig2d::Valid),
+            "max pooling {kh}x{kw} stride {sh}x{sw} with padding cannot be exported (square windows, no padding)"
+        );
+        let mut layers = Vec::new();
+        for ((conv, norm), &pool) in self.convs.iter().zip(&self.norms).zip(&self.pool_after) {
+            layers.push(super::export::conv2d(conv)?);
+            layers.push(super::export::batch_norm(norm)?);
+            layers.push(Layer::Relu);
+            if pool {
+                layers.push(Layer::MaxPool2d { kernel: kh, stride: sh });
+            }
+        }
+        layers.extend([
+            Layer::Flatten,
+            super::export::linear(&self.fc1)?,
+            Layer::Relu,
+            super::export::linear(&self.fc2)?,
+        ]);
+        Ok(bottleneck_export::Network { layers })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
