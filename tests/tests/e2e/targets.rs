@@ -58,6 +58,64 @@ fn wasm_and_cortex_m4_outputs_are_bit_identical_to_the_host() {
     assert!(out.contains("instructions: encode"), "{out}");
 }
 
+/// The CNN exports as a classifier alone (convolutions with batch norm folded, max pooling) and
+/// runs bit-identically everywhere; the firmware then only classifies.
+#[test]
+fn a_cnn_runs_bit_identically_on_every_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = sample();
+    let data = s.to_str().unwrap();
+    ok(
+        dir.path(),
+        &[
+            "train",
+            "cnn",
+            "--data",
+            data,
+            "--limit-train",
+            "1000",
+            "--limit-test",
+            "200",
+            "--epochs",
+            "2",
+            "--widths",
+            "8,16,16",
+            "--convs-per-block",
+            "1,2,1",
+            "--hidden",
+            "32",
+            "--runs",
+            "runs",
+            "--name",
+            "cnn",
+            "-q",
+        ],
+    );
+    let export = ok(dir.path(), &["export", "runs/cnn", "--vectors", "40", "--calibration-images", "200", "--onnx"]);
+    assert!(export.contains("max-pool2d") && export.contains("classifier.onnx"), "{export}");
+    assert!(!dir.path().join("runs/cnn/export/encoder.onnx").exists(), "a classifier alone has no encoder file");
+    let out = ok(
+        dir.path(),
+        &[
+            "validate",
+            "runs/cnn",
+            "--data",
+            data,
+            "--min-agreement",
+            "0",
+            "--targets",
+            "host-portable,wasm-simd128,firmware",
+        ],
+    );
+    let host = digest_of(&out, "host");
+    assert_eq!(digest_of(&out, "wasm32-simd128"), host, "{out}");
+    assert_eq!(digest_of(&out, "host-portable"), host, "{out}");
+    let fw = out.lines().find(|l| l.trim_start().starts_with("cortex-m4")).unwrap();
+    assert!(fw.contains("identical"), "{out}");
+    assert!(out.contains("instructions: encode 0 decode 0 classify"), "{out}");
+    assert!(out.contains("accuracy float") && !out.contains("reconstruction"), "{out}");
+}
+
 #[test]
 fn browser_demo_works_in_headless_chromium() {
     let dir = tempfile::tempdir().unwrap();
