@@ -48,6 +48,10 @@ new Uint8Array(w.memory.buffer, w.model_ptr(), modelBytes.length).set(modelBytes
 const loaded = w.load(modelBytes.length);
 if (loaded !== 0) fail(new Error(`the runtime refused model.bnq (code ${loaded})`));
 const pixels = w.input_len(), latent = w.latent_len(), classes = w.classes();
+// A classifier alone (the CNN: no code) only classifies: no reconstruction, sliders or samples.
+const autoencoder = latent > 0;
+document.body.dataset.autoencoder = String(autoencoder);
+if (!autoencoder) document.querySelectorAll(".autoencoder").forEach((e) => { e.hidden = true; });
 const symmetric = modelBytes[26] === 1; // header: inputs in [-1, 1]
 const vectors = parseVectors(vectorBytes);
 const f32view = (ptr, n) => new Float32Array(w.memory.buffer, ptr, n);
@@ -141,10 +145,12 @@ function decodeSliders() {
 // Encode, decode and classify an input image.
 function run(input) {
   f32view(w.input_ptr(), pixels).set(input);
-  if (w.encode() < 0) fail(new Error("encode failed"));
-  setSliders(f32view(w.code_ptr(), latent));
-  if (w.decode() < 0) fail(new Error("decode failed"));
-  showImage(Array.from(f32view(w.image_ptr(), pixels)));
+  if (autoencoder) {
+    if (w.encode() < 0) fail(new Error("encode failed"));
+    setSliders(f32view(w.code_ptr(), latent));
+    if (w.decode() < 0) fail(new Error("decode failed"));
+    showImage(Array.from(f32view(w.image_ptr(), pixels)));
+  }
   if (classes > 0) {
     if (w.classify() < 0) fail(new Error("classify failed"));
     showClass(Array.from(f32view(w.logits_ptr(), classes)));
@@ -222,7 +228,8 @@ $("verify").addEventListener("click", () => {
   $("verify-result").textContent = `${vectors.items.length} test images: digest ${digest}, ${same ? "identical to" : "DIFFERENT from"} the host runtime's ${meta.host_digest} (${(performance.now() - t0).toFixed(0)} ms)`;
 });
 
-$("info").textContent = `${meta.kind} model from ${meta.run}: ${modelBytes.length} bytes int8, code of ${latent}, ${classes > 0 ? classes + " classes" : "no classifier"}; runtime ${wasmBytes.length} bytes of wasm.`;
+const what = autoencoder ? `code of ${latent}` : "a classifier alone";
+$("info").textContent = `${meta.kind} model from ${meta.run}: ${modelBytes.length} bytes int8, ${what}, ${classes > 0 ? classes + " classes" : "no classifier"}; runtime ${wasmBytes.length} bytes of wasm.`;
 document.querySelector("#gallery canvas")?.click();
 state.ready = true;
 $("status").textContent = "ready";

@@ -1,5 +1,6 @@
 //! Every deployment target computes the same int8 outputs: the host runtime, the wasm32 module
-//! under Node, the Cortex-M4 firmware under QEMU, and the browser demo in headless Chromium.
+//! under Node, the Cortex-M4 firmware under QEMU, and the browser demo in headless Chromium, for an
+//! autoencoder with a classifier and for a CNN (a classifier alone).
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -114,19 +115,30 @@ fn a_cnn_runs_bit_identically_on_every_target() {
     assert!(fw.contains("identical"), "{out}");
     assert!(out.contains("instructions: encode 0 decode 0 classify"), "{out}");
     assert!(out.contains("accuracy float") && !out.contains("reconstruction"), "{out}");
+    // And in the browser: the demo page classifies only, with the host's digest.
+    let page = browser_check(dir.path(), "runs/cnn");
+    assert!(page.contains("\"autoencoder\":false"), "{page}");
 }
 
 #[test]
 fn browser_demo_works_in_headless_chromium() {
     let dir = tempfile::tempdir().unwrap();
     let run = exported_classifier(dir.path());
-    let validate = ok(dir.path(), &["validate", &run, "--vectors-only", "--min-agreement", "0"]);
+    let stdout = browser_check(dir.path(), &run);
+    assert!(stdout.contains("\"autoencoder\":true"), "{stdout}");
+}
+
+/// Serves the demo of `run` (exported) and clicks through it in headless Chromium
+/// (`firmware-demo/web/test/demo.test.mjs`): the page's digest must be the host's. Returns what the
+/// script observed (one JSON line).
+fn browser_check(dir: &Path, run: &str) -> String {
+    let validate = ok(dir, &["validate", run, "--vectors-only", "--min-agreement", "0"]);
     let host =
         validate.lines().find(|l| l.contains("output digest")).unwrap().split_whitespace().last().unwrap().to_string();
     let mut server = Server(
         Command::new(bin())
-            .args(["serve-demo", &run, "--port", "0"])
-            .current_dir(dir.path())
+            .args(["serve-demo", run, "--port", "0"])
+            .current_dir(dir)
             .stdout(Stdio::piped())
             .spawn()
             .expect("start serve-demo"),
@@ -143,18 +155,20 @@ fn browser_demo_works_in_headless_chromium() {
         web.join("node_modules/playwright-core").is_dir(),
         "run `npm ci` in firmware-demo/web first (cargo xtask ci does)"
     );
+    let shot = dir.join(format!("{}.png", run.replace('/', "-")));
     let out = Command::new("node")
         .arg(web.join("test/demo.test.mjs"))
         .arg(&url)
         .arg(&host)
-        .env("SCREENSHOT", dir.path().join("demo.png"))
+        .env("SCREENSHOT", &shot)
         .output()
         .expect("node is needed for this test");
     drop(server);
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "the demo test failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("identical to the host runtime"), "{stdout}");
-    assert!(dir.path().join("demo.png").is_file());
+    assert!(shot.is_file());
+    stdout
 }
 
 /// The demo server, stopped and reaped however the test ends (a failed assert included).
