@@ -50,16 +50,17 @@ impl OutRange {
 /// Shifts above 32 (the usual case: `mult` is in `[2^30, 2^31)` and layers scale down) take the
 /// high word of the product only: `floor((p + 2^(shift-1)) / 2^shift)` equals
 /// `floor((p_hi + 2^(shift-33)) / 2^(shift-32))` where `p_hi = floor(p / 2^32)`, because the low
-/// word adds less than one to an integer numerator. On 32-bit cores this is a multiply, an add and
+/// word adds less than one to an integer numerator (`requantize_high_word_path_equals_the_64_bit_rounding`). On 32-bit cores this is a multiply, an add and
 /// a shift instead of 64-bit arithmetic, and the same value on every target.
 #[inline]
 pub(crate) fn requantize(acc: i32, mult: i32, shift: u32, lo: i32, hi: i32) -> i32 {
     let prod = i64::from(acc) * i64::from(mult);
     if shift > 32 {
-        // |prod| <= 2^62, so p_hi is within +-2^30 and the sum below within i32.
+        // |prod| <= 2^62, so p_hi is within +-2^30. floor((p_hi + 2^(s-1)) / 2^s) equals
+        // floor((floor(p_hi / 2^(s-1)) + 1) / 2): with p_hi = q 2^(s-1) + r, both are
+        // floor((q + 1) / 2), as r / 2^s < 1/2. Two shifts and an add, no rounding constant.
         let p_hi = (prod >> 32) as i32;
-        let s = shift - 32;
-        return ((p_hi + (1i32 << (s - 1))) >> s).clamp(lo, hi);
+        return (((p_hi >> (shift - 33)) + 1) >> 1).clamp(lo, hi);
     }
     let rounded = (prod + (1i64 << (shift - 1))) >> shift;
     rounded.clamp(i64::from(lo), i64::from(hi)) as i32
@@ -135,8 +136,10 @@ pub(crate) fn linear_fine(
 /// A channel's (multiplier, shift) from its requantization record.
 #[inline]
 pub(crate) fn requant_params(r: &[u8; REQUANT_LEN]) -> (i32, u32) {
-    let [m0, m1, m2, m3, s0, s1, s2, s3] = *r;
-    (i32::from_le_bytes([m0, m1, m2, m3]), u32::from_le_bytes([s0, s1, s2, s3]))
+    // One 8-byte value, split: compilers load it as two words (the byte-wise form above was
+    // assembled byte by byte on the Cortex-M4).
+    let v = u64::from_le_bytes(*r);
+    (v as u32 as i32, (v >> 32) as u32)
 }
 
 /// Bytes of patch a layer needs: a receptive field padded to whole words (the largest class's
@@ -335,11 +338,24 @@ macro_rules! kernel_set {
                     let patch = patch.get_mut(..padded_terms(k)).ok_or(err)?;
                     // The padding after the receptive field stays zero; the gather writes the rest.
                     patch.get_mut(k..).unwrap_or_default().fill(0);
+                    let row = kw * ic;
                     for (oy, out_row) in output.chunks_exact_mut(ow * oc).take(oh).enumerate() {
+                        // Whether every kernel row of this output row lies inside the input.
+                        let rows_inside = oy * s >= pad && oy * s + kh <= ih + pad;
                         for (ox, out_pixel) in out_row.chunks_exact_mut(oc).enumerate() {
-                            // Gather the receptive field row by row, zeros where it overlaps the
-                            // padding.
-                            for (ky, prow) in patch.get_mut(..k).unwrap_or_default().chunks_exact_mut(kw * ic).enumerate() {
+                            let patch_k = patch.get_mut(..k).unwrap_or_default();
+                            if rows_inside && ox * s >= pad && ox * s + kw <= iw + pad {
+                                // Inside the input (most pixels): kernel rows are plain runs.
+                                let base = ((oy * s - pad) * iw + ox * s - pad) * ic;
+                                let src = input.get(base..base + (kh - 1) * iw * ic + row).ok_or(err)?;
+                                for (prow, from) in patch_k.chunks_exact_mut(row).zip(src.chunks(iw * ic)) {
+                                    copy_run(prow, from.get(..row).ok_or(err)?);
+                                }
+                                emit::<SIGNED>(out_pixel, patch, tables.w, tables, range);
+                                continue;
+                            }
+                            // At the border: row by row, zeros where the field overlaps the padding.
+                            for (ky, prow) in patch_k.chunks_exact_mut(row).enumerate() {
                                 let Some(iy) = (oy * s + ky).checked_sub(pad).filter(|&v| v < ih) else {
                                     prow.fill(0);
                                     continue;
@@ -349,13 +365,8 @@ macro_rules! kernel_set {
                                 let kx1 = (iw + pad).saturating_sub(ox * s).min(kw).max(kx0);
                                 let (left, rest) = prow.split_at_mut(kx0 * ic);
                                 let (mid, right) = rest.split_at_mut((kx1 - kx0) * ic);
-                                // Most rows have no padding: skip the calls for empty runs.
-                                if !left.is_empty() {
-                                    left.fill(0);
-                                }
-                                if !right.is_empty() {
-                                    right.fill(0);
-                                }
+                                left.fill(0);
+                                right.fill(0);
                                 let at = (iy * iw + ox * s + kx0 - pad) * ic;
                                 copy_run(mid, input.get(at..at + mid.len()).ok_or(err)?);
                             }
@@ -388,6 +399,18 @@ macro_rules! kernel_set {
                                     let qx = (ox + pad - rx) / s;
                                     let at = (oy * ow + ox) * oc;
                                     let out_pixel = output.get_mut(at..at + oc).ok_or(err)?;
+                                    if qy + 1 >= nky && qy < ih && qx + 1 >= nkx && qx < iw && k > 0 {
+                                        // Every tap inside the input (most pixels): cell (kyi,
+                                        // kxi) is input (qy - kyi, qx - kxi), one run of `ic`.
+                                        let cells = patch.get_mut(..k).unwrap_or_default().chunks_exact_mut(ic);
+                                        for (t, cell) in cells.enumerate() {
+                                            let (kyi, kxi) = (t / nkx, t % nkx);
+                                            let at = ((qy - kyi) * iw + qx - kxi) * ic;
+                                            copy_run(cell, input.get(at..at + ic).ok_or(err)?);
+                                        }
+                                        emit::<SIGNED>(out_pixel, patch, rows, tables, range);
+                                        continue;
+                                    }
                                     if IN_PLACE_BELOW_FOUR && oc < 4 {
                                         // Fewer than four channels share no patch: each tap's
                                         // cell is dotted where it lies in the input, and taps
