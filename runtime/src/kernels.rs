@@ -110,13 +110,17 @@ pub(crate) fn linear_fine(
     let kp = padded_terms(ic);
     let params = tables.bias.as_chunks::<4>().0.iter().zip(tables.requant.as_chunks::<REQUANT_LEN>().0);
     for (j, (bias, requant)) in params.enumerate().take(oc) {
-        // One layer per call, at most a few thousand terms: a plain loop over the packed row,
-        // small code rather than fast.
+        // Channel j's row word by word: every fourth word of its group's block (packed_at), or
+        // consecutive words of a plain row.
+        let (base, stride) = if j < oc / 4 * 4 { (packed_at(oc, kp, j, 0), 16) } else { (j * kp, 4) };
         let mut acc = 0i32;
-        for (t, &a) in x.iter().enumerate() {
-            let a = if in_signed { i32::from(a as i8) } else { i32::from(a) };
-            let w = tables.w.get(packed_at(oc, kp, j, t)).map_or(0, |&b| i32::from(b as i8));
-            acc += a * w;
+        for (w_index, xw) in x.chunks(4).enumerate() {
+            let at = base + w_index * stride;
+            let row = tables.w.get(at..at + xw.len()).unwrap_or_default();
+            for (&a, &b) in xw.iter().zip(row) {
+                let a = if in_signed { i32::from(a as i8) } else { i32::from(a) };
+                acc += a * i32::from(b as i8);
+            }
         }
         let (mult, shift) = requant_params(requant);
         let mult = i128::from(mult);
