@@ -1,7 +1,7 @@
 //! Embeds the int8 model and a few dozen test images into the firmware.
 //!
 //! `BOTTLENECK_MODEL` (a `.bnq` file) and `BOTTLENECK_VECTORS` (its `vectors.bin`) choose them;
-//! by default the small model in `assets/`. `BOTTLENECK_MEMORY_X` replaces `memory.x` for a real
+//! by default the small model in `assets/`. `BOTTLENECK_MEMORY_X` replaces `memory/default.x` for a real
 //! board. The vectors are converted to the firmware's compact
 //! form (`docs/firmware.md`): per image, its pixels as bytes (exactly what the float trainer saw:
 //! byte / 255, or byte / 127.5 - 1) and the float code, so that a few dozen fit in flash.
@@ -60,9 +60,12 @@ fn main() {
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     // The memory map: QEMU's mps2-an386 with the demo's budget by default; a real board's part
     // (flash at 0x0800_0000 on an STM32, say) through BOTTLENECK_MEMORY_X.
-    let (memory_path, memory) = read("BOTTLENECK_MEMORY_X", "memory.x");
+    // The chosen map is written to OUT_DIR as `memory.x`, the name cortex-m-rt's link.x
+    // includes; no `memory.x` sits in the crate root, where the linker would look first and
+    // silently take it instead.
+    let (memory_path, memory) = read("BOTTLENECK_MEMORY_X", "memory/default.x");
     if !String::from_utf8_lossy(&memory).contains("MEMORY") {
-        fail(format!("{} has no MEMORY block (see firmware-demo/cortex-m4/memory.x)", memory_path.display()));
+        fail(format!("{} has no MEMORY block (see firmware-demo/cortex-m4/memory/default.x)", memory_path.display()));
     }
     fs::write(out.join("memory.x"), &memory).expect("write memory.x");
     println!("cargo:rustc-link-search={}", out.display());

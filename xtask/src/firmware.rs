@@ -9,7 +9,7 @@ use crate::install;
 use crate::shell::{self, cargo, output};
 
 const THUMB: &str = "thumbv7em-none-eabihf";
-/// The budget the linker enforces (firmware-demo/cortex-m4/memory.x), reported next to the use.
+/// The budget the linker enforces (firmware-demo/cortex-m4/memory/default.x), reported next to the use.
 const FLASH_BUDGET: u64 = 256 * 1024;
 const RAM_BUDGET: u64 = 64 * 1024;
 

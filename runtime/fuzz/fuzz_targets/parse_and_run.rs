@@ -99,35 +99,19 @@ fn wrong_sizes(model: &Model<'_>, data: &[u8]) {
     let full = |e: Entry| vec![0u8; model.scratch_len(e)];
     let mut code = vec![0f32; n_code];
     let mut out = vec![0f32; n_in];
-    // Too little scratch, every other size right.
-    expect_scratch(model.encode(&image, &mut code, &mut short(Entry::Encode)));
-    expect_scratch(model.decode(&code.clone(), &mut out, &mut short(Entry::Decode)));
-    expect_scratch(model.sample(&mut Rng::new(1), &mut code, &mut out, &mut short(Entry::Sample)));
-    expect_scratch(model.encode(&image, &mut code, &mut []));
-    // Wrong input lengths (one short, one long, empty), scratch right.
-    if model.scratch_len(Entry::Encode) <= MAX_SCRATCH {
-        let mut s = full(Entry::Encode);
-        for len in [n_in - 1, n_in + 1, 0] {
-            let bad = vec![0.5f32; len];
-            expect_input(model.encode(&bad, &mut code, &mut s), len);
-        }
-    }
-    if model.scratch_len(Entry::Decode) <= MAX_SCRATCH {
-        let mut s = full(Entry::Decode);
-        for len in [n_code - 1, n_code + 1] {
-            let bad = vec![0f32; len];
-            expect_input(model.decode(&bad, &mut out, &mut s), len);
-        }
-    }
-    // Wrong output lengths: refused before anything runs, whatever the scratch.
     let mut big = vec![0u8; model.max_scratch_len().min(MAX_SCRATCH)];
-    let mut long_code = vec![0f32; n_code + 1];
-    let mut long_out = vec![0f32; n_in + 1];
-    expect_output(model.encode(&image, &mut long_code, &mut big));
-    expect_output(model.encode(&image, &mut code[..n_code - 1], &mut big));
-    expect_output(model.decode(&code.clone(), &mut long_out, &mut big));
-    expect_output(model.decode(&code.clone(), &mut out[..n_in - 1], &mut big));
-    expect_output(model.sample(&mut Rng::new(2), &mut long_code, &mut out, &mut big));
+    if model.has_autoencoder() {
+        autoencoder_sizes(model, &image, &mut big);
+    } else {
+        // A classifier alone: no code, and the code's entry points refuse whatever the sizes.
+        assert_eq!(n_code, 0);
+        let no = |r: Result<(), Error>| assert!(matches!(r, Err(Error::NoAutoencoder)), "{r:?}");
+        no(model.encode(&image, &mut code, &mut big));
+        no(model.decode(&code.clone(), &mut out, &mut big));
+        no(model.sample(&mut Rng::new(1), &mut code, &mut out, &mut big));
+        no(model.encode_bytes(&vec![0u8; n_in], &mut [], &mut big));
+        assert!(model.classes().is_some(), "a classifier alone without classes");
+    }
     match model.classes() {
         None => {
             let r = model.classify(&image, &mut [0f32; 4], &mut big);
@@ -145,6 +129,43 @@ fn wrong_sizes(model: &Model<'_>, data: &[u8]) {
             }
         }
     }
+}
+
+/// The wrong-size calls of the code's entry points (encode, decode, sample).
+fn autoencoder_sizes(model: &Model<'_>, image: &[f32], big: &mut [u8]) {
+    let (n_in, n_code) = (model.input_len(), model.latent_len());
+    let short = |e: Entry| vec![0u8; model.scratch_len(e).saturating_sub(1)];
+    let full = |e: Entry| vec![0u8; model.scratch_len(e)];
+    let mut code = vec![0f32; n_code];
+    let mut out = vec![0f32; n_in];
+    // Too little scratch, every other size right.
+    expect_scratch(model.encode(image, &mut code, &mut short(Entry::Encode)));
+    expect_scratch(model.decode(&code.clone(), &mut out, &mut short(Entry::Decode)));
+    expect_scratch(model.sample(&mut Rng::new(1), &mut code, &mut out, &mut short(Entry::Sample)));
+    expect_scratch(model.encode(image, &mut code, &mut []));
+    // Wrong input lengths (one short, one long, empty), scratch right.
+    if model.scratch_len(Entry::Encode) <= MAX_SCRATCH {
+        let mut s = full(Entry::Encode);
+        for len in [n_in - 1, n_in + 1, 0] {
+            let bad = vec![0.5f32; len];
+            expect_input(model.encode(&bad, &mut code, &mut s), len);
+        }
+    }
+    if model.scratch_len(Entry::Decode) <= MAX_SCRATCH {
+        let mut s = full(Entry::Decode);
+        for len in [n_code - 1, n_code + 1] {
+            let bad = vec![0f32; len];
+            expect_input(model.decode(&bad, &mut out, &mut s), len);
+        }
+    }
+    // Wrong output lengths: refused before anything runs, whatever the scratch.
+    let mut long_code = vec![0f32; n_code + 1];
+    let mut long_out = vec![0f32; n_in + 1];
+    expect_output(model.encode(image, &mut long_code, &mut *big));
+    expect_output(model.encode(image, &mut code[..n_code - 1], &mut *big));
+    expect_output(model.decode(&code.clone(), &mut long_out, &mut *big));
+    expect_output(model.decode(&code.clone(), &mut out[..n_in - 1], &mut *big));
+    expect_output(model.sample(&mut Rng::new(2), &mut long_code, &mut out, &mut *big));
 }
 
 fn expect_scratch<T: core::fmt::Debug>(r: Result<T, Error>) {

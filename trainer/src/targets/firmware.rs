@@ -14,7 +14,7 @@ pub const TRIPLE: &str = "thumbv7em-none-eabihf";
 pub const FIRMWARE_IMAGES: usize = 32;
 /// Longest a firmware run may take in QEMU (it takes a few seconds).
 const QEMU_SECONDS: &str = "300";
-/// Flash of the board `memory.x` describes, and what the firmware's code and embedded images
+/// Flash of the board `memory/default.x` describes, and what the firmware's code and embedded images
 /// take besides the model (about 40 KB of code, docs/firmware.md, and 32 images of 784 bytes).
 const BOARD_FLASH: u64 = 256 * 1024;
 const BESIDES_THE_MODEL: u64 = 72 * 1024;
@@ -25,11 +25,11 @@ const BESIDES_THE_MODEL: u64 = 72 * 1024;
 /// When the build or QEMU fails, or the firmware prints no digest.
 pub fn check(bnq: &Path, vectors: &Path) -> anyhow::Result<(CheckReport, String)> {
     let dir = source_tree()?.join("firmware-demo/cortex-m4");
-    // A model too large for the board of memory.x runs on QEMU's board as it is (4 MiB), and the
+    // A model too large for the board of memory/default.x runs on QEMU's board as it is (4 MiB), and the
     // report says so.
     let model_bytes = std::fs::metadata(bnq).map(|m| m.len()).unwrap_or(0);
     let too_large = model_bytes + BESIDES_THE_MODEL > BOARD_FLASH;
-    let memory_x = dir.join("mps2-an386.x");
+    let memory_x = dir.join("memory/mps2-an386.x");
     let with_files = |c: &mut Command| {
         c.current_dir(&dir).env("BOTTLENECK_MODEL", bnq).env("BOTTLENECK_VECTORS", vectors);
         if too_large {
