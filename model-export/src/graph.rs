@@ -42,6 +42,18 @@ pub enum Layer {
         /// Zero padding on every side.
         padding: usize,
     },
+    /// Depthwise 2-D convolution (PyTorch's `Conv2d` with `groups` equal to the channels): each
+    /// channel convolved with its own kernel; `weight` is `[channels, 1, kh, kw]`.
+    DepthwiseConv2d {
+        /// Kernel weights.
+        weight: Tensor,
+        /// One bias per channel.
+        bias: Vec<f32>,
+        /// Stride, both directions.
+        stride: usize,
+        /// Zero padding on every side.
+        padding: usize,
+    },
     /// 2-D transposed convolution; `weight` is `[in, out, kh, kw]`.
     ConvTranspose2d {
         /// Kernel weights.
@@ -134,6 +146,17 @@ pub fn layer_output(layer: &Layer, input: Shape, index: usize) -> Result<Shape, 
                 _ => Err(bad(format!("kernel {kh}x{kw} larger than padded input {input:?}"))),
             }
         }
+        Layer::DepthwiseConv2d { weight, bias, stride, padding } => {
+            let [o, one, kh, kw] = dims4(weight).map_err(bad)?;
+            if o != c || one != 1 || bias.len() != o || *stride == 0 {
+                return Err(bad(format!("depthwise weight {:?} does not fit input {input:?}", weight.shape)));
+            }
+            let out = |n: usize, k: usize| (n + 2 * padding).checked_sub(k).map(|v| v / stride + 1);
+            match (out(h, kh), out(w, kw)) {
+                (Some(oh), Some(ow)) => Ok([o, oh, ow]),
+                _ => Err(bad(format!("kernel {kh}x{kw} larger than padded input {input:?}"))),
+            }
+        }
         Layer::ConvTranspose2d { weight, bias, stride, padding, output_padding } => {
             let [i, o, kh, kw] = dims4(weight).map_err(bad)?;
             if i != c || bias.len() != o || *stride == 0 || *output_padding >= (*stride).max(1) && *output_padding != 0
@@ -210,6 +233,7 @@ impl Network {
             .iter()
             .map(|l| match l {
                 Layer::Conv2d { weight, bias, .. }
+                | Layer::DepthwiseConv2d { weight, bias, .. }
                 | Layer::ConvTranspose2d { weight, bias, .. }
                 | Layer::Linear { weight, bias } => weight.data.len() + bias.len(),
                 Layer::BatchNorm { gamma, .. } => 2 * gamma.len(),

@@ -27,7 +27,10 @@ pub(crate) struct Lowered {
 
 impl Lowered {
     pub fn is_weighted(&self) -> bool {
-        matches!(self.layer, Layer::Conv2d { .. } | Layer::ConvTranspose2d { .. } | Layer::Linear { .. })
+        matches!(
+            self.layer,
+            Layer::Conv2d { .. } | Layer::DepthwiseConv2d { .. } | Layer::ConvTranspose2d { .. } | Layer::Linear { .. }
+        )
     }
 }
 
@@ -64,7 +67,7 @@ pub(crate) fn lower(
     for (i, layer) in net.layers.iter().enumerate() {
         let next = layer_output(layer, shape, i)?;
         match layer {
-            Layer::Conv2d { .. } | Layer::ConvTranspose2d { .. } => {
+            Layer::Conv2d { .. } | Layer::DepthwiseConv2d { .. } | Layer::ConvTranspose2d { .. } => {
                 out.push(Lowered {
                     layer: layer.clone(),
                     relu: false,
@@ -178,7 +181,9 @@ fn fold_affine(layer: &mut Layer, scale: &[f32], beta: &[f32], mean: &[f32]) {
         }
     };
     match layer {
-        Layer::Conv2d { weight, bias, .. } | Layer::Linear { weight, bias } => {
+        Layer::Conv2d { weight, bias, .. }
+        | Layer::DepthwiseConv2d { weight, bias, .. }
+        | Layer::Linear { weight, bias } => {
             // Output channel is the first dimension.
             let per = weight.data.len() / weight.shape[0];
             for (o, chunk) in weight.data.chunks_mut(per).enumerate() {
@@ -214,7 +219,8 @@ pub(crate) fn as_network(ops: &[Lowered]) -> Network {
 /// Weights rearranged for the runtime (docs/runtime-format.md), with the output channel (in
 /// memory order) of each value: conv `[out][ky][kx][in]`; transposed conv, per class `(ry, rx)`
 /// of `(o + padding) mod stride`, `[out][kyi][kxi][in]` with `ky = ry + stride * kyi`; linear
-/// `[out][in]` with the permutations applied. Also returns `(kh, kw, in, out)`.
+/// `[out][in]` with the permutations applied; depthwise conv `[ky][kx][c]`. Also returns
+/// `(kh, kw, in, out)` (`in` 1 for a depthwise convolution).
 pub(crate) fn runtime_weights(op: &Lowered) -> (Vec<f32>, Vec<usize>, [usize; 4]) {
     let (mut w, mut ch) = (Vec::new(), Vec::new());
     match &op.layer {
@@ -231,6 +237,19 @@ pub(crate) fn runtime_weights(op: &Lowered) -> (Vec<f32>, Vec<usize>, [usize; 4]
                 }
             }
             (w, ch, [kh, kw, i, o])
+        }
+        Layer::DepthwiseConv2d { weight, .. } => {
+            // One table `[ky][kx][c]` (docs/runtime-format.md), reported as `in = 1`.
+            let [c, _, kh, kw] = [weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3]];
+            for y in 0..kh {
+                for x in 0..kw {
+                    for chan in 0..c {
+                        w.push(weight.data[(chan * kh + y) * kw + x]);
+                        ch.push(chan);
+                    }
+                }
+            }
+            (w, ch, [kh, kw, 1, c])
         }
         Layer::ConvTranspose2d { weight, stride, .. } => {
             let [i, o, kh, kw] = [weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3]];
@@ -270,7 +289,9 @@ pub(crate) fn runtime_weights(op: &Lowered) -> (Vec<f32>, Vec<usize>, [usize; 4]
 /// Biases in runtime (memory) order.
 pub(crate) fn runtime_bias(op: &Lowered) -> Vec<f32> {
     match &op.layer {
-        Layer::Conv2d { bias, .. } | Layer::ConvTranspose2d { bias, .. } => bias.clone(),
+        Layer::Conv2d { bias, .. } | Layer::DepthwiseConv2d { bias, .. } | Layer::ConvTranspose2d { bias, .. } => {
+            bias.clone()
+        }
         Layer::Linear { bias, .. } => match &op.out_perm {
             Some(p) => p.iter().map(|&l| bias[l]).collect(),
             None => bias.clone(),

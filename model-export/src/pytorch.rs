@@ -17,6 +17,13 @@ fn sequential(net: &Network, mut shape: Shape, indent: usize) -> Result<String, 
                 let s = &weight.shape;
                 format!("nn.Conv2d({}, {}, kernel_size={}, stride={stride}, padding={padding})", s[1], s[0], s[2])
             }
+            Layer::DepthwiseConv2d { weight, stride, padding, .. } => {
+                let s = &weight.shape;
+                format!(
+                    "nn.Conv2d({0}, {0}, kernel_size={1}, stride={stride}, padding={padding}, groups={0})",
+                    s[0], s[2]
+                )
+            }
             Layer::ConvTranspose2d { weight, stride, padding, output_padding, .. } => {
                 let s = &weight.shape;
                 format!(

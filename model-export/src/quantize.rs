@@ -153,7 +153,12 @@ fn plan_quants(
         match &last.layer {
             // A ReLU'd code is still stored signed (the code is signed by definition); the runtime
             // clamps it at zero.
-            Layer::Linear { .. } | Layer::Conv2d { .. } | Layer::ConvTranspose2d { .. } => quants[n] = code,
+            Layer::Linear { .. }
+            | Layer::Conv2d { .. }
+            | Layer::DepthwiseConv2d { .. }
+            | Layer::ConvTranspose2d { .. } => {
+                quants[n] = code;
+            }
             Layer::Tanh if code == quants[n] => {}
             _ => {
                 return Err(ExportError::Unsupported(
@@ -219,9 +224,14 @@ fn emit(op: &Lowered, in_q: Quant, out_q: Quant) -> Result<(LayerData, usize), E
     };
     let mut data = LayerData::default();
     match &op.layer {
-        Layer::Conv2d { stride, padding, .. } | Layer::ConvTranspose2d { stride, padding, .. } => {
-            rec.kind =
-                if matches!(op.layer, Layer::Conv2d { .. }) { LayerKind::Conv2d } else { LayerKind::ConvTranspose2d };
+        Layer::Conv2d { stride, padding, .. }
+        | Layer::DepthwiseConv2d { stride, padding, .. }
+        | Layer::ConvTranspose2d { stride, padding, .. } => {
+            rec.kind = match op.layer {
+                Layer::Conv2d { .. } => LayerKind::Conv2d,
+                Layer::DepthwiseConv2d { .. } => LayerKind::DepthwiseConv2d,
+                _ => LayerKind::ConvTranspose2d,
+            };
             let small = |v: usize, what: &str| {
                 u8::try_from(v).map_err(|_| ExportError::TooLarge(format!("{what} {v} exceeds 255")))
             };
@@ -274,7 +284,14 @@ fn emit(op: &Lowered, in_q: Quant, out_q: Quant) -> Result<(LayerData, usize), E
             .zip(&channel)
             .map(|(&v, &c)| ((v / w_scale[c]).round().clamp(-127.0, 127.0) as i8) as u8)
             .collect();
-        data.weights = pack_weights(&rec, &plain);
+        data.weights = if rec.kind == LayerKind::DepthwiseConv2d {
+            // One `[ky][kx][c]` table, padded to whole words.
+            let mut w = plain;
+            w.resize(rec.weights_len(), 0);
+            w
+        } else {
+            pack_weights(&rec, &plain)
+        };
         for o in 0..oc {
             let acc_scale = f64::from(w_scale[o]) * f64::from(in_q.scale);
             let b = (f64::from(bias[o]) / acc_scale).round().clamp(-f64::from(MAX_BIAS), f64::from(MAX_BIAS)) as i32;
@@ -311,6 +328,7 @@ fn pack_weights(rec: &LayerRecord, plain: &[u8]) -> Vec<u8> {
 fn kind_name(op: &Lowered) -> &'static str {
     match op.layer {
         Layer::Conv2d { .. } => "conv2d",
+        Layer::DepthwiseConv2d { .. } => "depthwise-conv2d",
         Layer::ConvTranspose2d { .. } => "conv-transpose2d",
         Layer::Linear { .. } => "linear",
         Layer::Sigmoid => "sigmoid",

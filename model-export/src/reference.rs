@@ -67,6 +67,31 @@ pub(crate) fn apply(layer: &Layer, x: &[f32], input: Shape, output: Shape) -> Ve
             }
             y
         }
+        Layer::DepthwiseConv2d { weight, bias, stride, padding } => {
+            let (kh, kw) = (weight.shape[2], weight.shape[3]);
+            let mut y = vec![0f32; oc * oh * ow];
+            for c in 0..oc {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let mut acc = f64::from(bias[c]);
+                        for ky in 0..kh {
+                            let Some(iy) = (oy * stride + ky).checked_sub(*padding).filter(|&v| v < ih) else {
+                                continue;
+                            };
+                            for kx in 0..kw {
+                                let Some(ix) = (ox * stride + kx).checked_sub(*padding).filter(|&v| v < iw) else {
+                                    continue;
+                                };
+                                let wv = weight.data[(c * kh + ky) * kw + kx];
+                                acc += f64::from(wv) * f64::from(x[(c * ih + iy) * iw + ix]);
+                            }
+                        }
+                        y[(c * oh + oy) * ow + ox] = acc as f32;
+                    }
+                }
+            }
+            y
+        }
         Layer::ConvTranspose2d { weight, bias, stride, padding, .. } => {
             let (kh, kw) = (weight.shape[2], weight.shape[3]);
             let mut acc = vec![0f64; oc * oh * ow];

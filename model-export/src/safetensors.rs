@@ -15,6 +15,7 @@ fn network_tensors(net: &Network, scope: &str, out: &mut Vec<(String, Vec<usize>
         let p = format!("{scope}.{i}");
         match layer {
             Layer::Conv2d { weight, bias, .. }
+            | Layer::DepthwiseConv2d { weight, bias, .. }
             | Layer::ConvTranspose2d { weight, bias, .. }
             | Layer::Linear { weight, bias } => {
                 out.push((format!("{p}.weight"), weight.shape.clone(), f32s(&weight.data), Dtype::F32));

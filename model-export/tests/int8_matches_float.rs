@@ -6,7 +6,7 @@ mod common;
 use bottleneck_export::reference::forward;
 use bottleneck_export::{Variant, quantize};
 use bottleneck_runtime::{Entry, Model as Rt, Rng};
-use common::{images, model};
+use common::{classifier_alone, images, model};
 
 fn max_abs(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
@@ -76,6 +76,42 @@ fn check(variant: Variant, with_classifier: bool) {
         "{variant:?}: sampled codes have mean {mean}, std {std}"
     );
     assert!(rt.scratch_len(Entry::Decode) <= scratch.len());
+}
+
+/// A classifier alone with batch norm, max and average pooling and a depthwise convolution: the
+/// int8 classes agree with the float reference's, its logits stay close, and the code's entry
+/// points refuse.
+#[test]
+fn classifier_alone_with_pooling_and_depthwise() {
+    let m = classifier_alone();
+    let q = quantize(&m, &images(200, 1)).unwrap();
+    let rt = Rt::parse(&q.bytes).unwrap();
+    assert!(!rt.has_autoencoder());
+    assert_eq!((rt.latent_len(), rt.classes()), (0, Some(10)));
+    let kinds: Vec<&str> = q.layers.iter().map(|l| l.kind).collect();
+    assert_eq!(
+        kinds,
+        ["conv2d", "max-pool2d", "depthwise-conv2d", "conv2d", "avg-pool2d", "reshape", "linear"],
+        "batch norm folded, ReLU fused"
+    );
+    let net = m.classifier.as_ref().unwrap().encoder.clone().unwrap();
+    let mut scratch = vec![0u8; rt.max_scratch_len()];
+    let (mut agree, mut worst) = (0, 0f32);
+    for x in &images(50, 2) {
+        let (float_logits, _) = forward(&net, x, m.input).unwrap();
+        let mut logits = vec![0f32; 10];
+        let class = rt.classify(x, &mut logits, &mut scratch).unwrap();
+        let span = float_logits.iter().fold(0f32, |a, v| a.max(v.abs()));
+        worst = worst.max(max_abs(&logits, &float_logits) / span);
+        let float_class =
+            float_logits.iter().enumerate().fold((0, f32::MIN), |b, (i, &v)| if v > b.1 { (i, v) } else { b }).0;
+        agree += usize::from(class == float_class);
+    }
+    eprintln!("classifier alone: agreement {agree}/50, logit error {worst} of the largest logit");
+    assert!(agree >= 46, "{agree}/50 classes agree");
+    assert!(worst < 0.1, "logit error {worst} of the largest logit");
+    let mut code = [0f32; 1];
+    assert_eq!(rt.encode(&images(1, 3)[0], &mut code, &mut scratch), Err(bottleneck_runtime::Error::NoAutoencoder));
 }
 
 #[test]

@@ -5,7 +5,7 @@ mod common;
 
 use bottleneck_export::reference::forward;
 use bottleneck_export::{Model, Network, Variant, onnx};
-use common::{images, model};
+use common::{classifier_alone, images, model};
 use tract_onnx::prelude::*;
 
 const TOLERANCE: f32 = 1e-4;
@@ -79,6 +79,16 @@ fn autoencoder_and_classifier_files_agree_with_the_reference() {
     let m = model(Variant::Autoencoder, true);
     let names: Vec<&str> = onnx::export(&m).unwrap().iter().map(|f| f.name).collect();
     assert_eq!(names, ["encoder", "decoder", "classifier"]);
+    check(&m);
+}
+
+/// A classifier alone (batch norm, max and average pooling, a depthwise convolution as a grouped
+/// `Conv`): one file, which tract runs to the reference's logits.
+#[test]
+fn classifier_alone_file_agrees_with_the_reference() {
+    let m = classifier_alone();
+    let names: Vec<&str> = onnx::export(&m).unwrap().iter().map(|f| f.name).collect();
+    assert_eq!(names, ["classifier"]);
     check(&m);
 }
 

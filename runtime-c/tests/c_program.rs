@@ -62,7 +62,8 @@ fn static_library() -> PathBuf {
     dir.join("release/libbottleneck_c.a")
 }
 
-/// A small CNN with random weights (conv, batch norm, ReLU, max pooling, linear), quantized, and
+/// A small CNN with random weights (conv, batch norm, ReLU, max pooling, a depthwise convolution,
+/// linear), quantized, and
 /// its vectors: a classifier-only file for the C check. Returns the two paths.
 fn cnn_files() -> (PathBuf, PathBuf) {
     use bottleneck_export::graph::{Classifier, InputRange, Layer, Model as Graph, Network, Tensor, Variant};
@@ -87,6 +88,13 @@ fn cnn_files() -> (PathBuf, PathBuf) {
             },
             Layer::Relu,
             Layer::MaxPool2d { kernel: 2, stride: 2 },
+            Layer::DepthwiseConv2d {
+                weight: Tensor::new(vec![6, 1, 3, 3], values(54, 0.4)).unwrap(),
+                bias: values(6, 0.1),
+                stride: 1,
+                padding: 1,
+            },
+            Layer::Relu,
             Layer::Conv2d {
                 weight: Tensor::new(vec![8, 6, 3, 3], values(432, 0.2)).unwrap(),
                 bias: values(8, 0.1),

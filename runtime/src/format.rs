@@ -86,6 +86,9 @@ pub enum LayerKind {
     MaxPool2d = 7,
     /// Mean over each `kh x kw` window, per channel, rounded to the nearest byte (no padding).
     AvgPool2d = 8,
+    /// 2-D convolution of each channel with its own `kh x kw` kernel (one output channel per input
+    /// channel), weights `[ky][kx][c]`.
+    DepthwiseConv2d = 9,
 }
 
 impl LayerKind {
@@ -99,6 +102,7 @@ impl LayerKind {
             6 => Self::Reshape,
             7 => Self::MaxPool2d,
             8 => Self::AvgPool2d,
+            9 => Self::DepthwiseConv2d,
             _ => return None,
         })
     }
@@ -106,7 +110,7 @@ impl LayerKind {
     /// Whether the layer multiplies by weights (and so has weights, biases and requantization).
     #[must_use]
     pub fn has_weights(self) -> bool {
-        matches!(self, Self::Conv2d | Self::ConvTranspose2d | Self::Linear)
+        matches!(self, Self::Conv2d | Self::ConvTranspose2d | Self::Linear | Self::DepthwiseConv2d)
     }
 
     /// Whether the layer pools windows of its input (max or average).
@@ -133,6 +137,7 @@ impl LayerKind {
             Self::Reshape => "reshape",
             Self::MaxPool2d => "max-pool2d",
             Self::AvgPool2d => "avg-pool2d",
+            Self::DepthwiseConv2d => "depthwise-conv2d",
         }
     }
 }
@@ -513,7 +518,8 @@ pub const fn class_taps(k_len: usize, s: usize, r: usize) -> usize {
 impl LayerRecord {
     /// Terms (weights per output channel, before padding) of weight block `block`: the one block
     /// of a convolution or linear layer, or residue class `block = ry * s + rx` of a transposed
-    /// convolution. `None` past the last block and for layers without weights.
+    /// convolution. `None` past the last block, for layers without weights, and for a depthwise
+    /// convolution (whose table is not made of rows: see [`LayerRecord::weights_len`]).
     #[must_use]
     pub fn block_terms(&self, block: usize) -> Option<usize> {
         let (kh, kw, ic) = (usize::from(self.kernel.0), usize::from(self.kernel.1), usize::from(self.input.c));
@@ -530,6 +536,11 @@ impl LayerRecord {
     /// Bytes of the weight table: every block's `out_c` rows of padded terms.
     #[must_use]
     pub fn weights_len(&self) -> usize {
+        if self.kind == LayerKind::DepthwiseConv2d {
+            // One table `[ky][kx][c]`, padded to whole words.
+            let (kh, kw) = (usize::from(self.kernel.0), usize::from(self.kernel.1));
+            return padded_terms(kh * kw * usize::from(self.input.c));
+        }
         let mut rows = 0;
         let mut block = 0;
         while let Some(k) = self.block_terms(block) {

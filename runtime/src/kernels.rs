@@ -173,6 +173,7 @@ impl LayerRecord {
         match self.kind {
             LayerKind::Linear => ic * oc,
             LayerKind::Conv2d => outputs * (kh * kw) as u64 * ic * oc,
+            LayerKind::DepthwiseConv2d => outputs * (kh * kw) as u64 * oc,
             LayerKind::ConvTranspose2d => {
                 let taps = |n: u16, k: usize| -> u64 {
                     (0..usize::from(n)).map(|o| class_taps(k, s, (o + p) % s) as u64).sum()
@@ -474,6 +475,48 @@ pub(crate) mod portable {
     crate::kernels::kernel_set!();
     #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
     crate::kernels::kernel_set!(dots = crate::wasm_simd128);
+}
+
+/// A depthwise convolution: output `(oy, ox, c)` is channel `c`'s `kh x kw` taps (weights
+/// `[ky][kx][c]`) over input `(oy * s + ky - p, ox * s + kx - p, c)`, taps on the padding left
+/// out, then requantized like any weighted layer. Few terms per output (9 for a 3x3 kernel), so a
+/// plain loop: the same integer sums on every target.
+pub(crate) fn depthwise(
+    rec: &LayerRecord,
+    tables: &Weights<'_>,
+    input: &[u8],
+    in_signed: bool,
+    output: &mut [u8],
+) -> Result<(), Error> {
+    let err = Error::BadShape { layer: 0 };
+    let (c_n, ih, iw) = (usize::from(rec.input.c), usize::from(rec.input.h), usize::from(rec.input.w));
+    let (oh, ow) = (usize::from(rec.output.h), usize::from(rec.output.w));
+    let (kh, kw) = (usize::from(rec.kernel.0), usize::from(rec.kernel.1));
+    let (s, pad) = (usize::from(rec.stride), usize::from(rec.padding));
+    let OutRange { lo, hi, signed } = OutRange::of(rec);
+    let biases = tables.bias.as_chunks::<4>().0;
+    let requants = tables.requant.as_chunks::<REQUANT_LEN>().0;
+    let value = |b: u8| if in_signed { i32::from(b as i8) } else { i32::from(b) };
+    for oy in 0..oh {
+        for ox in 0..ow {
+            for (c, (bias, requant)) in biases.iter().zip(requants).enumerate().take(c_n) {
+                let mut acc = 0i32;
+                for ky in 0..kh {
+                    let Some(iy) = (oy * s + ky).checked_sub(pad).filter(|&v| v < ih) else { continue };
+                    for kx in 0..kw {
+                        let Some(ix) = (ox * s + kx).checked_sub(pad).filter(|&v| v < iw) else { continue };
+                        let x = *input.get((iy * iw + ix) * c_n + c).ok_or(err)?;
+                        let w = *tables.w.get((ky * kw + kx) * c_n + c).ok_or(err)?;
+                        acc += value(x) * i32::from(w as i8);
+                    }
+                }
+                let (mult, shift) = requant_params(requant);
+                let q = requantize(i32::from_le_bytes(*bias) + acc, mult, shift, lo, hi);
+                *output.get_mut((oy * ow + ox) * c_n + c).ok_or(err)? = if signed { (q as i8) as u8 } else { q as u8 };
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Max or average pooling of a channel-last tensor, in place: output `(oy, ox, c)` is stored at

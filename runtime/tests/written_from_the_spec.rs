@@ -412,10 +412,12 @@ fn version_2_refuses_what_it_reserves() {
 
 const MAX_POOL: u8 = 7;
 const AVG_POOL: u8 = 8;
+const DEPTHWISE: u8 = 9;
 
 /// A classifier alone (no encoder or decoder sections), written from the spec, with both pooling
-/// kinds: conv2d 1->4 (3x3, padding 1, ReLU) on 1x6x6, max-pool 2x2 stride 2 to 4x3x3, avg-pool
-/// 2x2 stride 1 (overlapping windows) to 4x2x2, reshape to 16, linear 16->3.
+/// kinds and a depthwise convolution: conv2d 1->4 (3x3, padding 1, ReLU) on 1x6x6, max-pool 2x2
+/// stride 2 to 4x3x3, depthwise-conv2d 3x3 padding 1 (ReLU), avg-pool 2x2 stride 1 (overlapping
+/// windows) to 4x2x2, reshape to 16, linear 16->3.
 #[test]
 fn a_classifier_only_file_written_from_the_spec() {
     let mut g = Gen(0x1234_5678_9ABC_DEF1);
@@ -423,8 +425,11 @@ fn a_classifier_only_file_written_from_the_spec() {
     let (s0, s_out) = (0.02f32, 0.1f32);
     let conv = Tables::random(&mut g, 4 * 9, 4, 38);
     let linear = Tables::random(&mut g, 3 * 16, 3, 36);
+    // Depthwise weights in the spec's order [ky][kx][c].
+    let dw = Tables::random(&mut g, 9 * 4, 4, 37);
+    let s_dw = 0.03f32;
     let mut tables = Vec::new();
-    let base = 64 + 5 * 48;
+    let base = 64 + 6 * 48;
     let mut put = |bytes: Vec<u8>, align: usize| -> u32 {
         while (base + tables.len()) % align != 0 {
             tables.push(0);
@@ -444,12 +449,15 @@ fn a_classifier_only_file_written_from_the_spec() {
     let lin_rows: Vec<&[i8]> = linear.weights.chunks(16).collect();
     let o_conv = offsets(pack(&conv_rows), &conv);
     let o_lin = offsets(pack(&lin_rows), &linear);
+    // 36 bytes, a whole number of words: no padding.
+    let o_dw = offsets(dw.weights.iter().map(|&v| v as u8).collect(), &dw);
     let layers = [
         record(CONV, RELU, 3, 1, 1, 0, [1, 6, 6], [4, 6, 6], s0, o_conv),
         // Pools keep their input's signedness and scale.
         record(MAX_POOL, 0, 2, 2, 0, 0, [4, 6, 6], [4, 3, 3], s0, [0; 4]),
-        record(AVG_POOL, 0, 2, 1, 0, 0, [4, 3, 3], [4, 2, 2], s0, [0; 4]),
-        record(RESHAPE, 0, 1, 1, 0, 0, [4, 2, 2], [16, 1, 1], s0, [0; 4]),
+        record(DEPTHWISE, RELU, 3, 1, 1, 0, [4, 3, 3], [4, 3, 3], s_dw, o_dw),
+        record(AVG_POOL, 0, 2, 1, 0, 0, [4, 3, 3], [4, 2, 2], s_dw, [0; 4]),
+        record(RESHAPE, 0, 1, 1, 0, 0, [4, 2, 2], [16, 1, 1], s_dw, [0; 4]),
         record(LINEAR, SIGNED, 1, 1, 0, 0, [16, 1, 1], [3, 1, 1], s_out, o_lin),
     ];
     let mut file = vec![0u8; 64];
@@ -457,7 +465,7 @@ fn a_classifier_only_file_written_from_the_spec() {
     file[4..6].copy_from_slice(&2u16.to_le_bytes());
     file[6..8].copy_from_slice(&64u16.to_le_bytes());
     file[16..18].copy_from_slice(&2u16.to_le_bytes()); // flags: a classifier
-    file[18..20].copy_from_slice(&5u16.to_le_bytes());
+    file[18..20].copy_from_slice(&6u16.to_le_bytes());
     for (i, d) in [1u16, 6, 6].iter().enumerate() {
         file[20 + 2 * i..22 + 2 * i].copy_from_slice(&d.to_le_bytes());
     }
@@ -465,7 +473,7 @@ fn a_classifier_only_file_written_from_the_spec() {
     // latent 0 and code scale 0: no code. Encoder and decoder sections empty.
     file[34..36].copy_from_slice(&3u16.to_le_bytes());
     file[48..50].copy_from_slice(&0u16.to_le_bytes());
-    file[50..52].copy_from_slice(&5u16.to_le_bytes());
+    file[50..52].copy_from_slice(&6u16.to_le_bytes());
     file[56..60].copy_from_slice(&64u32.to_le_bytes());
     for l in &layers {
         file.extend(l);
@@ -514,12 +522,31 @@ fn a_classifier_only_file_written_from_the_spec() {
             }
         }
     }
+    // Depthwise 3x3, padding 1: channel c's taps w[ky][kx][c] over its own input channel.
+    let mut hd = vec![0i64; 4 * 9];
+    for y in 0..3i64 {
+        for xx in 0..3i64 {
+            for c in 0..4 {
+                let mut acc = 0i64;
+                for ky in 0..3i64 {
+                    for kx in 0..3i64 {
+                        let (iy, ix) = (y + ky - 1, xx + kx - 1);
+                        if (0..3).contains(&iy) && (0..3).contains(&ix) {
+                            let w = dw.weights[((ky * 3 + kx) * 4) as usize + c];
+                            acc += i64::from(w) * h1[((iy * 3 + ix) * 4) as usize + c];
+                        }
+                    }
+                }
+                hd[((y * 3 + xx) * 4) as usize + c] = dw.requant(c, acc as i32, 0, 255);
+            }
+        }
+    }
     // Mean over 2x2 windows, stride 1: floor((2 sum + n) / 2n).
     let mut h2 = vec![0i64; 16];
     for y in 0..2 {
         for xx in 0..2 {
             for c in 0..4 {
-                let sum: i64 = (0..4).map(|k| h1[((y + k / 2) * 3 + xx + k % 2) * 4 + c]).sum();
+                let sum: i64 = (0..4).map(|k| hd[((y + k / 2) * 3 + xx + k % 2) * 4 + c]).sum();
                 h2[(y * 2 + xx) * 4 + c] = (2 * sum + 4).div_euclid(8);
             }
         }

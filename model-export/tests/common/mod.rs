@@ -33,6 +33,52 @@ fn linear(rng: &mut Rng, i: usize, o: usize) -> Layer {
     Layer::Linear { weight: rand_tensor(rng, &[o, i], i), bias: bias(rng, o) }
 }
 
+/// A small classifier alone, random weights: conv 1->8 with batch norm and ReLU, 2x2 max pooling,
+/// a 3x3 depthwise convolution with ReLU, conv 8->16 stride 2, ReLU, 2x2 average pooling, flatten,
+/// linear 144->10 (the layers a CNN on a microcontroller uses).
+pub fn classifier_alone() -> Model {
+    let mut r = Rng::new(23);
+    let net = Network {
+        layers: vec![
+            conv(&mut r, 1, 8, 3, 1, 1),
+            Layer::BatchNorm {
+                gamma: (0..8).map(|i| 0.8 + 0.05 * i as f32).collect(),
+                beta: bias(&mut r, 8),
+                mean: bias(&mut r, 8),
+                var: vec![0.5; 8],
+                epsilon: 1e-5,
+            },
+            Layer::Relu,
+            Layer::MaxPool2d { kernel: 2, stride: 2 },
+            Layer::DepthwiseConv2d {
+                weight: rand_tensor(&mut r, &[8, 1, 3, 3], 9),
+                bias: bias(&mut r, 8),
+                stride: 1,
+                padding: 1,
+            },
+            Layer::Relu,
+            conv(&mut r, 8, 16, 3, 2, 1),
+            Layer::Relu,
+            Layer::AvgPool2d { kernel: 2, stride: 2 },
+            Layer::Flatten,
+            linear(&mut r, 144, 10),
+        ],
+    };
+    Model {
+        name: "cnn".into(),
+        variant: Variant::Autoencoder,
+        input: [1, 28, 28],
+        input_range: InputRange::Unit,
+        latent: 0,
+        encoder: Network::default(),
+        decoder: Network::default(),
+        classifier: Some(Classifier { encoder: Some(net), head: Network::default() }),
+        classes: (0..10).map(|c| format!("class {c}")).collect(),
+        latent_stats: None,
+        metadata: Vec::new(),
+    }
+}
+
 /// The seed-002 conv autoencoder shape (conv3 without activation, as its table 1), random weights.
 pub fn model(variant: Variant, classifier: bool) -> Model {
     let mut r = Rng::new(11);

@@ -642,8 +642,12 @@ impl<'a> Model<'a> {
                     let (src, dst) = if cur == 0 { (&**x, &mut **y) } else { (&**y, &mut **x) };
                     let src = src.get(..len).ok_or(Error::BadShape { layer: i })?;
                     let dst = dst.get_mut(..out_len).ok_or(Error::BadShape { layer: i })?;
-                    dispatch::weighted(&rec, &tables.weights, src, signed, dst, patch)
-                        .map_err(|_| Error::BadShape { layer: i })?;
+                    if rec.kind == LayerKind::DepthwiseConv2d {
+                        kernels::depthwise(&rec, &tables.weights, src, signed, dst)
+                    } else {
+                        dispatch::weighted(&rec, &tables.weights, src, signed, dst, patch)
+                    }
+                    .map_err(|_| Error::BadShape { layer: i })?;
                     cur ^= 1;
                 } else if rec.kind.has_lut() {
                     let buf = bufs.get_mut(cur).and_then(|b| b.get_mut(..len)).ok_or(Error::BadShape { layer: i })?;

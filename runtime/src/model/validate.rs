@@ -105,7 +105,10 @@ impl Model<'_> {
         }
         let (i, o) = (rec.input, rec.output);
         match rec.kind {
-            LayerKind::Conv2d | LayerKind::ConvTranspose2d => {
+            LayerKind::Conv2d | LayerKind::ConvTranspose2d | LayerKind::DepthwiseConv2d => {
+                if rec.kind == LayerKind::DepthwiseConv2d && i.c != o.c {
+                    return Err(shape_err);
+                }
                 let (kh, kw, s, p) = (
                     usize::from(rec.kernel.0),
                     usize::from(rec.kernel.1),
@@ -117,7 +120,7 @@ impl Model<'_> {
                 }
                 let expect = |n: u16, k: usize| -> Option<usize> {
                     let n = usize::from(n);
-                    if rec.kind == LayerKind::Conv2d {
+                    if rec.kind != LayerKind::ConvTranspose2d {
                         if rec.output_padding != 0 {
                             return None;
                         }
@@ -183,7 +186,8 @@ impl Model<'_> {
                 return Err(quant_err);
             }
             let (kh, kw) = (usize::from(rec.kernel.0), usize::from(rec.kernel.1));
-            let terms = kh * kw * usize::from(i.c);
+            let depthwise = rec.kind == LayerKind::DepthwiseConv2d;
+            let terms = if depthwise { kh * kw } else { kh * kw * usize::from(i.c) };
             if terms > MAX_TERMS {
                 return Err(quant_err);
             }
@@ -213,6 +217,10 @@ impl Model<'_> {
                 }
                 at += oc * kp;
                 block += 1;
+            }
+            // A depthwise table's padding after its `kh x kw x c` weights.
+            if depthwise && t.weights.w.get(kh * kw * oc..).is_some_and(|pad| pad.iter().any(|&b| b != 0)) {
+                return Err(bad_record(format::rec::WEIGHTS));
             }
             for ch in 0..oc {
                 let bias = format::read_i32(t.weights.bias, ch * 4).ok_or(Error::OutOfBounds { layer })?;

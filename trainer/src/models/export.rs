@@ -18,7 +18,8 @@ fn bias_of(bias: Option<&burn::module::Param<Tensor<1>>>, n: usize) -> anyhow::R
     }
 }
 
-/// A burn `Conv2d` (square stride, symmetric padding, no groups or dilation).
+/// A burn `Conv2d` (square stride, symmetric padding, no dilation; one group, or one per channel
+/// for a depthwise convolution).
 ///
 /// # Errors
 /// For configurations the export format does not describe.
@@ -28,11 +29,26 @@ pub fn conv2d(c: &Conv2d) -> anyhow::Result<Layer> {
         PaddingConfig2d::Explicit(t, l, b, r) if t == l && l == b && b == r => t,
         ref p => bail!("conv2d padding {p:?} cannot be exported (only symmetric padding)"),
     };
-    if c.stride[0] != c.stride[1] || c.groups != 1 || c.dilation != [1, 1] {
-        bail!("conv2d with stride {:?}, groups {}, dilation {:?} cannot be exported", c.stride, c.groups, c.dilation);
-    }
     let (shape, data) = values(c.weight.val())?;
     let out = shape[0];
+    // groups = channels with one input channel per group: a depthwise convolution.
+    let depthwise = c.groups > 1 && c.groups == out && shape.get(1) == Some(&1);
+    if c.stride[0] != c.stride[1] || (c.groups != 1 && !depthwise) || c.dilation != [1, 1] {
+        bail!(
+            "conv2d with stride {:?}, groups {}, dilation {:?} cannot be exported (groups 1, or one per channel)",
+            c.stride,
+            c.groups,
+            c.dilation
+        );
+    }
+    if depthwise {
+        return Ok(Layer::DepthwiseConv2d {
+            weight: GTensor::new(shape, data)?,
+            bias: bias_of(c.bias.as_ref(), out)?,
+            stride: c.stride[0],
+            padding,
+        });
+    }
     Ok(Layer::Conv2d {
         weight: GTensor::new(shape, data)?,
         bias: bias_of(c.bias.as_ref(), out)?,
@@ -96,4 +112,37 @@ pub fn batch_norm(b: &BatchNorm) -> anyhow::Result<Layer> {
         var: values(b.running_var.value())?.1,
         epsilon: b.epsilon as f32,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::nn::conv::Conv2dConfig;
+
+    use super::*;
+
+    /// A burn convolution with one group per channel exports as a depthwise convolution whose
+    /// float reference computes what burn computes.
+    #[test]
+    fn grouped_conv_exports_as_depthwise() {
+        let device = Device::flex();
+        let conv = Conv2dConfig::new([4, 4], [3, 3])
+            .with_groups(4)
+            .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+            .init(&device);
+        let layer = conv2d(&conv).unwrap();
+        assert!(matches!(&layer, Layer::DepthwiseConv2d { weight, .. } if weight.shape == [4, 1, 3, 3]), "{layer:?}");
+        let x: Vec<f32> = (0..4 * 5 * 5).map(|i| ((i * 37 % 23) as f32 - 11.0) / 11.0).collect();
+        let input = Tensor::<1>::from_floats(x.as_slice(), &device).reshape([1, 4, 5, 5]);
+        let burn_out = crate::util::to_vec(conv.forward(input)).unwrap();
+        let (reference, shape) =
+            bottleneck_export::reference::forward(&bottleneck_export::Network { layers: vec![layer] }, &x, [4, 5, 5])
+                .unwrap();
+        assert_eq!(shape, [4, 5, 5]);
+        let err = burn_out.iter().zip(&reference).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+        assert!(err < 1e-5, "burn and the reference differ by {err}");
+        // Groups that are not one per channel are refused, naming them.
+        let grouped = Conv2dConfig::new([4, 8], [3, 3]).with_groups(2).init(&device);
+        let e = conv2d(&grouped).unwrap_err().to_string();
+        assert!(e.contains("groups 2"), "{e}");
+    }
 }
