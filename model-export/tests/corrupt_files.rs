@@ -184,8 +184,15 @@ fn invalid_quantization() {
 
 #[test]
 fn broken_section_chain() {
+    // An encoder without a decoder: a file has both (an autoencoder) or neither (a classifier).
     let mut b = valid();
     b[at::DECODER + 2..at::DECODER + 4].copy_from_slice(&0u16.to_le_bytes());
+    fix_crc(&mut b);
+    assert_eq!(parse_err(&b), Error::BadHeader { offset: at::DECODER });
+    // A decoder that runs past the layer table.
+    let mut b = valid();
+    let count = u16::from_le_bytes([b[at::LAYER_COUNT], b[at::LAYER_COUNT + 1]]);
+    b[at::DECODER + 2..at::DECODER + 4].copy_from_slice(&count.to_le_bytes());
     fix_crc(&mut b);
     assert_eq!(parse_err(&b), Error::BadSection { section: 1 });
 }
