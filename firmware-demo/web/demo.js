@@ -228,6 +228,37 @@ $("verify").addEventListener("click", () => {
   $("verify-result").textContent = `${vectors.items.length} test images: digest ${digest}, ${same ? "identical to" : "DIFFERENT from"} the host runtime's ${meta.host_digest} (${(performance.now() - t0).toFixed(0)} ms)`;
 });
 
+// Time per call of each entry point on the current input, in this browser: the median of 9
+// rounds of at least 50 ms each.
+function timeCall(call) {
+  let n = 1;
+  for (;;) {
+    const t = performance.now();
+    for (let i = 0; i < n; i++) call();
+    if (performance.now() - t > 50) break;
+    n *= 2;
+  }
+  const rounds = [];
+  for (let r = 0; r < 9; r++) {
+    const t = performance.now();
+    for (let i = 0; i < n; i++) call();
+    rounds.push(((performance.now() - t) * 1000) / n);
+  }
+  return rounds.sort((a, b) => a - b)[4];
+}
+$("time").addEventListener("click", () => {
+  const ok = (code, what) => { if (code < 0) fail(new Error(`${what} failed`)); };
+  const us = {};
+  if (autoencoder) {
+    us.encode = timeCall(() => ok(w.encode(), "encode"));
+    us.decode = timeCall(() => ok(w.decode(), "decode"));
+  }
+  if (classes > 0) us.classify = timeCall(() => ok(w.classify(), "classify"));
+  for (const [k, v] of Object.entries(us)) $("timing").dataset[k] = v.toFixed(1);
+  $("timing").textContent = "per image in this browser: " +
+    Object.entries(us).map(([k, v]) => `${k} ${v.toFixed(1)} µs`).join(", ");
+});
+
 const what = autoencoder ? `code of ${latent}` : "a classifier alone";
 $("info").textContent = `${meta.kind} model from ${meta.run}: ${modelBytes.length} bytes int8, ${what}, ${classes > 0 ? classes + " classes" : "no classifier"}; runtime ${wasmBytes.length} bytes of wasm.`;
 document.querySelector("#gallery canvas")?.click();

@@ -73,6 +73,15 @@ try {
     check(out.drawnClass !== null && out.drawnClass !== "", "no class for the drawing");
   }
 
+  // Time per image of the entry points in this browser (the wasm module, batch 1).
+  await page.click("#time");
+  await page.waitForFunction(() => document.querySelector("#timing").textContent.length > 0, null, { timeout: 60000 });
+  out.us = {};
+  for (const k of autoencoder ? ["encode", "decode", "classify"] : ["classify"]) {
+    out.us[k] = Number(await page.getAttribute("#timing", `data-${k}`));
+    check(Number.isFinite(out.us[k]) && out.us[k] > 0, `no ${k} time`);
+  }
+
   // Verification in the browser: the same digest as the host runtime.
   await page.click("#verify");
   await page.waitForSelector("#verify-result[data-digest^='0x']", { timeout: 30000 });

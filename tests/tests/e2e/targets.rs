@@ -167,7 +167,10 @@ fn browser_check(dir: &Path, run: &str) -> String {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "the demo test failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("identical to the host runtime"), "{stdout}");
+    assert!(stdout.contains("\"us\":{") && stdout.contains("\"classify\":"), "{stdout}");
     assert!(shot.is_file());
+    // The page's observations, the in-browser time per image included (`--nocapture` shows them).
+    eprintln!("{run} in headless Chromium: {stdout}");
     stdout
 }
 
