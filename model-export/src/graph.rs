@@ -107,6 +107,8 @@ pub enum Layer {
     Sigmoid,
     /// `tanh(x)`.
     Tanh,
+    /// Softmax over a vector (`[n, 1, 1]`): `exp(x_j) / sum exp(x)`.
+    Softmax,
     /// `[c, h, w]` to `[c * h * w]`, channel-major (as `torch.flatten`).
     Flatten,
     /// `[n]` to `[c, h, w]`, channel-major.
@@ -193,6 +195,12 @@ pub fn layer_output(layer: &Layer, input: Shape, index: usize) -> Result<Shape, 
             }
         }
         Layer::Relu | Layer::Sigmoid | Layer::Tanh => Ok(input),
+        Layer::Softmax => {
+            if h != 1 || w != 1 {
+                return Err(bad(format!("softmax over a vector, not {input:?} (flatten first)")));
+            }
+            Ok(input)
+        }
         Layer::Flatten => Ok([c * h * w, 1, 1]),
         Layer::Unflatten { channels, height, width } => {
             if c * h * w != channels * height * width || h != 1 || w != 1 {

@@ -108,7 +108,7 @@ pub(crate) fn lower(
                     _ => return Err(unsupported(i, "ReLU must follow a convolution or linear layer")),
                 }
             }
-            Layer::Sigmoid | Layer::Tanh | Layer::MaxPool2d { .. } | Layer::AvgPool2d { .. } => {
+            Layer::Sigmoid | Layer::Tanh | Layer::Softmax | Layer::MaxPool2d { .. } | Layer::AvgPool2d { .. } => {
                 if pending_perm.is_some() {
                     return Err(unsupported(i, "an activation between flatten and linear is not supported"));
                 }

@@ -232,6 +232,7 @@ impl Builder {
                 Layer::Relu => self.node("Relu", p.clone(), vec![x], y.clone(), vec![]),
                 Layer::Sigmoid => self.node("Sigmoid", p.clone(), vec![x], y.clone(), vec![]),
                 Layer::Tanh => self.node("Tanh", p.clone(), vec![x], y.clone(), vec![]),
+                Layer::Softmax => self.node("Softmax", p.clone(), vec![x], y.clone(), vec![attr_int("axis", 1)]),
                 Layer::Flatten => self.node("Flatten", p.clone(), vec![x], y.clone(), vec![attr_int("axis", 1)]),
                 Layer::Unflatten { channels, height, width } => {
                     let shape_name = format!("{p}.shape");

@@ -46,6 +46,7 @@ fn sequential(net: &Network, mut shape: Shape, indent: usize) -> Result<String, 
             Layer::Relu => "nn.ReLU()".into(),
             Layer::Sigmoid => "nn.Sigmoid()".into(),
             Layer::Tanh => "nn.Tanh()".into(),
+            Layer::Softmax => "nn.Softmax(dim=1)".into(),
             Layer::Flatten => "nn.Flatten()".into(),
             Layer::Unflatten { channels, height, width } => format!("nn.Unflatten(1, ({channels}, {height}, {width}))"),
         };

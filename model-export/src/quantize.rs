@@ -8,7 +8,8 @@
 
 use bottleneck_runtime::format::{
     FLAG_CLASSIFIER, FLAG_CLASSIFIER_FROM_CODE, FLAG_LATENT_STATS, FLAG_VAE, Header, LAYER_RELU, LAYER_SIGNED,
-    LayerKind, LayerRecord, MAX_BIAS, MAX_DIM, MAX_LAYERS, MAX_TERMS, Shape as RtShape, Span, packed_at, padded_terms,
+    LayerKind, LayerRecord, MAX_BIAS, MAX_DIM, MAX_LAYERS, MAX_TERMS, SOFTMAX_ONE, Shape as RtShape, Span, packed_at,
+    padded_terms,
 };
 
 use crate::bnq::{Assembler, LayerData, Metadata};
@@ -133,6 +134,8 @@ fn plan_quants(
         let q = match &op.layer {
             Layer::Sigmoid => Quant { scale: 1.0 / 255.0, signed: false },
             Layer::Tanh => Quant { scale: 1.0 / 127.0, signed: true },
+            // Probabilities: 255 is 1.
+            Layer::Softmax => Quant { scale: 1.0 / 255.0, signed: false },
             // Reshapes move bytes and pools pick or average them: the scale carries over.
             Layer::Flatten | Layer::Unflatten { .. } | Layer::MaxPool2d { .. } | Layer::AvgPool2d { .. } => prev,
             _ if op.relu => Quant { scale: ranges[i].0.max(1e-6) / 255.0, signed: false },
@@ -242,6 +245,16 @@ fn emit(op: &Lowered, in_q: Quant, out_q: Quant) -> Result<(LayerData, usize), E
             }
         }
         Layer::Linear { .. } => rec.kind = LayerKind::Linear,
+        Layer::Softmax => {
+            rec.kind = LayerKind::Softmax;
+            // exp(-d input steps) in units of 1/65535, d = 0..=255 (docs/runtime-format.md).
+            data.lut = (0..256u32)
+                .flat_map(|d| {
+                    let v = (f64::from(SOFTMAX_ONE) * (-f64::from(d) * f64::from(in_q.scale)).exp()).round();
+                    (v as u16).to_le_bytes()
+                })
+                .collect();
+        }
         Layer::MaxPool2d { kernel, stride } | Layer::AvgPool2d { kernel, stride } => {
             rec.kind =
                 if matches!(op.layer, Layer::MaxPool2d { .. }) { LayerKind::MaxPool2d } else { LayerKind::AvgPool2d };
@@ -333,6 +346,7 @@ fn kind_name(op: &Lowered) -> &'static str {
         Layer::Linear { .. } => "linear",
         Layer::Sigmoid => "sigmoid",
         Layer::Tanh => "tanh",
+        Layer::Softmax => "softmax",
         Layer::MaxPool2d { .. } => "max-pool2d",
         Layer::AvgPool2d { .. } => "avg-pool2d",
         _ => "reshape",

@@ -163,6 +163,12 @@ pub(crate) fn apply(layer: &Layer, x: &[f32], input: Shape, output: Shape) -> Ve
         Layer::Relu => x.iter().map(|&v| v.max(0.0)).collect(),
         Layer::Sigmoid => x.iter().map(|&v| sigmoid(v)).collect(),
         Layer::Tanh => x.iter().map(|&v| v.tanh()).collect(),
+        Layer::Softmax => {
+            let m = x.iter().fold(f32::NEG_INFINITY, |a, &v| a.max(v));
+            let e: Vec<f64> = x.iter().map(|&v| f64::from(v - m).exp()).collect();
+            let sum: f64 = e.iter().sum();
+            e.iter().map(|v| (v / sum) as f32).collect()
+        }
         Layer::Flatten | Layer::Unflatten { .. } => x.to_vec(),
     }
 }

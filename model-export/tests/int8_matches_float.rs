@@ -114,6 +114,41 @@ fn classifier_alone_with_pooling_and_depthwise() {
     assert_eq!(rt.encode(&images(1, 3)[0], &mut code, &mut scratch), Err(bottleneck_runtime::Error::NoAutoencoder));
 }
 
+/// The same classifier ending in softmax: `classify` returns probabilities (bytes / 255) within a
+/// few steps of the float ones.
+#[test]
+fn classifier_with_softmax_gives_probabilities() {
+    let mut m = classifier_alone();
+    m.classifier.as_mut().unwrap().encoder.as_mut().unwrap().layers.push(bottleneck_export::Layer::Softmax);
+    let q = quantize(&m, &images(200, 1)).unwrap();
+    assert_eq!(q.layers.last().map(|l| l.kind), Some("softmax"));
+    let rt = Rt::parse(&q.bytes).unwrap();
+    let net = m.classifier.as_ref().unwrap().encoder.clone().unwrap();
+    let mut scratch = vec![0u8; rt.max_scratch_len()];
+    let (mut worst, mut agree, mut compared) = (0f32, 0, 0);
+    for x in &images(50, 2) {
+        let (float_p, _) = forward(&net, x, m.input).unwrap();
+        let mut p = vec![0f32; 10];
+        let class = rt.classify(x, &mut p, &mut scratch).unwrap();
+        worst = worst.max(max_abs(&p, &float_p));
+        let sum: f32 = p.iter().sum();
+        assert!((sum - 1.0).abs() <= 10.0 / 255.0, "probabilities sum to {sum}");
+        let float_class =
+            float_p.iter().enumerate().fold((0, f32::MIN), |b, (i, &v)| if v > b.1 { (i, v) } else { b }).0;
+        // The class is the first largest probability byte: where the float top two are closer
+        // than two steps of 1/255, bytes may tie or swap; elsewhere the class must agree.
+        let mut sorted = float_p.clone();
+        sorted.sort_by(|a, b| b.total_cmp(a));
+        if sorted[0] - sorted[1] > 2.0 / 255.0 {
+            compared += 1;
+            agree += usize::from(class == float_class);
+        }
+    }
+    eprintln!("softmax: worst probability error {worst}, agreement {agree}/{compared} clear cases");
+    assert!(worst <= 0.05, "probability error {worst}");
+    assert!(compared >= 10 && agree == compared, "{agree}/{compared} clear cases agree");
+}
+
 #[test]
 fn autoencoder_with_classifier() {
     check(Variant::Autoencoder, true);

@@ -86,9 +86,12 @@ fn autoencoder_and_classifier_files_agree_with_the_reference() {
 /// `Conv`): one file, which tract runs to the reference's logits.
 #[test]
 fn classifier_alone_file_agrees_with_the_reference() {
-    let m = classifier_alone();
+    let mut m = classifier_alone();
     let names: Vec<&str> = onnx::export(&m).unwrap().iter().map(|f| f.name).collect();
     assert_eq!(names, ["classifier"]);
+    check(&m);
+    // With a softmax at the end (ONNX `Softmax`, axis 1).
+    m.classifier.as_mut().unwrap().encoder.as_mut().unwrap().layers.push(bottleneck_export::Layer::Softmax);
     check(&m);
 }
 

@@ -31,6 +31,11 @@ pub const MAX_TERMS: usize = 1 << 15;
 pub const MAX_BIAS: i32 = 1 << 24;
 /// Bytes of requantization data per output channel: multiplier (i32) then shift (i32).
 pub const REQUANT_LEN: usize = 8;
+/// Bytes of a softmax layer's table: 256 u16 values, `exp(-d x in_scale)` in units of 1/65535
+/// for each difference `d` (0..=255) between the largest input byte and another.
+pub const SOFTMAX_TABLE_LEN: usize = 512;
+/// The softmax table's first entry, `exp(0)`, and the largest any entry may hold.
+pub const SOFTMAX_ONE: u16 = 65_535;
 /// Alignment of every weight table's offset: a 4-channel group (`4 x` a multiple of 4 bytes)
 /// then starts on a 16-byte boundary, a whole vector register or `LDM` of four words.
 pub const WEIGHT_ALIGN: usize = 16;
@@ -89,6 +94,8 @@ pub enum LayerKind {
     /// 2-D convolution of each channel with its own `kh x kw` kernel (one output channel per input
     /// channel), weights `[ky][kx][c]`.
     DepthwiseConv2d = 9,
+    /// Softmax over a vector, by a table of `exp`: bytes in, probabilities out (`q / 255`).
+    Softmax = 10,
 }
 
 impl LayerKind {
@@ -103,6 +110,7 @@ impl LayerKind {
             7 => Self::MaxPool2d,
             8 => Self::AvgPool2d,
             9 => Self::DepthwiseConv2d,
+            10 => Self::Softmax,
             _ => return None,
         })
     }
@@ -119,10 +127,21 @@ impl LayerKind {
         matches!(self, Self::MaxPool2d | Self::AvgPool2d)
     }
 
-    /// Whether the layer is a lookup table.
+    /// Whether the layer reads a table at its `lut` offset: 256 bytes for sigmoid and tanh,
+    /// [`SOFTMAX_TABLE_LEN`] for softmax.
     #[must_use]
     pub fn has_lut(self) -> bool {
-        matches!(self, Self::Sigmoid | Self::Tanh)
+        matches!(self, Self::Sigmoid | Self::Tanh | Self::Softmax)
+    }
+
+    /// Bytes of the table at the layer's `lut` offset (0 without one).
+    #[must_use]
+    pub fn lut_len(self) -> usize {
+        match self {
+            Self::Sigmoid | Self::Tanh => 256,
+            Self::Softmax => SOFTMAX_TABLE_LEN,
+            _ => 0,
+        }
     }
 
     /// The kind as `docs/runtime-format.md` names it (`conv2d`, `conv-transpose2d`, ...).
@@ -138,6 +157,7 @@ impl LayerKind {
             Self::MaxPool2d => "max-pool2d",
             Self::AvgPool2d => "avg-pool2d",
             Self::DepthwiseConv2d => "depthwise-conv2d",
+            Self::Softmax => "softmax",
         }
     }
 }

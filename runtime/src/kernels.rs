@@ -553,6 +553,32 @@ pub(crate) fn pool(rec: &LayerRecord, data: &mut [u8], signed: bool) -> Result<(
     Ok(())
 }
 
+/// Softmax over `data` in place: with `m` the largest value, each value `x` becomes
+/// `floor((t(m - x) x 255 + sum / 2) / sum)`, where `t(d)` is entry `d` of the table (u16, `exp`
+/// of `-d` input steps in units of 1/65535) and `sum` the sum of the entries of every value. All
+/// integer: the same bytes on every target. `sum` is at most 4,096 x 65,535 < 2^28, so nothing
+/// overflows u32.
+pub(crate) fn softmax(table: &[u8], data: &mut [u8], signed: bool) -> Result<(), Error> {
+    let err = Error::OutOfBounds { layer: 0 };
+    let entries = table.as_chunks::<2>().0;
+    let value = |b: u8| if signed { i32::from(b as i8) } else { i32::from(b) };
+    let m = data.iter().map(|&b| value(b)).max().ok_or(err)?;
+    let t = |b: u8| -> Result<u32, Error> {
+        let d = usize::try_from(m - value(b)).map_err(|_| err)?;
+        entries.get(d).map(|e| u32::from(u16::from_le_bytes(*e))).ok_or(err)
+    };
+    let mut sum = 0u32;
+    for &b in data.iter() {
+        sum += t(b)?;
+    }
+    // The largest value's entry is 65,535 (checked at parse), so sum > 0.
+    let sum = sum.max(1);
+    for b in data.iter_mut() {
+        *b = ((t(*b)? * 255 + sum / 2) / sum) as u8;
+    }
+    Ok(())
+}
+
 /// Applies a 256-entry lookup table in place.
 pub(crate) fn lookup(lut: &[u8], data: &mut [u8]) -> Result<(), Error> {
     let table: &[u8; 256] = lut.try_into().map_err(|_| Error::OutOfBounds { layer: 0 })?;

@@ -566,3 +566,90 @@ fn a_classifier_only_file_written_from_the_spec() {
     assert_eq!(class, best);
     assert!(h2.iter().any(|&v| v != h2[0]), "{h2:?}");
 }
+
+const SOFTMAX: u8 = 10;
+
+/// A classifier alone ending in softmax, written from the spec: linear 4->5 on a 4-value input,
+/// then softmax with a table of exp written by hand. `classify` returns the probabilities as
+/// bytes times 1/255 and the first most probable class.
+#[test]
+fn a_softmax_written_from_the_spec() {
+    let mut g = Gen(0x5eed_50f7);
+    let input_scale = 1.0f32 / 255.0;
+    let s_logit = 0.05f32;
+    let linear = Tables::random(&mut g, 5 * 4, 5, 34);
+    // exp(-d x s_logit) in units of 1/65535, d = 0..=255.
+    let table: Vec<u16> =
+        (0..256).map(|d| (65535.0 * (-(d as f64) * f64::from(s_logit)).exp()).round() as u16).collect();
+    let mut tables = Vec::new();
+    let base = 64 + 2 * 48;
+    let mut put = |bytes: Vec<u8>, align: usize| -> u32 {
+        while (base + tables.len()) % align != 0 {
+            tables.push(0);
+        }
+        let at = (base + tables.len()) as u32;
+        tables.extend(bytes);
+        at
+    };
+    let rows: Vec<&[i8]> = linear.weights.chunks(4).collect();
+    let w = put(pack(&rows), 16);
+    let b = put(linear.bias.iter().flat_map(|v| v.to_le_bytes()).collect(), 4);
+    let r =
+        put(linear.requant.iter().flat_map(|&(m, s)| m.to_le_bytes().into_iter().chain(s.to_le_bytes())).collect(), 4);
+    let t = put(table.iter().flat_map(|v| v.to_le_bytes()).collect(), 4);
+    let layers = [
+        record(LINEAR, SIGNED, 1, 1, 0, 0, [4, 1, 1], [5, 1, 1], s_logit, [w, b, r, 0]),
+        record(SOFTMAX, 0, 1, 1, 0, 0, [5, 1, 1], [5, 1, 1], 1.0 / 255.0, [0, 0, 0, t]),
+    ];
+    let mut file = vec![0u8; 64];
+    file[0..4].copy_from_slice(b"BTNQ");
+    file[4..6].copy_from_slice(&2u16.to_le_bytes());
+    file[6..8].copy_from_slice(&64u16.to_le_bytes());
+    file[16..18].copy_from_slice(&2u16.to_le_bytes());
+    file[18..20].copy_from_slice(&2u16.to_le_bytes());
+    for (i, d) in [4u16, 1, 1].iter().enumerate() {
+        file[20 + 2 * i..22 + 2 * i].copy_from_slice(&d.to_le_bytes());
+    }
+    file[28..32].copy_from_slice(&input_scale.to_le_bytes());
+    file[34..36].copy_from_slice(&5u16.to_le_bytes());
+    file[50..52].copy_from_slice(&2u16.to_le_bytes());
+    file[56..60].copy_from_slice(&64u32.to_le_bytes());
+    for l in &layers {
+        file.extend(l);
+    }
+    file.extend(&tables);
+    let len = file.len() as u32;
+    file[8..12].copy_from_slice(&len.to_le_bytes());
+    let crc = crc32(&file[16..]);
+    file[12..16].copy_from_slice(&crc.to_le_bytes());
+
+    let model = Model::parse(&file).expect("the runtime refuses a softmax written from the spec");
+    let mut scratch = vec![0u8; model.max_scratch_len()];
+    for k in 0..20u32 {
+        let image: Vec<f32> = (0..4).map(|i| ((i * 71 + k * 29) % 256) as f32 / 255.0).collect();
+        let mut probs = [0f32; 5];
+        let class = model.classify(&image, &mut probs, &mut scratch).unwrap();
+        let x: Vec<i64> = image.iter().map(|&v| ((v / input_scale + 0.5) as i64).clamp(0, 255)).collect();
+        let logits: Vec<i64> = (0..5)
+            .map(|o| {
+                let acc: i64 = (0..4).map(|i| i64::from(linear.weights[o * 4 + i]) * x[i]).sum();
+                linear.requant(o, acc as i32, -127, 127)
+            })
+            .collect();
+        let m = *logits.iter().max().unwrap();
+        let e: Vec<u64> = logits.iter().map(|&l| u64::from(table[(m - l) as usize])).collect();
+        let sum: u64 = e.iter().sum();
+        let q: Vec<u64> = e.iter().map(|&v| (v * 255 + sum / 2) / sum).collect();
+        let expected: Vec<f32> = q.iter().map(|&v| v as f32 * (1.0 / 255.0)).collect();
+        assert_eq!(probs.to_vec(), expected, "image {k}");
+        let best = (0..5).fold(0, |b, j| if q[j] > q[b] { j } else { b });
+        assert_eq!(class, best);
+    }
+    // A table that grows is refused.
+    let mut bad = file.clone();
+    let at = t as usize + 2 * 7;
+    bad[at..at + 2].copy_from_slice(&65535u16.to_le_bytes());
+    let crc = crc32(&bad[16..]);
+    bad[12..16].copy_from_slice(&crc.to_le_bytes());
+    assert_eq!(Model::parse(&bad).unwrap_err(), bottleneck_runtime::Error::BadQuantization { layer: 1 });
+}

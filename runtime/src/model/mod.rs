@@ -213,7 +213,7 @@ impl<'a> Model<'a> {
                 lut: &[],
             })
         } else if rec.kind.has_lut() {
-            Ok(Tables { weights: empty, lut: self.slice(layer, rec.lut, 256)? })
+            Ok(Tables { weights: empty, lut: self.slice(layer, rec.lut, rec.kind.lut_len())? })
         } else {
             Ok(Tables { weights: empty, lut: &[] })
         }
@@ -649,6 +649,9 @@ impl<'a> Model<'a> {
                     }
                     .map_err(|_| Error::BadShape { layer: i })?;
                     cur ^= 1;
+                } else if rec.kind == LayerKind::Softmax {
+                    let buf = bufs.get_mut(cur).and_then(|b| b.get_mut(..len)).ok_or(Error::BadShape { layer: i })?;
+                    kernels::softmax(tables.lut, buf, signed).map_err(|_| Error::OutOfBounds { layer: i })?;
                 } else if rec.kind.has_lut() {
                     let buf = bufs.get_mut(cur).and_then(|b| b.get_mut(..len)).ok_or(Error::BadShape { layer: i })?;
                     kernels::lookup(tables.lut, buf).map_err(|_| Error::OutOfBounds { layer: i })?;

@@ -137,6 +137,24 @@ impl Model<'_> {
                     return Err(shape_err);
                 }
             }
+            LayerKind::Softmax => {
+                // Over a vector; probabilities are unsigned bytes. The table starts at exp(0) and
+                // never grows, so the sum it feeds is positive and bounded.
+                if i.h != 1 || i.w != 1 || o != i {
+                    return Err(shape_err);
+                }
+                if rec.relu() || rec.signed_out() {
+                    return Err(quant_err);
+                }
+                let t = self.tables(layer, rec)?;
+                let entries = t.lut.as_chunks::<2>().0;
+                let value = |e: &[u8; 2]| u16::from_le_bytes(*e);
+                if entries.first().map(value) != Some(format::SOFTMAX_ONE)
+                    || entries.windows(2).any(|w| w.first().map(value) < w.get(1).map(value))
+                {
+                    return Err(quant_err);
+                }
+            }
             LayerKind::Linear => {
                 if i.h != 1
                     || i.w != 1
