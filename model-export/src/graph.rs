@@ -101,6 +101,13 @@ pub enum Layer {
         /// Step between windows.
         stride: usize,
     },
+    /// A residual block: `body(x) + x` (the body keeps the shape).
+    Residual {
+        /// The layers whose output is added to the block's input.
+        body: Network,
+    },
+    /// The input unchanged (the exporter marks a tensor to keep with it).
+    Identity,
     /// `max(x, 0)`.
     Relu,
     /// `1 / (1 + exp(-x))`.
@@ -194,7 +201,14 @@ pub fn layer_output(layer: &Layer, input: Shape, index: usize) -> Result<Shape, 
                 _ => Err(bad(format!("pooling {kernel}x{kernel} stride {stride} does not fit input {input:?}"))),
             }
         }
-        Layer::Relu | Layer::Sigmoid | Layer::Tanh => Ok(input),
+        Layer::Relu | Layer::Sigmoid | Layer::Tanh | Layer::Identity => Ok(input),
+        Layer::Residual { body } => {
+            let out = body.output_shape(input)?;
+            if out != input {
+                return Err(bad(format!("a residual body gives {out:?}, not its input's shape {input:?}")));
+            }
+            Ok(input)
+        }
         Layer::Softmax => {
             if h != 1 || w != 1 {
                 return Err(bad(format!("softmax over a vector, not {input:?} (flatten first)")));
@@ -245,6 +259,7 @@ impl Network {
                 | Layer::ConvTranspose2d { weight, bias, .. }
                 | Layer::Linear { weight, bias } => weight.data.len() + bias.len(),
                 Layer::BatchNorm { gamma, .. } => 2 * gamma.len(),
+                Layer::Residual { body } => body.parameters(),
                 _ => 0,
             })
             .sum()

@@ -23,6 +23,11 @@ pub(crate) struct Lowered {
     pub in_perm: Option<Vec<usize>>,
     /// For a linear layer: memory position of each output -> logical index.
     pub out_perm: Option<Vec<usize>>,
+    /// Its output is kept for a later add (a residual block's input).
+    pub keep: bool,
+    /// For the add closing a residual block: the index (among the section's ops) of the op whose
+    /// kept output it adds.
+    pub source: Option<usize>,
 }
 
 impl Lowered {
@@ -75,6 +80,8 @@ pub(crate) fn lower(
                     output: next,
                     in_perm: None,
                     out_perm: None,
+                    keep: false,
+                    source: None,
                 });
             }
             Layer::Linear { .. } => {
@@ -86,6 +93,8 @@ pub(crate) fn lower(
                     output: next,
                     in_perm,
                     out_perm: None,
+                    keep: false,
+                    source: None,
                 });
             }
             Layer::BatchNorm { gamma, beta, mean, var, epsilon } => {
@@ -104,9 +113,57 @@ pub(crate) fn lower(
                     .rev()
                     .find(|p| !matches!(p.layer, Layer::Flatten | Layer::Unflatten { .. } | Layer::MaxPool2d { .. }));
                 match target {
-                    Some(p) if p.is_weighted() => p.relu = true,
+                    Some(p) if p.is_weighted() || p.source.is_some() => p.relu = true,
                     _ => return Err(unsupported(i, "ReLU must follow a convolution or linear layer")),
                 }
+            }
+            Layer::Residual { body } => {
+                if pending_perm.is_some() {
+                    return Err(unsupported(i, "a residual block right after a flatten is not supported"));
+                }
+                if body.layers.iter().any(|l| matches!(l, Layer::Residual { .. })) {
+                    return Err(unsupported(i, "residual blocks inside residual blocks are not supported"));
+                }
+                // The block's input is kept: the op before it, or an identity at the start.
+                if out.is_empty() {
+                    out.push(Lowered {
+                        layer: Layer::Identity,
+                        relu: false,
+                        input: shape,
+                        output: shape,
+                        in_perm: None,
+                        out_perm: None,
+                        keep: false,
+                        source: None,
+                    });
+                }
+                let source = out.len() - 1;
+                if let Some(kept) = out.last_mut() {
+                    kept.keep = true;
+                }
+                out.extend(lower(body, shape, None, what)?);
+                out.push(Lowered {
+                    layer: Layer::Identity,
+                    relu: false,
+                    input: shape,
+                    output: next,
+                    in_perm: None,
+                    out_perm: None,
+                    keep: false,
+                    source: Some(source),
+                });
+            }
+            Layer::Identity => {
+                out.push(Lowered {
+                    layer: Layer::Identity,
+                    relu: false,
+                    input: shape,
+                    output: next,
+                    in_perm: None,
+                    out_perm: None,
+                    keep: false,
+                    source: None,
+                });
             }
             Layer::Sigmoid | Layer::Tanh | Layer::Softmax | Layer::MaxPool2d { .. } | Layer::AvgPool2d { .. } => {
                 if pending_perm.is_some() {
@@ -119,6 +176,8 @@ pub(crate) fn lower(
                     output: next,
                     in_perm: None,
                     out_perm: None,
+                    keep: false,
+                    source: None,
                 });
             }
             Layer::Flatten => {
@@ -132,6 +191,8 @@ pub(crate) fn lower(
                     output: next,
                     in_perm: None,
                     out_perm: None,
+                    keep: false,
+                    source: None,
                 });
             }
             Layer::Unflatten { .. } => {
@@ -149,6 +210,8 @@ pub(crate) fn lower(
                     output: next,
                     in_perm: None,
                     out_perm: None,
+                    keep: false,
+                    source: None,
                 });
             }
         }
@@ -205,15 +268,47 @@ fn fold_affine(layer: &mut Layer, scale: &[f32], beta: &[f32], mean: &[f32]) {
 }
 
 /// The network the lowered layers compute, in float (for calibration and checks).
+#[cfg(test)]
 pub(crate) fn as_network(ops: &[Lowered]) -> Network {
     let mut layers = Vec::new();
+    // Where each op's layers start, to fold a residual block's body back into it.
+    let mut starts = Vec::with_capacity(ops.len());
     for op in ops {
-        layers.push(op.layer.clone());
+        starts.push(layers.len());
+        match op.source {
+            Some(kept) => {
+                let from = starts.get(kept + 1).copied().unwrap_or(layers.len());
+                let body = Network { layers: layers.split_off(from) };
+                layers.push(Layer::Residual { body });
+            }
+            None => layers.push(op.layer.clone()),
+        }
         if op.relu {
             layers.push(Layer::Relu);
         }
     }
     Network { layers }
+}
+
+/// Every op's float output for `input` (the input first), as the runtime computes them: an add
+/// sums its input and the kept op's output. For calibration.
+pub(crate) fn trace_ops(ops: &[Lowered], input: &[f32]) -> Vec<Vec<f32>> {
+    let mut outs = vec![input.to_vec()];
+    for op in ops {
+        let x = outs.last().map_or(&[][..], Vec::as_slice);
+        let mut y = match op.source {
+            Some(kept) => {
+                let k = outs.get(kept + 1).map_or(&[][..], Vec::as_slice);
+                x.iter().zip(k).map(|(a, b)| a + b).collect()
+            }
+            None => crate::reference::apply(&op.layer, x, op.input, op.output),
+        };
+        if op.relu {
+            y.iter_mut().for_each(|v| *v = v.max(0.0));
+        }
+        outs.push(y);
+    }
+    outs
 }
 
 /// Weights rearranged for the runtime (docs/runtime-format.md), with the output channel (in

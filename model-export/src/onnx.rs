@@ -230,6 +230,11 @@ impl Builder {
                     );
                 }
                 Layer::Relu => self.node("Relu", p.clone(), vec![x], y.clone(), vec![]),
+                Layer::Identity => self.node("Identity", p.clone(), vec![x], y.clone(), vec![]),
+                Layer::Residual { body } => {
+                    let (b, _) = self.network(body, &format!("{p}.body"), &x, s)?;
+                    self.node("Add", p.clone(), vec![b, x], y.clone(), vec![]);
+                }
                 Layer::Sigmoid => self.node("Sigmoid", p.clone(), vec![x], y.clone(), vec![]),
                 Layer::Tanh => self.node("Tanh", p.clone(), vec![x], y.clone(), vec![]),
                 Layer::Softmax => self.node("Softmax", p.clone(), vec![x], y.clone(), vec![attr_int("axis", 1)]),

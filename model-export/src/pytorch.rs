@@ -44,6 +44,8 @@ fn sequential(net: &Network, mut shape: Shape, indent: usize) -> Result<String, 
             Layer::MaxPool2d { kernel, stride } => format!("nn.MaxPool2d({kernel}, stride={stride})"),
             Layer::AvgPool2d { kernel, stride } => format!("nn.AvgPool2d({kernel}, stride={stride})"),
             Layer::Relu => "nn.ReLU()".into(),
+            Layer::Identity => "nn.Identity()".into(),
+            Layer::Residual { body } => format!("Residual({})", sequential(body, shape, indent + 4)?),
             Layer::Sigmoid => "nn.Sigmoid()".into(),
             Layer::Tanh => "nn.Tanh()".into(),
             Layer::Softmax => "nn.Softmax(dim=1)".into(),
@@ -81,6 +83,17 @@ import os
 
 from torch import nn
 from safetensors.torch import load_file
+
+
+class Residual(nn.Module):
+    """body(x) + x, as Bottleneck's residual blocks."""
+
+    def __init__(self, body):
+        super().__init__()
+        self.body = body
+
+    def forward(self, x):
+        return self.body(x) + x
 
 LATENT = {latent}
 CLASSES = {classes:?}

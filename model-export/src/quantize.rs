@@ -7,16 +7,16 @@
 //! floating point between layers. Sigmoid and tanh become 256-entry tables.
 
 use bottleneck_runtime::format::{
-    FLAG_CLASSIFIER, FLAG_CLASSIFIER_FROM_CODE, FLAG_LATENT_STATS, FLAG_VAE, Header, LAYER_RELU, LAYER_SIGNED,
-    LayerKind, LayerRecord, MAX_BIAS, MAX_DIM, MAX_LAYERS, MAX_TERMS, SOFTMAX_ONE, Shape as RtShape, Span, packed_at,
-    padded_terms,
+    FLAG_CLASSIFIER, FLAG_CLASSIFIER_FROM_CODE, FLAG_LATENT_STATS, FLAG_VAE, Header, LAYER_KEEP, LAYER_RELU,
+    LAYER_SIGNED, LayerKind, LayerRecord, MAX_BIAS, MAX_DIM, MAX_LAYERS, MAX_TERMS, SOFTMAX_ONE, Shape as RtShape,
+    Span, packed_at, padded_terms,
 };
 
 use crate::bnq::{Assembler, LayerData, Metadata};
 use crate::error::ExportError;
 use crate::graph::{InputRange, Layer, Model, Shape, Variant};
-use crate::lower::{Lowered, as_network, lower, runtime_bias, runtime_weights};
-use crate::reference::{self, sigmoid};
+use crate::lower::{Lowered, lower, runtime_bias, runtime_weights, trace_ops};
+use crate::reference::sigmoid;
 
 /// Pre-sigmoid activations beyond +-8 all map to the end of the sigmoid table.
 const SIGMOID_CLIP: f32 = 8.0;
@@ -84,20 +84,12 @@ fn input_quant(range: InputRange) -> Quant {
 }
 
 /// Largest |value| (or largest value, for unsigned tensors) seen at each op's output.
-fn calibrate(ops: &[Lowered], inputs: &[Vec<f32>], input: Shape) -> Result<Vec<(f32, f32)>, ExportError> {
-    let net = as_network(ops);
-    // Map each op to its position in `net` (ReLU is a separate layer there).
-    let mut ends = Vec::with_capacity(ops.len());
-    let mut at = 0;
-    for op in ops {
-        at += 1 + usize::from(op.relu);
-        ends.push(at);
-    }
+fn calibrate(ops: &[Lowered], inputs: &[Vec<f32>]) -> Result<Vec<(f32, f32)>, ExportError> {
     let mut ranges = vec![(0f32, 0f32); ops.len()]; // (max, max |x|)
     for x in inputs {
-        let trace = reference::trace(&net, x, input)?;
-        for (r, &end) in ranges.iter_mut().zip(&ends) {
-            for &v in &trace[end] {
+        let trace = trace_ops(ops, x);
+        for (r, out) in ranges.iter_mut().zip(trace.iter().skip(1)) {
+            for &v in out {
                 if !v.is_finite() {
                     return Err(ExportError::Calibration(
                         "a calibration image produced a non-finite activation".into(),
@@ -138,6 +130,8 @@ fn plan_quants(
             Layer::Softmax => Quant { scale: 1.0 / 255.0, signed: false },
             // Reshapes move bytes and pools pick or average them: the scale carries over.
             Layer::Flatten | Layer::Unflatten { .. } | Layer::MaxPool2d { .. } | Layer::AvgPool2d { .. } => prev,
+            // A kept identity marker moves nothing (an add, also an identity op, rescales).
+            Layer::Identity if op.source.is_none() => prev,
             _ if op.relu => Quant { scale: ranges[i].0.max(1e-6) / 255.0, signed: false },
             _ => {
                 let clip = match feeds {
@@ -208,8 +202,16 @@ fn rt_shape(s: Shape) -> Result<RtShape, ExportError> {
 }
 
 /// Converts one lowered op to a runtime record plus its tables.
-fn emit(op: &Lowered, in_q: Quant, out_q: Quant) -> Result<(LayerData, usize), ExportError> {
-    let flags = (if op.relu { LAYER_RELU } else { 0 }) | (if out_q.signed { LAYER_SIGNED } else { 0 });
+/// `kept` is, for an add, the file index of the kept layer it reads and that layer's quantization.
+fn emit(
+    op: &Lowered,
+    in_q: Quant,
+    out_q: Quant,
+    kept: Option<(usize, Quant)>,
+) -> Result<(LayerData, usize), ExportError> {
+    let flags = (if op.relu { LAYER_RELU } else { 0 })
+        | (if out_q.signed { LAYER_SIGNED } else { 0 })
+        | (if op.keep { LAYER_KEEP } else { 0 });
     let mut rec = LayerRecord {
         kind: LayerKind::Reshape,
         flags,
@@ -224,6 +226,7 @@ fn emit(op: &Lowered, in_q: Quant, out_q: Quant) -> Result<(LayerData, usize), E
         bias: 0,
         requant: 0,
         lut: 0,
+        source: 0,
     };
     let mut data = LayerData::default();
     match &op.layer {
@@ -245,6 +248,19 @@ fn emit(op: &Lowered, in_q: Quant, out_q: Quant) -> Result<(LayerData, usize), E
             }
         }
         Layer::Linear { .. } => rec.kind = LayerKind::Linear,
+        Layer::Identity => {
+            if let Some((source, kept_q)) = kept {
+                // An add: both operands rescaled to the output's scale with one shift.
+                rec.kind = LayerKind::Add;
+                rec.source = u16::try_from(source)
+                    .map_err(|_| ExportError::TooLarge(format!("layer index {source} of an add")))?;
+                let (fa, fb) =
+                    (f64::from(in_q.scale) / f64::from(out_q.scale), f64::from(kept_q.scale) / f64::from(out_q.scale));
+                let (_, shift) = fixed_point(fa.max(fb))?;
+                let at = |f: f64| (f * 2f64.powi(shift)).round().min(f64::from(i32::MAX)) as i32;
+                data.requant = vec![(at(fa), shift), (at(fb), shift)];
+            }
+        }
         Layer::Softmax => {
             rec.kind = LayerKind::Softmax;
             // exp(-d input steps) in units of 1/65535, d = 0..=255 (docs/runtime-format.md).
@@ -346,6 +362,7 @@ fn kind_name(op: &Lowered) -> &'static str {
         Layer::Linear { .. } => "linear",
         Layer::Sigmoid => "sigmoid",
         Layer::Tanh => "tanh",
+        Layer::Identity if op.source.is_some() => "add",
         Layer::Softmax => "softmax",
         Layer::MaxPool2d { .. } => "max-pool2d",
         Layer::AvgPool2d { .. } => "avg-pool2d",
@@ -396,11 +413,7 @@ pub fn quantize(model: &Model, images: &[Vec<f32>]) -> Result<Quantized, ExportE
         let dec_ops = lower(&model.decoder, code_shape, None, "decoder")?;
 
         // Codes of the calibration images, and the code scale covering them and the sampler's range.
-        let enc_net = as_network(&enc_ops);
-        codes = images
-            .iter()
-            .map(|x| reference::forward(&enc_net, x, model.input).map(|r| r.0))
-            .collect::<Result<_, _>>()?;
+        codes = images.iter().map(|x| trace_ops(&enc_ops, x).pop().unwrap_or_default()).collect();
         let sampled = sampled_codes(model);
         let code_max = codes.iter().chain(&sampled).flatten().fold(0f32, |m, v| m.max(v.abs()));
         if !code_max.is_finite() || code_max == 0.0 {
@@ -409,10 +422,10 @@ pub fn quantize(model: &Model, images: &[Vec<f32>]) -> Result<Quantized, ExportE
         let cq = Quant { scale: code_max / 127.0, signed: true };
         code_q = Some(cq);
 
-        let enc_ranges = calibrate(&enc_ops, images, model.input)?;
+        let enc_ranges = calibrate(&enc_ops, images)?;
         let enc_q = plan_quants(&enc_ops, &enc_ranges, in_q, Some(cq))?;
         let dec_inputs: Vec<Vec<f32>> = codes.iter().chain(&sampled).cloned().collect();
-        let dec_ranges = calibrate(&dec_ops, &dec_inputs, code_shape)?;
+        let dec_ranges = calibrate(&dec_ops, &dec_inputs)?;
         let dec_q = plan_quants(&dec_ops, &dec_ranges, cq, None)?;
         sections.push(("encoder", enc_ops, enc_q, in_q));
         sections.push(("decoder", dec_ops, dec_q, cq));
@@ -431,7 +444,7 @@ pub fn quantize(model: &Model, images: &[Vec<f32>]) -> Result<Quantized, ExportE
             (None, Some(cq)) => {
                 flags |= FLAG_CLASSIFIER_FROM_CODE;
                 let ops = lower(&head_net, code_shape, None, "classifier head")?;
-                let ranges = calibrate(&ops, &codes, code_shape)?;
+                let ranges = calibrate(&ops, &codes)?;
                 let q = plan_quants(&ops, &ranges, cq, None)?;
                 (ops, q, cq)
             }
@@ -440,7 +453,7 @@ pub fn quantize(model: &Model, images: &[Vec<f32>]) -> Result<Quantized, ExportE
                 let mut net = enc.clone();
                 net.layers.extend(head_net.layers);
                 let ops = lower(&net, model.input, None, "classifier")?;
-                let ranges = calibrate(&ops, images, model.input)?;
+                let ranges = calibrate(&ops, images)?;
                 let q = plan_quants(&ops, &ranges, in_q, None)?;
                 (ops, q, in_q)
             }
@@ -455,7 +468,8 @@ pub fn quantize(model: &Model, images: &[Vec<f32>]) -> Result<Quantized, ExportE
         let first = asm.layer_count();
         let mut prev = *start_q;
         for (op, &q) in ops.iter().zip(quants) {
-            let (data, bytes) = emit(op, prev, q)?;
+            let kept = op.source.map(|s| (first + s, quants[s]));
+            let (data, bytes) = emit(op, prev, q, kept)?;
             asm.push(data);
             reports.push(LayerReport {
                 section: name,

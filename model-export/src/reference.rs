@@ -161,6 +161,11 @@ pub(crate) fn apply(layer: &Layer, x: &[f32], input: Shape, output: Shape) -> Ve
             y
         }
         Layer::Relu => x.iter().map(|&v| v.max(0.0)).collect(),
+        Layer::Identity => x.to_vec(),
+        Layer::Residual { body } => {
+            let (y, _) = forward(body, x, input).unwrap_or_default();
+            y.iter().zip(x).map(|(a, b)| a + b).collect()
+        }
         Layer::Sigmoid => x.iter().map(|&v| sigmoid(v)).collect(),
         Layer::Tanh => x.iter().map(|&v| v.tanh()).collect(),
         Layer::Softmax => {

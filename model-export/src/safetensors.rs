@@ -21,6 +21,7 @@ fn network_tensors(net: &Network, scope: &str, out: &mut Vec<(String, Vec<usize>
                 out.push((format!("{p}.weight"), weight.shape.clone(), f32s(&weight.data), Dtype::F32));
                 out.push((format!("{p}.bias"), vec![bias.len()], f32s(bias), Dtype::F32));
             }
+            Layer::Residual { body } => network_tensors(body, &format!("{p}.body"), out),
             Layer::BatchNorm { gamma, beta, mean, var, .. } => {
                 for (n, v) in [("weight", gamma), ("bias", beta), ("running_mean", mean), ("running_var", var)] {
                     out.push((format!("{p}.{n}"), vec![v.len()], f32s(v), Dtype::F32));

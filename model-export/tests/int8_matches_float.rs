@@ -6,7 +6,7 @@ mod common;
 use bottleneck_export::reference::forward;
 use bottleneck_export::{Variant, quantize};
 use bottleneck_runtime::{Entry, Model as Rt, Rng};
-use common::{classifier_alone, images, model};
+use common::{classifier_alone, images, model, residual_classifier};
 
 fn max_abs(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
@@ -147,6 +147,43 @@ fn classifier_with_softmax_gives_probabilities() {
     eprintln!("softmax: worst probability error {worst}, agreement {agree}/{compared} clear cases");
     assert!(worst <= 0.05, "probability error {worst}");
     assert!(compared >= 10 && agree == compared, "{agree}/{compared} clear cases agree");
+}
+
+/// A residual block (its input kept, an add after its body, ReLU fused into the add): the int8
+/// classes agree with the float reference's and the logits stay close.
+#[test]
+fn residual_block_tracks_the_float_network() {
+    let m = residual_classifier();
+    let q = quantize(&m, &images(200, 1)).unwrap();
+    let kinds: Vec<&str> = q.layers.iter().map(|l| l.kind).collect();
+    assert_eq!(kinds, ["conv2d", "max-pool2d", "conv2d", "conv2d", "add", "avg-pool2d", "reshape", "linear"]);
+    assert!(q.layers[4].relu, "the ReLU after the block is fused into the add");
+    let rt = Rt::parse(&q.bytes).unwrap();
+    let net = m.classifier.as_ref().unwrap().encoder.clone().unwrap();
+    let mut scratch = vec![0u8; rt.max_scratch_len()];
+    let (mut agree, mut worst) = (0, 0f32);
+    for x in &images(50, 2) {
+        let (float_logits, _) = forward(&net, x, m.input).unwrap();
+        let mut logits = vec![0f32; 10];
+        let class = rt.classify(x, &mut logits, &mut scratch).unwrap();
+        let span = float_logits.iter().fold(0f32, |a, v| a.max(v.abs()));
+        worst = worst.max(max_abs(&logits, &float_logits) / span);
+        let float_class =
+            float_logits.iter().enumerate().fold((0, f32::MIN), |b, (i, &v)| if v > b.1 { (i, v) } else { b }).0;
+        agree += usize::from(class == float_class);
+    }
+    eprintln!("residual: agreement {agree}/50, logit error {worst} of the largest logit");
+    assert!(agree >= 46, "{agree}/50 classes agree");
+    assert!(worst < 0.1, "logit error {worst}");
+    // Without the add the logits are far off: the test can tell.
+    let mut no_skip = net.clone();
+    if let bottleneck_export::Layer::Residual { body } = no_skip.layers[3].clone() {
+        no_skip.layers.splice(3..4, body.layers);
+    }
+    let x = &images(1, 5)[0];
+    let (with, _) = forward(&net, x, m.input).unwrap();
+    let (without, _) = forward(&no_skip, x, m.input).unwrap();
+    assert!(max_abs(&with, &without) > 10.0 * worst * with.iter().fold(0f32, |a, v| a.max(v.abs())));
 }
 
 #[test]

@@ -5,7 +5,7 @@ mod common;
 
 use bottleneck_export::reference::forward;
 use bottleneck_export::{Model, Network, Variant, onnx};
-use common::{classifier_alone, images, model};
+use common::{classifier_alone, images, model, residual_classifier};
 use tract_onnx::prelude::*;
 
 const TOLERANCE: f32 = 1e-4;
@@ -90,6 +90,8 @@ fn classifier_alone_file_agrees_with_the_reference() {
     let names: Vec<&str> = onnx::export(&m).unwrap().iter().map(|f| f.name).collect();
     assert_eq!(names, ["classifier"]);
     check(&m);
+    // A residual block (ONNX `Add`).
+    check(&residual_classifier());
     // With a softmax at the end (ONNX `Softmax`, axis 1).
     m.classifier.as_mut().unwrap().encoder.as_mut().unwrap().layers.push(bottleneck_export::Layer::Softmax);
     check(&m);

@@ -64,6 +64,7 @@ fn macs_count_every_tap_the_kernels_run() {
         bias: 0,
         requant: 0,
         lut: 0,
+        source: 0,
     };
     let sh = |c, h, w| Shape { c, h, w };
     // 14 x 14 outputs of 4 x 4 taps over 1 channel, 8 output channels.

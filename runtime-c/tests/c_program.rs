@@ -63,7 +63,7 @@ fn static_library() -> PathBuf {
 }
 
 /// A small CNN with random weights (conv, batch norm, ReLU, max pooling, a depthwise convolution,
-/// linear), quantized, and
+/// a residual block, linear), quantized, and
 /// its vectors: a classifier-only file for the C check. Returns the two paths.
 fn cnn_files() -> (PathBuf, PathBuf) {
     use bottleneck_export::graph::{Classifier, InputRange, Layer, Model as Graph, Network, Tensor, Variant};
@@ -93,6 +93,20 @@ fn cnn_files() -> (PathBuf, PathBuf) {
                 bias: values(6, 0.1),
                 stride: 1,
                 padding: 1,
+            },
+            Layer::Relu,
+            Layer::Residual {
+                body: Network {
+                    layers: vec![
+                        Layer::Conv2d {
+                            weight: Tensor::new(vec![6, 6, 3, 3], values(324, 0.2)).unwrap(),
+                            bias: values(6, 0.1),
+                            stride: 1,
+                            padding: 1,
+                        },
+                        Layer::Relu,
+                    ],
+                },
             },
             Layer::Relu,
             Layer::Conv2d {

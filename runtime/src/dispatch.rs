@@ -266,6 +266,7 @@ pub fn check_kernel_builds() -> Result<usize, KernelMismatch> {
                 bias: 0,
                 requant: 0,
                 lut: 0,
+                source: 0,
             };
             let oc = usize::from(output.c);
             let n_w = rec.weights_len();

@@ -64,12 +64,14 @@ pub const FLAG_CLASSIFIER_FROM_CODE: u16 = 1 << 2;
 /// Header flag: per-dimension mean and standard deviation of the training codes are stored.
 pub const FLAG_LATENT_STATS: u16 = 1 << 3;
 const KNOWN_FLAGS: u16 = FLAG_VAE | FLAG_CLASSIFIER | FLAG_CLASSIFIER_FROM_CODE | FLAG_LATENT_STATS;
-const KNOWN_LAYER_FLAGS: u8 = LAYER_RELU | LAYER_SIGNED;
+const KNOWN_LAYER_FLAGS: u8 = LAYER_RELU | LAYER_SIGNED | LAYER_KEEP;
 
 /// Layer flag: ReLU fused into a convolution or linear layer (its output is unsigned).
 pub const LAYER_RELU: u8 = 1;
 /// Layer flag: the layer's output bytes are signed (`i8`); otherwise unsigned (`u8`).
 pub const LAYER_SIGNED: u8 = 1 << 1;
+/// Layer flag: the layer's output is kept (copied aside) for a later `add` layer of its section.
+pub const LAYER_KEEP: u8 = 1 << 2;
 
 /// What a layer computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +98,9 @@ pub enum LayerKind {
     DepthwiseConv2d = 9,
     /// Softmax over a vector, by a table of `exp`: bytes in, probabilities out (`q / 255`).
     Softmax = 10,
+    /// Element-wise sum of the previous layer's output and a kept earlier output (a residual
+    /// connection), rescaled to this layer's scale.
+    Add = 11,
 }
 
 impl LayerKind {
@@ -111,6 +116,7 @@ impl LayerKind {
             8 => Self::AvgPool2d,
             9 => Self::DepthwiseConv2d,
             10 => Self::Softmax,
+            11 => Self::Add,
             _ => return None,
         })
     }
@@ -158,6 +164,7 @@ impl LayerKind {
             Self::AvgPool2d => "avg-pool2d",
             Self::DepthwiseConv2d => "depthwise-conv2d",
             Self::Softmax => "softmax",
+            Self::Add => "add",
         }
     }
 }
@@ -412,6 +419,9 @@ pub struct LayerRecord {
     pub requant: u32,
     /// Offset of the 256-byte lookup table (sigmoid, tanh).
     pub lut: u32,
+    /// For an `add` layer, the index of the kept layer whose output is its second operand; 0
+    /// for every other kind.
+    pub source: u16,
 }
 
 /// Byte offsets inside a layer record, for errors and for the spec.
@@ -432,7 +442,8 @@ pub mod rec {
     pub const BIAS: usize = 28;
     pub const REQUANT: usize = 32;
     pub const LUT: usize = 36;
-    pub const RESERVED_40: usize = 40;
+    pub const SOURCE: usize = 40;
+    pub const RESERVED_42: usize = 42;
 }
 
 impl LayerRecord {
@@ -451,7 +462,7 @@ impl LayerRecord {
         if read_u8(b, rec::FLAGS).is_none_or(|f| f & !KNOWN_LAYER_FLAGS != 0) {
             return Err(Error::BadRecord { layer: index, offset: rec::FLAGS });
         }
-        let mut reserved = core::iter::once(rec::RESERVED_7).chain(rec::RESERVED_40..LAYER_LEN);
+        let mut reserved = core::iter::once(rec::RESERVED_7).chain(rec::RESERVED_42..LAYER_LEN);
         if let Some(offset) = reserved.find(|&o| read_u8(b, o) != Some(0)) {
             return Err(Error::BadRecord { layer: index, offset });
         }
@@ -474,6 +485,7 @@ impl LayerRecord {
             bias: u32_at(rec::BIAS)?,
             requant: u32_at(rec::REQUANT)?,
             lut: u32_at(rec::LUT)?,
+            source: u16_at(rec::SOURCE)?,
         })
     }
 
@@ -497,6 +509,7 @@ impl LayerRecord {
         put(out, rec::BIAS, &self.bias.to_le_bytes());
         put(out, rec::REQUANT, &self.requant.to_le_bytes());
         put(out, rec::LUT, &self.lut.to_le_bytes());
+        put(out, rec::SOURCE, &self.source.to_le_bytes());
     }
 
     /// Whether ReLU is fused into this layer.
@@ -693,12 +706,13 @@ mod tests {
             bias: 200,
             requant: 300,
             lut: 0,
+            source: 0,
         };
         let mut rb = [0u8; LAYER_LEN];
         r.write(&mut rb);
         assert_eq!(LayerRecord::read(&rb, 0).unwrap(), r);
         // Reserved bytes and unknown flag bits are refused, each naming its offset.
-        for (at, v) in [(rec::RESERVED_7, 1u8), (rec::RESERVED_40, 1), (LAYER_LEN - 1, 0x80), (rec::FLAGS, 1 << 2)] {
+        for (at, v) in [(rec::RESERVED_7, 1u8), (rec::RESERVED_42, 1), (LAYER_LEN - 1, 0x80), (rec::FLAGS, 1 << 3)] {
             let mut bad = rb;
             bad[at] |= v;
             assert_eq!(LayerRecord::read(&bad, 5), Err(Error::BadRecord { layer: 5, offset: at }), "offset {at}");

@@ -553,6 +553,33 @@ pub(crate) fn pool(rec: &LayerRecord, data: &mut [u8], signed: bool) -> Result<(
     Ok(())
 }
 
+/// An `add` layer in place: each byte `a` of the chain and `b` of the kept tensor become
+/// `clamp(floor((a x m_a + b x m_b + 2^(s-1)) / 2^s))` with the layer's two multipliers and common
+/// shift (docs/runtime-format.md); |a x m_a + b x m_b| < 2^40, exact in i64 everywhere.
+pub(crate) fn add(
+    rec: &LayerRecord,
+    requant: &[u8],
+    data: &mut [u8],
+    signed_a: bool,
+    kept: &[u8],
+    signed_b: bool,
+) -> Result<(), Error> {
+    let err = Error::BadShape { layer: 0 };
+    let [ra, rb] = requant.as_chunks::<REQUANT_LEN>().0 else { return Err(err) };
+    let ((ma, s), (mb, _)) = (requant_params(ra), requant_params(rb));
+    let OutRange { lo, hi, signed } = OutRange::of(rec);
+    let value = |b: u8, signed: bool| i64::from(if signed { i32::from(b as i8) } else { i32::from(b) });
+    if kept.len() < data.len() || !(1..=62).contains(&s) {
+        return Err(err);
+    }
+    for (a, &b) in data.iter_mut().zip(kept) {
+        let acc = value(*a, signed_a) * i64::from(ma) + value(b, signed_b) * i64::from(mb);
+        let y = ((acc + (1i64 << (s - 1))) >> s).clamp(i64::from(lo), i64::from(hi));
+        *a = if signed { (y as i8) as u8 } else { y as u8 };
+    }
+    Ok(())
+}
+
 /// Softmax over `data` in place: with `m` the largest value, each value `x` becomes
 /// `floor((t(m - x) x 255 + sum / 2) / sum)`, where `t(d)` is entry `d` of the table (u16, `exp`
 /// of `-d` input steps in units of 1/65535) and `sum` the sum of the entries of every value. All
@@ -677,6 +704,7 @@ mod tests {
             bias: 0,
             requant: 0,
             lut: 0,
+            source: 0,
         };
         let tables = Weights { w: &w, bias: &bias, requant: &requant };
         let mut x = [0u8; IC];

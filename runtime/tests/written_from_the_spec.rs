@@ -653,3 +653,111 @@ fn a_softmax_written_from_the_spec() {
     bad[12..16].copy_from_slice(&crc.to_le_bytes());
     assert_eq!(Model::parse(&bad).unwrap_err(), bottleneck_runtime::Error::BadQuantization { layer: 1 });
 }
+
+const ADD: u8 = 11;
+const KEEP: u8 = 4;
+
+/// A residual connection written from the spec: linear 4->4 (kept), linear 4->4 with ReLU, then
+/// add of the two, as a classifier alone over 4 classes.
+#[test]
+fn a_residual_add_written_from_the_spec() {
+    let mut g = Gen(0xadd_adda);
+    let input_scale = 1.0f32 / 255.0;
+    let (s0, s1, s2) = (0.04f32, 0.03f32, 0.05f32);
+    let l0 = Tables::random(&mut g, 16, 4, 40);
+    let l1 = Tables::random(&mut g, 16, 4, 38);
+    // y = round((a m_a + b m_b) / 2^s): a the chain (layer 1, scale s1), b the kept (layer 0, s0).
+    let shift = 31i32;
+    let (ma, mb) = (((s1 / s2) as f64 * 2f64.powi(shift)) as i32, ((s0 / s2) as f64 * 2f64.powi(shift)) as i32);
+    let mut tables = Vec::new();
+    let base = 64 + 3 * 48;
+    let mut put = |bytes: Vec<u8>, align: usize| -> u32 {
+        while (base + tables.len()) % align != 0 {
+            tables.push(0);
+        }
+        let at = (base + tables.len()) as u32;
+        tables.extend(bytes);
+        at
+    };
+    let mut offsets = |t: &Tables| -> [u32; 4] {
+        let rows: Vec<&[i8]> = t.weights.chunks(4).collect();
+        let w = put(pack(&rows), 16);
+        let b = put(t.bias.iter().flat_map(|v| v.to_le_bytes()).collect(), 4);
+        let r =
+            put(t.requant.iter().flat_map(|&(m, s)| m.to_le_bytes().into_iter().chain(s.to_le_bytes())).collect(), 4);
+        [w, b, r, 0]
+    };
+    let (o0, o1) = (offsets(&l0), offsets(&l1));
+    let pairs: Vec<u8> = [ma, shift, mb, shift].iter().flat_map(|v| v.to_le_bytes()).collect();
+    let o_add = put(pairs, 4);
+    let mut add = record(ADD, SIGNED, 1, 1, 0, 0, [4, 1, 1], [4, 1, 1], s2, [0, 0, o_add, 0]);
+    add[40..42].copy_from_slice(&0u16.to_le_bytes()); // source: layer 0
+    let layers = [
+        record(LINEAR, SIGNED | KEEP, 1, 1, 0, 0, [4, 1, 1], [4, 1, 1], s0, o0),
+        record(LINEAR, RELU, 1, 1, 0, 0, [4, 1, 1], [4, 1, 1], s1, o1),
+        add,
+    ];
+    let mut file = vec![0u8; 64];
+    file[0..4].copy_from_slice(b"BTNQ");
+    file[4..6].copy_from_slice(&2u16.to_le_bytes());
+    file[6..8].copy_from_slice(&64u16.to_le_bytes());
+    file[16..18].copy_from_slice(&2u16.to_le_bytes());
+    file[18..20].copy_from_slice(&3u16.to_le_bytes());
+    for (i, d) in [4u16, 1, 1].iter().enumerate() {
+        file[20 + 2 * i..22 + 2 * i].copy_from_slice(&d.to_le_bytes());
+    }
+    file[28..32].copy_from_slice(&input_scale.to_le_bytes());
+    file[34..36].copy_from_slice(&4u16.to_le_bytes());
+    file[50..52].copy_from_slice(&3u16.to_le_bytes());
+    file[56..60].copy_from_slice(&64u32.to_le_bytes());
+    for l in &layers {
+        file.extend(l);
+    }
+    file.extend(&tables);
+    let len = file.len() as u32;
+    file[8..12].copy_from_slice(&len.to_le_bytes());
+    let fix = |f: &mut Vec<u8>| {
+        let crc = crc32(&f[16..]);
+        f[12..16].copy_from_slice(&crc.to_le_bytes());
+    };
+    fix(&mut file);
+
+    let model = Model::parse(&file).expect("the runtime refuses a residual add written from the spec");
+    let mut scratch = vec![0u8; model.max_scratch_len()];
+    let mut distinct = std::collections::BTreeSet::new();
+    for k in 0..20u32 {
+        let image: Vec<f32> = (0..4).map(|i| ((i * 97 + k * 41) % 256) as f32 / 255.0).collect();
+        let mut out = [0f32; 4];
+        model.classify(&image, &mut out, &mut scratch).unwrap();
+        let x: Vec<i64> = image.iter().map(|&v| ((v / input_scale + 0.5) as i64).clamp(0, 255)).collect();
+        let lin = |t: &Tables, x: &[i64], lo, hi| -> Vec<i64> {
+            (0..4)
+                .map(|o| {
+                    let acc: i64 = (0..4).map(|i| i64::from(t.weights[o * 4 + i]) * x[i]).sum();
+                    t.requant(o, acc as i32, lo, hi)
+                })
+                .collect()
+        };
+        let h0 = lin(&l0, &x, -127, 127);
+        let h1 = lin(&l1, &h0, 0, 255);
+        let y: Vec<f32> = (0..4)
+            .map(|j| {
+                let acc = h1[j] * i64::from(ma) + h0[j] * i64::from(mb);
+                (((acc + (1i64 << (shift - 1))) >> shift).clamp(-127, 127)) as f32 * s2
+            })
+            .collect();
+        assert_eq!(out.to_vec(), y, "image {k}");
+        distinct.insert(format!("{y:?}"));
+    }
+    assert!(distinct.len() > 5, "the outputs hardly vary: {distinct:?}");
+    // An add whose source is not the kept layer is refused.
+    let mut bad = file.clone();
+    bad[64 + 2 * 48 + 40] = 1;
+    fix(&mut bad);
+    assert_eq!(Model::parse(&bad).unwrap_err(), bottleneck_runtime::Error::BadSection { section: 2 });
+    // A source on a layer that is not an add is a record error.
+    let mut bad = file;
+    bad[64 + 48 + 40] = 1;
+    fix(&mut bad);
+    assert_eq!(Model::parse(&bad).unwrap_err(), bottleneck_runtime::Error::BadRecord { layer: 1, offset: 40 });
+}

@@ -79,6 +79,27 @@ pub fn classifier_alone() -> Model {
     }
 }
 
+/// A classifier alone with a residual block (ResNet's basic block without batch norm): conv
+/// 1->8 and ReLU, 2x2 max pooling, then `x + conv(relu(conv(x)))` on 8x14x14, ReLU, 2x2 average
+/// pooling, flatten, linear 392->10.
+pub fn residual_classifier() -> Model {
+    let mut r = Rng::new(29);
+    let body = Network { layers: vec![conv(&mut r, 8, 8, 3, 1, 1), Layer::Relu, conv(&mut r, 8, 8, 3, 1, 1)] };
+    let net = Network {
+        layers: vec![
+            conv(&mut r, 1, 8, 3, 1, 1),
+            Layer::Relu,
+            Layer::MaxPool2d { kernel: 2, stride: 2 },
+            Layer::Residual { body },
+            Layer::Relu,
+            Layer::AvgPool2d { kernel: 2, stride: 2 },
+            Layer::Flatten,
+            linear(&mut r, 392, 10),
+        ],
+    };
+    Model { classifier: Some(Classifier { encoder: Some(net), head: Network::default() }), ..classifier_alone() }
+}
+
 /// The seed-002 conv autoencoder shape (conv3 without activation, as its table 1), random weights.
 pub fn model(variant: Variant, classifier: bool) -> Model {
     let mut r = Rng::new(11);

@@ -139,9 +139,9 @@ impl<'a> Model<'a> {
     /// Sizes of the two ping-pong buffers needed to run `sections` one after the other (the input
     /// goes to the first, and each weighted layer writes to the other one), and of the patch that
     /// the kernels gather receptive fields into.
-    fn buffers(&self, sections: &[Section]) -> Result<[usize; 3], Error> {
+    fn buffers(&self, sections: &[Section]) -> Result<[usize; 4], Error> {
         let first = sections.first().map_or(self.header.input, |&s| self.section_input(s));
-        let mut sizes = [first.len(), 0, 0];
+        let mut sizes = [first.len(), 0, 0, 0];
         let mut cur = 0usize;
         for &s in sections {
             let span = self.span(s);
@@ -154,6 +154,10 @@ impl<'a> Model<'a> {
                     }
                     sizes[2] = sizes[2].max(kernels::patch_len(&rec));
                 }
+                // A kept output (for a later add) is copied to a fourth buffer.
+                if rec.flags & format::LAYER_KEEP != 0 {
+                    sizes[3] = sizes[3].max(rec.output.len());
+                }
             }
         }
         Ok(sizes)
@@ -161,8 +165,8 @@ impl<'a> Model<'a> {
 
     /// Scratch bytes needed to run `sections`.
     fn plan(&self, sections: &[Section]) -> Result<usize, Error> {
-        let [a, b, p] = self.buffers(sections)?;
-        Ok(a + b + p)
+        let [a, b, p, k] = self.buffers(sections)?;
+        Ok(a + b + p + k)
     }
 
     fn section_input(&self, s: Section) -> Shape {
@@ -212,6 +216,10 @@ impl<'a> Model<'a> {
                 },
                 lut: &[],
             })
+        } else if rec.kind == LayerKind::Add {
+            // Two (multiplier, shift) pairs: the chain's operand, then the kept one.
+            let requant = self.slice(layer, rec.requant, 2 * REQUANT_LEN)?;
+            Ok(Tables { weights: Weights { w: &[], bias: &[], requant }, lut: &[] })
         } else if rec.kind.has_lut() {
             Ok(Tables { weights: empty, lut: self.slice(layer, rec.lut, rec.kind.lut_len())? })
         } else {
@@ -587,11 +595,13 @@ impl<'a> Model<'a> {
         end: Option<u16>,
         after: &mut dyn FnMut(Step),
     ) -> Result<(&'s [u8], bool, f32), Error> {
-        let [size_a, size_b, size_p] = self.buffers(sections)?;
-        let too_small = Error::ScratchTooSmall { needed: size_a + size_b + size_p, found: scratch.len() };
+        let [size_a, size_b, size_p, size_k] = self.buffers(sections)?;
+        let too_small = Error::ScratchTooSmall { needed: size_a + size_b + size_p + size_k, found: scratch.len() };
         let (a, rest) = scratch.split_at_mut_checked(size_a).ok_or(too_small)?;
         let (b, rest) = rest.split_at_mut_checked(size_b).ok_or(too_small)?;
-        let patch = rest.get_mut(..size_p).ok_or(too_small)?;
+        let (patch, rest) = rest.split_at_mut_checked(size_p).ok_or(too_small)?;
+        let keep = rest.get_mut(..size_k).ok_or(too_small)?;
+        let mut keep_signed = false;
         let mut bufs = [a, b];
 
         let (mut signed, mut scale, mut len) = match source {
@@ -649,6 +659,10 @@ impl<'a> Model<'a> {
                     }
                     .map_err(|_| Error::BadShape { layer: i })?;
                     cur ^= 1;
+                } else if rec.kind == LayerKind::Add {
+                    let buf = bufs.get_mut(cur).and_then(|b| b.get_mut(..len)).ok_or(Error::BadShape { layer: i })?;
+                    kernels::add(&rec, tables.weights.requant, buf, signed, keep, keep_signed)
+                        .map_err(|_| Error::BadShape { layer: i })?;
                 } else if rec.kind == LayerKind::Softmax {
                     let buf = bufs.get_mut(cur).and_then(|b| b.get_mut(..len)).ok_or(Error::BadShape { layer: i })?;
                     kernels::softmax(tables.lut, buf, signed).map_err(|_| Error::OutOfBounds { layer: i })?;
@@ -663,6 +677,11 @@ impl<'a> Model<'a> {
                 signed = rec.signed_out();
                 scale = rec.out_scale;
                 len = out_len;
+                if rec.flags & format::LAYER_KEEP != 0 {
+                    let out = bufs.get(cur).and_then(|b| b.get(..len)).ok_or(Error::BadShape { layer: i })?;
+                    keep.get_mut(..len).ok_or(Error::BadShape { layer: i })?.copy_from_slice(out);
+                    keep_signed = signed;
+                }
                 after(Step::Layer(i));
             }
         }

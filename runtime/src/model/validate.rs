@@ -137,6 +137,28 @@ impl Model<'_> {
                     return Err(shape_err);
                 }
             }
+            LayerKind::Add => {
+                // Element-wise: same shape in and out; the operands' scales live in its two
+                // (multiplier, shift) pairs, which share the shift.
+                if i != o || rec.kernel != (1, 1) || rec.stride != 1 || rec.padding != 0 || rec.output_padding != 0 {
+                    return Err(shape_err);
+                }
+                if !rec.signed_out() && !rec.relu() {
+                    return Err(quant_err);
+                }
+                if rec.weights != 0 || rec.bias != 0 {
+                    return Err(Error::OutOfBounds { layer });
+                }
+                if !(rec.requant as usize).is_multiple_of(TABLE_ALIGN) {
+                    return Err(Error::BadRecord { layer, offset: format::rec::REQUANT });
+                }
+                let t = self.tables(layer, rec)?;
+                let word = |at| format::read_i32(t.weights.requant, at).ok_or(Error::OutOfBounds { layer });
+                let (ma, sa, mb, sb) = (word(0)?, word(4)?, word(8)?, word(12)?);
+                if ma < 0 || mb < 0 || sa != sb || !(1..=62).contains(&sa) {
+                    return Err(quant_err);
+                }
+            }
             LayerKind::Softmax => {
                 // Over a vector; probabilities are unsigned bytes. The table starts at exp(0) and
                 // never grows, so the sum it feeds is positive and bounded.
@@ -250,14 +272,18 @@ impl Model<'_> {
                 }
             }
         } else {
-            // Layers without weights must not point at any: a stray offset is damage.
-            if rec.weights != 0 || rec.bias != 0 || rec.requant != 0 {
+            // Layers without weights must not point at any (an add has only its requantization
+            // pairs): a stray offset is damage.
+            if rec.weights != 0 || rec.bias != 0 || (rec.requant != 0 && rec.kind != LayerKind::Add) {
                 return Err(Error::OutOfBounds { layer });
             }
             self.tables(layer, rec)?;
         }
         if !rec.kind.has_lut() && rec.lut != 0 {
             return Err(Error::OutOfBounds { layer });
+        }
+        if rec.kind != LayerKind::Add && rec.source != 0 {
+            return Err(Error::BadRecord { layer, offset: format::rec::SOURCE });
         }
         if !(rec.lut as usize).is_multiple_of(TABLE_ALIGN) {
             return Err(Error::BadRecord { layer, offset: format::rec::LUT });
@@ -283,9 +309,14 @@ impl Model<'_> {
         }
         let (mut shape, mut signed, mut scale) = (input, input_signed, input_scale);
         let mut last_scale = None;
+        // The last kept output of this section (layer, shape): what an add may read.
+        let mut kept: Option<(u16, Shape)> = None;
         for i in span.first..span.first + span.count {
             let rec = self.record(i)?;
             if rec.input != shape {
+                return Err(err);
+            }
+            if rec.kind == LayerKind::Add && kept != Some((rec.source, rec.input)) {
                 return Err(err);
             }
             // A reshape moves no data, and pooling picks or averages values: their bytes keep
@@ -301,6 +332,9 @@ impl Model<'_> {
             signed = rec.signed_out();
             scale = rec.out_scale;
             last_scale = Some(rec.out_scale);
+            if rec.flags & format::LAYER_KEEP != 0 {
+                kept = Some((i, rec.output));
+            }
         }
         if shape != output {
             return Err(err);
