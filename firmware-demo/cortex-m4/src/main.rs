@@ -3,8 +3,9 @@
 //! image and draws seeded samples, prints the results over semihosting, with the instructions each
 //! inference took, and the digest of all its outputs (the same sequence and digest as
 //! `bottleneck validate` computes on the host), then a per-layer profile, and exits. With the
-//! `check-kernels` feature it also runs every layer kind and the whole sequence with the portable
-//! kernels, which must give the same bytes as the DSP ones. Runs under QEMU (`cargo xtask
+//! `check-kernels` feature it also runs every layer kind that has per-build kernels (conv2d,
+//! conv-transpose2d, linear) and the whole sequence with the portable kernels, which must give the
+//! same bytes as the DSP ones. Runs under QEMU (`cargo xtask
 //! firmware`, which runs both builds) and on a real board (docs/firmware.md).
 #![no_std]
 #![no_main]

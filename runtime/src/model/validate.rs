@@ -320,12 +320,12 @@ impl Model<'_> {
                 return Err(err);
             }
             // A reshape moves no data, and pooling picks or averages values: their bytes keep
-            // their signedness, and a pool its scale.
+            // their signedness and scale.
             let keeps = rec.kind == LayerKind::Reshape || rec.kind.is_pool();
             if keeps && rec.signed_out() != signed {
                 return Err(err);
             }
-            if rec.kind.is_pool() && rec.out_scale.to_bits() != scale.to_bits() {
+            if keeps && rec.out_scale.to_bits() != scale.to_bits() {
                 return Err(err);
             }
             shape = rec.output;
