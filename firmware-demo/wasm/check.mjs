@@ -16,7 +16,10 @@ const mem = () => w.memory.buffer;
 const model = readFileSync(modelPath);
 new Uint8Array(mem(), w.model_ptr(), model.length).set(model);
 const status = w.load(model.length);
-if (status !== 0) throw new Error(`load failed with code ${status}`);
+if (status !== 0) {
+  const why = status === -101 ? " (the file is larger than the module's 2 MiB model buffer)" : "";
+  throw new Error(`load failed with code ${status}${why}`);
+}
 
 // vectors.bin, format 1 (docs/vectors-format.md)
 const vb = readFileSync(vectorsPath);

@@ -154,7 +154,10 @@ pub(crate) fn patch_len(rec: &LayerRecord) -> usize {
     let s = usize::from(rec.stride).max(1);
     match rec.kind {
         LayerKind::Conv2d => padded_terms(kh * kw * ic),
-        LayerKind::ConvTranspose2d => padded_terms(kh.div_ceil(s) * kw.div_ceil(s) * ic),
+        // Below four output channels, four pixels' patches side by side (`dot4_px`).
+        LayerKind::ConvTranspose2d => {
+            padded_terms(kh.div_ceil(s) * kw.div_ceil(s) * ic) * if rec.output.c < 4 { 4 } else { 1 }
+        }
         LayerKind::Linear if !ic.is_multiple_of(4) => padded_terms(ic),
         _ => 0,
     }
@@ -202,13 +205,17 @@ macro_rules! kernel_set {
         $crate::kernels::kernel_set!(@layers $(#[$feature])?);
     };
     (dots = $($dots:ident)::+ $(, #[$feature:meta])?) => {
-        pub(crate) use $($dots)::+::{IN_PLACE_BELOW_FOUR, dot, dot4};
+        pub(crate) use $($dots)::+::{IN_PLACE_BELOW_FOUR, QUAD_BELOW_FOUR, dot, dot4, dot4_px};
         $crate::kernels::kernel_set!(@layers $(#[$feature])?);
     };
     (@dots $(#[$feature:meta])?) => {
         /// Whether transposed convolutions with fewer than four output channels dot each tap's
         /// cell where it lies in the input instead of gathering a patch (see the `dots` modules).
         const IN_PLACE_BELOW_FOUR: bool = false;
+
+        /// Whether transposed convolutions with fewer than four output channels compute four
+        /// pixels at a time (`dot4_px`) where all their taps lie inside the input.
+        const QUAD_BELOW_FOUR: bool = true;
 
         /// An activation byte's value.
         #[inline]
@@ -235,6 +242,21 @@ macro_rules! kernel_set {
                 let xv = xw.map(|v| value::<SIGNED>(v));
                 for (a, row) in acc.iter_mut().zip(gw.as_chunks::<4>().0) {
                     *a += xv.iter().zip(row).map(|(&x, &w)| x * i32::from(w as i8)).sum::<i32>();
+                }
+            }
+            acc
+        }
+
+        /// One weight row `w` against four pixels' patches interleaved word by word (word `j` of
+        /// pixel 0, 1, 2, 3, then word `j + 1`): four dot products sharing the weights.
+        #[inline]
+        $(#[$feature])?
+        fn dot4_px<const SIGNED: bool>(w: &[u8], patches: &[u8]) -> [i32; 4] {
+            let mut acc = [0i32; 4];
+            for (ww, pw) in w.as_chunks::<4>().0.iter().zip(patches.as_chunks::<16>().0) {
+                let wv = ww.map(|b| i32::from(b as i8));
+                for (a, px) in acc.iter_mut().zip(pw.as_chunks::<4>().0) {
+                    *a += px.iter().zip(&wv).map(|(&x, &w)| value::<SIGNED>(x) * w).sum::<i32>();
                 }
             }
             acc
@@ -392,18 +414,54 @@ macro_rules! kernel_set {
                             let nkx = class_taps(kw, s, rx);
                             let k = nky * nkx * ic;
                             let kp = padded_terms(k);
-                            let patch = patch.get_mut(..kp).ok_or(err)?;
+                            let patch = patch.get_mut(..if oc < 4 { 4 * kp } else { kp }).ok_or(err)?;
                             patch.get_mut(k..).unwrap_or_default().fill(0);
                             let rows = tables.w.get(block..block + oc * kp).ok_or(err)?;
                             block += oc * kp;
                             // The first output row and column of the class.
                             let (oy0, ox0) = ((ry + s - pad % s) % s, (rx + s - pad % s) % s);
+                            // Below four output channels no group shares a patch: four pixels share
+                            // each weight word instead (their patches interleaved word by word,
+                            // `dot4_px`), the padding of every patch zero.
+                            // (Cells of whole words only: they are copied word by word.)
+                            let quad = QUAD_BELOW_FOUR && oc < 4 && k > 0 && ic.is_multiple_of(4);
+                            if quad {
+                                patch.get_mut(..4 * kp).ok_or(err)?.fill(0);
+                            }
+                            let per_row = if ox0 < ow { (ow - ox0).div_ceil(s) } else { 0 };
                             for oy in (oy0..oh).step_by(s) {
                                 let qy = (oy + pad - ry) / s;
-                                for ox in (ox0..ow).step_by(s) {
+                                let rows_inside = qy + 1 >= nky && qy < ih;
+                                let mut n = 0;
+                                while n < per_row {
+                                    let ox = ox0 + n * s;
                                     let qx = (ox + pad - rx) / s;
+                                    // Pixel n + j reads input column qx + j.
+                                    if quad && rows_inside && n + 4 <= per_row && qx + 1 >= nkx && qx + 3 < iw {
+                                        let quads = patch.get_mut(..4 * kp).ok_or(err)?;
+                                        $crate::kernels::gather_quad(input, quads, (qy, qx), (iw, ic), (nky, nkx))?;
+                                        let quads = patch.get(..4 * kp).ok_or(err)?;
+                                        let biases = tables.bias.as_chunks::<4>().0;
+                                        let requants = tables.requant.as_chunks::<REQUANT_LEN>().0;
+                                        let channels = rows.chunks_exact(kp).zip(biases.iter().zip(requants));
+                                        for (c, (row, (b, r))) in channels.enumerate().take(oc) {
+                                            let acc = dot4_px::<SIGNED>(row, quads);
+                                            for (p, a) in acc.into_iter().enumerate() {
+                                                let at = (oy * ow + ox + p * s) * oc + c;
+                                                store(output.get_mut(at).ok_or(err)?, a, b, r, range);
+                                            }
+                                        }
+                                        n += 4;
+                                        continue;
+                                    }
+                                    n += 1;
                                     let at = (oy * ow + ox) * oc;
                                     let out_pixel = output.get_mut(at..at + oc).ok_or(err)?;
+                                    if quad {
+                                        // The four-pixel layout wrote bytes past this pixel's
+                                        // `k` terms: its padding must read as zeros again.
+                                        patch.get_mut(k..kp).unwrap_or_default().fill(0);
+                                    }
                                     if qy + 1 >= nky && qy < ih && qx + 1 >= nkx && qx < iw && k > 0 {
                                         // Every tap inside the input (most pixels): cell (kyi,
                                         // kxi) is input (qy - kyi, qx - kxi), one run of `ic`.
@@ -413,7 +471,7 @@ macro_rules! kernel_set {
                                             let at = ((qy - kyi) * iw + qx - kxi) * ic;
                                             copy_run(cell, input.get(at..at + ic).ok_or(err)?);
                                         }
-                                        emit::<SIGNED>(out_pixel, patch, rows, tables, range);
+                                        emit::<SIGNED>(out_pixel, patch.get(..kp).unwrap_or_default(), rows, tables, range);
                                         continue;
                                     }
                                     if IN_PLACE_BELOW_FOUR && oc < 4 {
@@ -453,7 +511,7 @@ macro_rules! kernel_set {
                                             }
                                         }
                                     }
-                                    emit::<SIGNED>(out_pixel, patch, rows, tables, range);
+                                    emit::<SIGNED>(out_pixel, patch.get(..kp).unwrap_or_default(), rows, tables, range);
                                 }
                             }
                         }
@@ -464,6 +522,37 @@ macro_rules! kernel_set {
             Ok(())
         }
     };
+}
+
+/// Gathers the patches of four neighbouring output pixels of a transposed-convolution class
+/// (input columns `qx .. qx + 4`, every tap inside the input, cells of whole words) into `quads`,
+/// interleaved word by word as `dot4_px` reads them: word `j` of pixel `p`'s patch at
+/// `16 j + 4 p`. Outside `kernel_set!` so that every build shares one copy (flash on the
+/// Cortex-M4).
+#[inline(never)]
+pub(crate) fn gather_quad(
+    input: &[u8],
+    quads: &mut [u8],
+    (qy, qx): (usize, usize),
+    (iw, ic): (usize, usize),
+    (nky, nkx): (usize, usize),
+) -> Result<(), Error> {
+    let err = Error::BadShape { layer: 0 };
+    for p in 0..4 {
+        for kyi in 0..nky {
+            for kxi in 0..nkx {
+                let t0 = (kyi * nkx + kxi) * ic;
+                let at = ((qy - kyi) * iw + qx + p - kxi) * ic;
+                let cell = input.get(at..at + ic).ok_or(err)?;
+                // Word j of the cell is the patch's word t0 / 4 + j.
+                for (j, w) in cell.as_chunks::<4>().0.iter().enumerate() {
+                    let to = (t0 / 4 + j) * 16 + p * 4;
+                    copy_run(quads.get_mut(to..to + 4).ok_or(err)?, w);
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 pub(crate) use kernel_set;
@@ -725,6 +814,110 @@ mod tests {
             }
         }
         assert!(fine.iter().any(|&v| v % (1 << FINE_BITS) != 0), "no extra resolution: {fine:?}");
+    }
+
+    /// Transposed convolutions (plain and four pixels at a time, rows with and without padding,
+    /// fewer and more than four channels) against the formula of docs/runtime-format.md computed
+    /// with plain loops, reading each weight through `packed_at`: an absolute check, which
+    /// `check_kernel_builds` (builds against each other) is not.
+    #[test]
+    fn transposed_convolution_matches_a_plain_loop() {
+        use crate::format::{LAYER_RELU, LAYER_SIGNED, Shape};
+        // (in c, h, w), out c, kernel, stride, padding
+        for (ic, ih, oc, k, st, pad) in [
+            (5usize, 4usize, 3usize, 3usize, 2usize, 0usize),
+            (8, 14, 1, 4, 2, 1),
+            (6, 5, 2, 4, 2, 1),
+            (3, 5, 5, 3, 2, 1),
+        ] {
+            let oh = (ih - 1) * st + k - 2 * pad;
+            for signed in [false, true] {
+                let rec = LayerRecord {
+                    kind: LayerKind::ConvTranspose2d,
+                    flags: if signed { LAYER_SIGNED } else { LAYER_RELU },
+                    kernel: (k as u8, k as u8),
+                    stride: st as u8,
+                    padding: pad as u8,
+                    output_padding: 0,
+                    input: Shape { c: ic as u16, h: ih as u16, w: ih as u16 },
+                    output: Shape { c: oc as u16, h: oh as u16, w: oh as u16 },
+                    out_scale: 1.0,
+                    weights: 0,
+                    bias: 0,
+                    requant: 0,
+                    lut: 0,
+                    source: 0,
+                };
+                let mut r = crate::Rng::new((ic * 100 + oc) as u64);
+                // Random bytes everywhere, the rows' padding too: files hold zeros there, but the
+                // kernels promise to multiply it by zero activations, and this checks they do.
+                let mut w = [0u8; 4096];
+                w.iter_mut().for_each(|v| *v = r.next_u32() as u8);
+                let mut x = [0u8; 2048];
+                x.iter_mut().for_each(|v| *v = r.next_u32() as u8);
+                let (mut bias, mut requant) = ([0u8; 4 * 8], [0u8; REQUANT_LEN * 8]);
+                for o in 0..oc {
+                    bias[4 * o..4 * o + 4].copy_from_slice(&((r.next_u32() % 2000) as i32 - 1000).to_le_bytes());
+                    requant[8 * o..8 * o + 4]
+                        .copy_from_slice(&((1i32 << 30) + (r.next_u32() >> 2) as i32).to_le_bytes());
+                    requant[8 * o + 4..8 * o + 8].copy_from_slice(&(40 + o as u32).to_le_bytes());
+                }
+                let tables = Weights { w: &w[..rec.weights_len()], bias: &bias[..4 * oc], requant: &requant[..8 * oc] };
+                let mut out = [0u8; 4096];
+                let mut patch = [0u8; 1024];
+                let n_in = ic * ih * ih;
+                portable::weighted(
+                    &rec,
+                    &tables,
+                    &x[..n_in],
+                    signed,
+                    &mut out[..oc * oh * oh],
+                    &mut patch[..patch_len(&rec)],
+                )
+                .unwrap();
+                // The formula, output (oy, ox, o) from input ((oy + p - ky) / s, (ox + p - kx) / s).
+                let value = |b: u8| if signed { i32::from(b as i8) } else { i32::from(b) };
+                let weight = |o: usize, ky: usize, kx: usize, c: usize| -> i32 {
+                    let (ry, rx) = (ky % st, kx % st);
+                    let before: usize = (0..ry * st + rx).map(|b| oc * padded_terms(rec.block_terms(b).unwrap())).sum();
+                    let terms = rec.block_terms(ry * st + rx).unwrap();
+                    let t = ((ky / st) * class_taps(k, st, rx) + kx / st) * ic + c;
+                    i32::from(w[before + packed_at(oc, padded_terms(terms), o, t)] as i8)
+                };
+                let range = OutRange::of(&rec);
+                for oy in 0..oh {
+                    for ox in 0..oh {
+                        for o in 0..oc {
+                            let mut acc = 0i32;
+                            for ky in 0..k {
+                                for kx in 0..k {
+                                    let (ny, nx) = (oy + pad, ox + pad);
+                                    if ny < ky || nx < kx || (ny - ky) % st != 0 || (nx - kx) % st != 0 {
+                                        continue;
+                                    }
+                                    let (iy, ix) = ((ny - ky) / st, (nx - kx) / st);
+                                    if iy >= ih || ix >= ih {
+                                        continue;
+                                    }
+                                    for c in 0..ic {
+                                        acc += weight(o, ky, kx, c) * value(x[(iy * ih + ix) * ic + c]);
+                                    }
+                                }
+                            }
+                            let b = i32::from_le_bytes(bias[4 * o..4 * o + 4].try_into().unwrap());
+                            let (m, sh) = requant_params(requant[8 * o..8 * o + 8].try_into().unwrap());
+                            let q = requantize(b + acc, m, sh, range.lo, range.hi);
+                            let want = if range.signed { (q as i8) as u8 } else { q as u8 };
+                            assert_eq!(
+                                out[(oy * oh + ox) * oc + o],
+                                want,
+                                "{ic}->{oc} k{k} s{st} p{pad} ({oy},{ox},{o})"
+                            );
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]

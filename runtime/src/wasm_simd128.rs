@@ -10,11 +10,17 @@
 
 use core::arch::wasm32::{
     i16x8_extend_high_i8x16, i16x8_extend_low_i8x16, i32x4_add, i32x4_dot_i16x8, i32x4_extract_lane, i64x2_splat,
-    u16x8_extend_low_u8x16, u32x4_splat, v128, v128_load,
+    u16x8_extend_high_u8x16, u16x8_extend_low_u8x16, u32x4_splat, v128, v128_load,
 };
 
 /// Transposed convolutions gather a patch, as on the other vector builds.
 pub(crate) const IN_PLACE_BELOW_FOUR: bool = false;
+
+/// Transposed convolutions with fewer than four output channels compute four pixels at a time
+/// (`dot4_px`), as every build does: on this build it made no difference beyond the noise of
+/// interleaved timing runs, and one code path for all builds is what `check_kernel_builds` and the
+/// targets' digests compare.
+pub(crate) const QUAD_BELOW_FOUR: bool = true;
 
 /// Dot product of activations `x` (u8 or i8) with i8 weights `w` over their common length: the
 /// plain loop, which LLVM vectorises with simd128.
@@ -30,15 +36,32 @@ pub(crate) fn dot<const SIGNED: bool>(x: &[u8], w: &[u8]) -> i32 {
 /// bytes: two `i32x4.dot_i16x8_s` per activation word.
 #[inline]
 pub(crate) fn dot4<const SIGNED: bool>(x: &[u8], group: &[u8]) -> [i32; 4] {
+    dot4_signs::<SIGNED, true>(x, group)
+}
+
+/// One weight row against four pixels' interleaved patches: `dot4` with the operands' signedness
+/// swapped (the products are the same).
+#[inline]
+pub(crate) fn dot4_px<const SIGNED: bool>(w: &[u8], patches: &[u8]) -> [i32; 4] {
+    dot4_signs::<true, SIGNED>(w, patches)
+}
+
+#[inline]
+fn dot4_signs<const X_SIGNED: bool, const G_SIGNED: bool>(x: &[u8], group: &[u8]) -> [i32; 4] {
     let (mut rows01, mut rows23): (v128, v128) = (i64x2_splat(0), i64x2_splat(0));
     for (xw, gw) in x.as_chunks::<4>().0.iter().zip(group.as_chunks::<16>().0) {
         let word = u32x4_splat(u32::from_le_bytes(*xw));
-        let values = if SIGNED { i16x8_extend_low_i8x16(word) } else { u16x8_extend_low_u8x16(word) };
+        let values = if X_SIGNED { i16x8_extend_low_i8x16(word) } else { u16x8_extend_low_u8x16(word) };
         // SAFETY: `gw` is a 16-byte array; the load reads exactly those bytes (wasm loads need
         // no alignment).
-        let w = unsafe { v128_load(gw.as_ptr().cast()) };
-        rows01 = i32x4_add(rows01, i32x4_dot_i16x8(values, i16x8_extend_low_i8x16(w)));
-        rows23 = i32x4_add(rows23, i32x4_dot_i16x8(values, i16x8_extend_high_i8x16(w)));
+        let g = unsafe { v128_load(gw.as_ptr().cast()) };
+        let (lo, hi) = if G_SIGNED {
+            (i16x8_extend_low_i8x16(g), i16x8_extend_high_i8x16(g))
+        } else {
+            (u16x8_extend_low_u8x16(g), u16x8_extend_high_u8x16(g))
+        };
+        rows01 = i32x4_add(rows01, i32x4_dot_i16x8(values, lo));
+        rows23 = i32x4_add(rows23, i32x4_dot_i16x8(values, hi));
     }
     [
         i32x4_extract_lane::<0>(rows01) + i32x4_extract_lane::<1>(rows01),

@@ -35,6 +35,10 @@ pub fn error_code(e: Error) -> i32 {
         Error::InputLength { .. } => -13,
         Error::OutputLength { .. } => -14,
         Error::ScratchTooSmall { .. } => -15,
+        Error::ClassifierReadsImage => -16,
+        Error::BadRecord { .. } => -17,
+        Error::BadMetadata { .. } => -18,
+        Error::NoAutoencoder => -19,
         _ => -99,
     }
 }
@@ -66,7 +70,7 @@ fn status(r: Result<i32, i32>) -> i32 {
     r.unwrap_or_else(|e| e)
 }
 
-/// Where to copy the model file (up to 512 KiB).
+/// Where to copy the model file (up to 2 MiB).
 #[unsafe(no_mangle)]
 pub extern "C" fn model_ptr() -> *mut u8 {
     // SAFETY: a raw projection of the state pointer; no reference is made.

@@ -11,7 +11,7 @@ use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 /// Largest model file accepted.
-pub const MODEL_CAP: usize = 512 * 1024;
+pub const MODEL_CAP: usize = 2 * 1024 * 1024;
 /// Largest input image (values).
 pub const PIXELS_CAP: usize = 4096;
 /// Largest code.
