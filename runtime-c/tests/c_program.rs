@@ -63,7 +63,7 @@ fn static_library() -> PathBuf {
 }
 
 /// A small CNN with random weights (conv, batch norm, ReLU, max pooling, a depthwise convolution,
-/// a residual block, linear), quantized, and
+/// a residual block, linear, softmax), quantized, and
 /// its vectors: a classifier-only file for the C check. Returns the two paths.
 fn cnn_files() -> (PathBuf, PathBuf) {
     use bottleneck_export::graph::{Classifier, InputRange, Layer, Model as Graph, Network, Tensor, Variant};
@@ -119,6 +119,7 @@ fn cnn_files() -> (PathBuf, PathBuf) {
             Layer::MaxPool2d { kernel: 2, stride: 2 },
             Layer::Flatten,
             Layer::Linear { weight: Tensor::new(vec![10, 392], values(3920, 0.05)).unwrap(), bias: values(10, 0.1) },
+            Layer::Softmax,
         ],
     };
     let graph = Graph {
