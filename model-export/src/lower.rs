@@ -31,6 +31,11 @@ pub(crate) struct Lowered {
 }
 
 impl Lowered {
+    /// `layer` from `input` to `output`, with nothing fused, permuted or kept.
+    fn new(layer: Layer, input: Shape, output: Shape) -> Self {
+        Self { layer, relu: false, input, output, in_perm: None, out_perm: None, keep: false, source: None }
+    }
+
     pub fn is_weighted(&self) -> bool {
         matches!(
             self.layer,
@@ -73,29 +78,11 @@ pub(crate) fn lower(
         let next = layer_output(layer, shape, i)?;
         match layer {
             Layer::Conv2d { .. } | Layer::DepthwiseConv2d { .. } | Layer::ConvTranspose2d { .. } => {
-                out.push(Lowered {
-                    layer: layer.clone(),
-                    relu: false,
-                    input: shape,
-                    output: next,
-                    in_perm: None,
-                    out_perm: None,
-                    keep: false,
-                    source: None,
-                });
+                out.push(Lowered::new(layer.clone(), shape, next));
             }
             Layer::Linear { .. } => {
                 let in_perm = pending_perm.take();
-                out.push(Lowered {
-                    layer: layer.clone(),
-                    relu: false,
-                    input: shape,
-                    output: next,
-                    in_perm,
-                    out_perm: None,
-                    keep: false,
-                    source: None,
-                });
+                out.push(Lowered { in_perm, ..Lowered::new(layer.clone(), shape, next) });
             }
             Layer::BatchNorm { gamma, beta, mean, var, epsilon } => {
                 let prev = out
@@ -126,74 +113,29 @@ pub(crate) fn lower(
                 }
                 // The block's input is kept: the op before it, or an identity at the start.
                 if out.is_empty() {
-                    out.push(Lowered {
-                        layer: Layer::Identity,
-                        relu: false,
-                        input: shape,
-                        output: shape,
-                        in_perm: None,
-                        out_perm: None,
-                        keep: false,
-                        source: None,
-                    });
+                    out.push(Lowered::new(Layer::Identity, shape, shape));
                 }
                 let source = out.len() - 1;
                 if let Some(kept) = out.last_mut() {
                     kept.keep = true;
                 }
                 out.extend(lower(body, shape, None, what)?);
-                out.push(Lowered {
-                    layer: Layer::Identity,
-                    relu: false,
-                    input: shape,
-                    output: next,
-                    in_perm: None,
-                    out_perm: None,
-                    keep: false,
-                    source: Some(source),
-                });
+                out.push(Lowered { source: Some(source), ..Lowered::new(Layer::Identity, shape, next) });
             }
             Layer::Identity => {
-                out.push(Lowered {
-                    layer: Layer::Identity,
-                    relu: false,
-                    input: shape,
-                    output: next,
-                    in_perm: None,
-                    out_perm: None,
-                    keep: false,
-                    source: None,
-                });
+                out.push(Lowered::new(Layer::Identity, shape, next));
             }
             Layer::Sigmoid | Layer::Tanh | Layer::Softmax | Layer::MaxPool2d { .. } | Layer::AvgPool2d { .. } => {
                 if pending_perm.is_some() {
                     return Err(unsupported(i, "an activation between flatten and linear is not supported"));
                 }
-                out.push(Lowered {
-                    layer: layer.clone(),
-                    relu: false,
-                    input: shape,
-                    output: next,
-                    in_perm: None,
-                    out_perm: None,
-                    keep: false,
-                    source: None,
-                });
+                out.push(Lowered::new(layer.clone(), shape, next));
             }
             Layer::Flatten => {
                 if shape[1] * shape[2] > 1 && shape[0] > 1 {
                     pending_perm = Some(channel_last_order(shape));
                 }
-                out.push(Lowered {
-                    layer: layer.clone(),
-                    relu: false,
-                    input: shape,
-                    output: next,
-                    in_perm: None,
-                    out_perm: None,
-                    keep: false,
-                    source: None,
-                });
+                out.push(Lowered::new(layer.clone(), shape, next));
             }
             Layer::Unflatten { .. } => {
                 if next[1] * next[2] > 1 && next[0] > 1 {
@@ -203,16 +145,7 @@ pub(crate) fn lower(
                     })?;
                     prev.out_perm = Some(order);
                 }
-                out.push(Lowered {
-                    layer: layer.clone(),
-                    relu: false,
-                    input: shape,
-                    output: next,
-                    in_perm: None,
-                    out_perm: None,
-                    keep: false,
-                    source: None,
-                });
+                out.push(Lowered::new(layer.clone(), shape, next));
             }
         }
         shape = next;

@@ -138,39 +138,27 @@ impl Builder {
             let p = format!("{scope}.{i}");
             let y = p.clone();
             match layer {
-                Layer::Conv2d { weight, bias, stride, padding } => {
+                Layer::Conv2d { weight, bias, stride, padding }
+                | Layer::DepthwiseConv2d { weight, bias, stride, padding } => {
                     let (kh, kw) = (weight.shape[2] as i64, weight.shape[3] as i64);
                     self.initializers.push(f32_tensor(&format!("{p}.weight"), &weight.shape, &weight.data));
                     self.initializers.push(f32_tensor(&format!("{p}.bias"), &[bias.len()], bias));
                     let pd = *padding as i64;
+                    let mut attributes = vec![
+                        attr_ints("kernel_shape", &[kh, kw]),
+                        attr_ints("strides", &[*stride as i64; 2]),
+                        attr_ints("pads", &[pd; 4]),
+                    ];
+                    // A depthwise convolution is a grouped one, a group per channel.
+                    if matches!(layer, Layer::DepthwiseConv2d { .. }) {
+                        attributes.push(attr_int("group", bias.len() as i64));
+                    }
                     self.node(
                         "Conv",
                         p.clone(),
                         vec![x, format!("{p}.weight"), format!("{p}.bias")],
                         y.clone(),
-                        vec![
-                            attr_ints("kernel_shape", &[kh, kw]),
-                            attr_ints("strides", &[*stride as i64; 2]),
-                            attr_ints("pads", &[pd; 4]),
-                        ],
-                    );
-                }
-                Layer::DepthwiseConv2d { weight, bias, stride, padding } => {
-                    let (kh, kw) = (weight.shape[2] as i64, weight.shape[3] as i64);
-                    self.initializers.push(f32_tensor(&format!("{p}.weight"), &weight.shape, &weight.data));
-                    self.initializers.push(f32_tensor(&format!("{p}.bias"), &[bias.len()], bias));
-                    let pd = *padding as i64;
-                    self.node(
-                        "Conv",
-                        p.clone(),
-                        vec![x, format!("{p}.weight"), format!("{p}.bias")],
-                        y.clone(),
-                        vec![
-                            attr_ints("kernel_shape", &[kh, kw]),
-                            attr_ints("strides", &[*stride as i64; 2]),
-                            attr_ints("pads", &[pd; 4]),
-                            attr_int("group", bias.len() as i64),
-                        ],
+                        attributes,
                     );
                 }
                 Layer::ConvTranspose2d { weight, bias, stride, padding, output_padding } => {

@@ -85,21 +85,40 @@ pub(crate) fn dot<const SIGNED: bool>(x: &[u8], w: &[u8]) -> i32 {
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 pub(crate) fn dot4<const SIGNED: bool>(x: &[u8], group: &[u8]) -> [i32; 4] {
-    let n = (x.len() / 4).min(group.len() / 16) * 4;
+    spread_dot4::<SIGNED, false>(x, group)
+}
+
+/// One weight row (`w`) against four pixels' patches interleaved word by word (as `dot4`'s
+/// group): here the row's words are spread and the patches are the activations.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+pub(crate) fn dot4_px<const SIGNED: bool>(w: &[u8], patches: &[u8]) -> [i32; 4] {
+    spread_dot4::<SIGNED, true>(w, patches)
+}
+
+/// The loop of `dot4` and `dot4_px`: `words` spread over the lanes against 64 bytes of
+/// `interleaved` per step. `vpdpbusd` takes the activations unsigned: the spread words when
+/// `!PIXELS`, the interleaved bytes when `PIXELS`; signed activations are shifted by 128 and
+/// `128 x` the weights' sum (a second `vpdpbusd` against ones) is taken off after.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+fn spread_dot4<const SIGNED: bool, const PIXELS: bool>(words: &[u8], interleaved: &[u8]) -> [i32; 4] {
+    let n = (words.len() / 4).min(interleaved.len() / 16) * 4;
     let ones = _mm512_set1_epi8(1);
     let spread = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
     let (mut acc, mut wsum) = (_mm512_setzero_si512(), _mm512_setzero_si512());
     let mut i = 0;
     while i < n {
         let left = n - i;
-        // SAFETY: i < n <= x.len() and the mask selects min(16, n - i) bytes of x; likewise
-        // 4 * i < 4 * n <= group.len() and min(64, 4 * (n - i)) bytes of the group.
-        let (xv, wv) = unsafe { (load(x, i, mask(left.min(16))), load(group, 4 * i, mask(4 * left))) };
+        // SAFETY: i < n <= words.len() and the mask selects min(16, n - i) bytes of it; likewise
+        // 4 * i < 4 * n <= interleaved.len() and min(64, 4 * (n - i)) bytes of it.
+        let (sv, iv) = unsafe { (load(words, i, mask(left.min(16))), load(interleaved, 4 * i, mask(4 * left))) };
+        let sv = _mm512_permutexvar_epi32(spread, sv);
+        let (activations, weights) = if PIXELS { (iv, sv) } else { (sv, iv) };
         // Masked-off activation lanes may be 128 after the shift; their weights are 0.
-        let xv = unsigned::<SIGNED>(_mm512_permutexvar_epi32(spread, xv));
-        acc = _mm512_dpbusd_epi32(acc, xv, wv);
+        acc = _mm512_dpbusd_epi32(acc, unsigned::<SIGNED>(activations), weights);
         if SIGNED {
-            wsum = _mm512_dpbusd_epi32(wsum, ones, wv);
+            wsum = _mm512_dpbusd_epi32(wsum, ones, weights);
         }
         i += 16;
     }
@@ -117,45 +136,5 @@ pub(crate) fn dot4<const SIGNED: bool>(x: &[u8], group: &[u8]) -> [i32; 4] {
         return sums;
     }
     let ws = rows(wsum);
-    [sums[0] - 128 * ws[0], sums[1] - 128 * ws[1], sums[2] - 128 * ws[2], sums[3] - 128 * ws[3]]
-}
-
-/// One weight row (`w`) against four pixels' patches interleaved word by word (as `dot4`'s
-/// group): the patches are `vpdpbusd`'s unsigned operand (shifted by 128 when signed, the row's
-/// sum times 128 taken off after) and the row's words, spread, its signed one.
-#[inline]
-#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-pub(crate) fn dot4_px<const SIGNED: bool>(w: &[u8], patches: &[u8]) -> [i32; 4] {
-    let n = (w.len() / 4).min(patches.len() / 16) * 4;
-    let ones = _mm512_set1_epi8(1);
-    let spread = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
-    let (mut acc, mut wsum) = (_mm512_setzero_si512(), _mm512_setzero_si512());
-    let mut i = 0;
-    while i < n {
-        let left = n - i;
-        // SAFETY: as in `dot4`: i < n <= w.len() with min(16, n - i) bytes of w selected, and
-        // 4 * i < 4 * n <= patches.len() with min(64, 4 * (n - i)) bytes of the patches.
-        let (wv, xv) = unsafe { (load(w, i, mask(left.min(16))), load(patches, 4 * i, mask(4 * left))) };
-        let wv = _mm512_permutexvar_epi32(spread, wv);
-        // Masked-off activation lanes may be 128 after the shift; their weights are 0.
-        acc = _mm512_dpbusd_epi32(acc, unsigned::<SIGNED>(xv), wv);
-        if SIGNED {
-            wsum = _mm512_dpbusd_epi32(wsum, ones, wv);
-        }
-        i += 16;
-    }
-    let lanes = |v: __m512i| -> [i32; 4] {
-        let half = _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64::<1>(v));
-        let quarter = _mm_add_epi32(_mm256_castsi256_si128(half), _mm256_extracti128_si256::<1>(half));
-        let mut out = [0i32; 4];
-        // SAFETY: a 16-byte unaligned store into a 16-byte array.
-        unsafe { _mm_storeu_si128(out.as_mut_ptr().cast(), quarter) };
-        out
-    };
-    let sums = lanes(acc);
-    if !SIGNED {
-        return sums;
-    }
-    let ws = lanes(wsum);
     [sums[0] - 128 * ws[0], sums[1] - 128 * ws[1], sums[2] - 128 * ws[2], sums[3] - 128 * ws[3]]
 }
