@@ -154,9 +154,9 @@ pub(crate) fn patch_len(rec: &LayerRecord) -> usize {
     let s = usize::from(rec.stride).max(1);
     match rec.kind {
         LayerKind::Conv2d => padded_terms(kh * kw * ic),
-        // Below four output channels, four pixels' patches side by side (`dot4_px`).
+        // Below four output channels, then four pixels' patches side by side (`dot4_px`).
         LayerKind::ConvTranspose2d => {
-            padded_terms(kh.div_ceil(s) * kw.div_ceil(s) * ic) * if rec.output.c < 4 { 4 } else { 1 }
+            padded_terms(kh.div_ceil(s) * kw.div_ceil(s) * ic) * if rec.output.c < 4 { 5 } else { 1 }
         }
         LayerKind::Linear if !ic.is_multiple_of(4) => padded_terms(ic),
         _ => 0,
@@ -414,7 +414,11 @@ macro_rules! kernel_set {
                             let nkx = class_taps(kw, s, rx);
                             let k = nky * nkx * ic;
                             let kp = padded_terms(k);
-                            let patch = patch.get_mut(..if oc < 4 { 4 * kp } else { kp }).ok_or(err)?;
+                            // One pixel's patch, then (below four output channels) four pixels'
+                            // patches interleaved for `dot4_px`: each layout owns its bytes, so
+                            // the zero padding of each is written once per class.
+                            let (patch, quads) =
+                                patch.get_mut(..if oc < 4 { 5 * kp } else { kp }).ok_or(err)?.split_at_mut(kp);
                             patch.get_mut(k..).unwrap_or_default().fill(0);
                             let rows = tables.w.get(block..block + oc * kp).ok_or(err)?;
                             block += oc * kp;
@@ -426,7 +430,7 @@ macro_rules! kernel_set {
                             // (Cells of whole words only: they are copied word by word.)
                             let quad = QUAD_BELOW_FOUR && oc < 4 && k > 0 && ic.is_multiple_of(4);
                             if quad {
-                                patch.get_mut(..4 * kp).ok_or(err)?.fill(0);
+                                quads.fill(0);
                             }
                             let per_row = if ox0 < ow { (ow - ox0).div_ceil(s) } else { 0 };
                             for oy in (oy0..oh).step_by(s) {
@@ -438,14 +442,12 @@ macro_rules! kernel_set {
                                     let qx = (ox + pad - rx) / s;
                                     // Pixel n + j reads input column qx + j.
                                     if quad && rows_inside && n + 4 <= per_row && qx + 1 >= nkx && qx + 3 < iw {
-                                        let quads = patch.get_mut(..4 * kp).ok_or(err)?;
                                         $crate::kernels::gather_quad(input, quads, (qy, qx), (iw, ic), (nky, nkx))?;
-                                        let quads = patch.get(..4 * kp).ok_or(err)?;
                                         let biases = tables.bias.as_chunks::<4>().0;
                                         let requants = tables.requant.as_chunks::<REQUANT_LEN>().0;
                                         let channels = rows.chunks_exact(kp).zip(biases.iter().zip(requants));
                                         for (c, (row, (b, r))) in channels.enumerate().take(oc) {
-                                            let acc = dot4_px::<SIGNED>(row, quads);
+                                            let acc = dot4_px::<SIGNED>(row, &*quads);
                                             for (p, a) in acc.into_iter().enumerate() {
                                                 let at = (oy * ow + ox + p * s) * oc + c;
                                                 store(output.get_mut(at).ok_or(err)?, a, b, r, range);
@@ -457,11 +459,6 @@ macro_rules! kernel_set {
                                     n += 1;
                                     let at = (oy * ow + ox) * oc;
                                     let out_pixel = output.get_mut(at..at + oc).ok_or(err)?;
-                                    if quad {
-                                        // The four-pixel layout wrote bytes past this pixel's
-                                        // `k` terms: its padding must read as zeros again.
-                                        patch.get_mut(k..kp).unwrap_or_default().fill(0);
-                                    }
                                     if qy + 1 >= nky && qy < ih && qx + 1 >= nkx && qx < iw && k > 0 {
                                         // Every tap inside the input (most pixels): cell (kyi,
                                         // kxi) is input (qy - kyi, qx - kxi), one run of `ic`.
@@ -471,7 +468,7 @@ macro_rules! kernel_set {
                                             let at = ((qy - kyi) * iw + qx - kxi) * ic;
                                             copy_run(cell, input.get(at..at + ic).ok_or(err)?);
                                         }
-                                        emit::<SIGNED>(out_pixel, patch.get(..kp).unwrap_or_default(), rows, tables, range);
+                                        emit::<SIGNED>(out_pixel, patch, rows, tables, range);
                                         continue;
                                     }
                                     if IN_PLACE_BELOW_FOUR && oc < 4 {
@@ -511,7 +508,7 @@ macro_rules! kernel_set {
                                             }
                                         }
                                     }
-                                    emit::<SIGNED>(out_pixel, patch.get(..kp).unwrap_or_default(), rows, tables, range);
+                                    emit::<SIGNED>(out_pixel, patch, rows, tables, range);
                                 }
                             }
                         }

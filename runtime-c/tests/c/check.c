@@ -142,7 +142,8 @@ int bn_check(const uint8_t *bytes, size_t model_len, const uint8_t *v, size_t ve
     if (!autoencoder && bn_encode(&model, input, pixels, code, 0, scratch, scratch_len) != BN_STATUS_NO_AUTOENCODER)
         return fail(print, "a classifier alone was asked to encode and did not refuse", i, BN_STATUS_OK);
     if (autoencoder &&
-        bn_encode(&model, input, pixels, code, latent, scratch, scratch_len - 1) != BN_STATUS_SCRATCH_TOO_SMALL)
+        bn_encode(&model, input, pixels, code, latent, scratch, bn_model_scratch_len(&model, BN_ENTRY_ENCODE) - 1) !=
+            BN_STATUS_SCRATCH_TOO_SMALL)
         return fail(print, "a short scratch buffer was not refused", i, BN_STATUS_OK);
     if (autoencoder && bn_encode(&model, NULL, pixels, code, latent, scratch, scratch_len) != BN_STATUS_NULL_POINTER)
         return fail(print, "a null image was not refused", i, BN_STATUS_OK);
