@@ -18,6 +18,7 @@ pub mod figures;
 pub mod files;
 pub mod fit;
 pub mod inference;
+pub mod kernels;
 pub mod models;
 pub mod objectives;
 pub mod pipeline;

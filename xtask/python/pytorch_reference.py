@@ -1,6 +1,7 @@
 """PyTorch reference for `cargo xtask bench training`: the same networks as Bottleneck's conv
-autoencoder (seed 002), fully-connected autoencoder (seed 001) and conv VAE, trained on the same
-Fashion-MNIST files with the same batch sizes and optimizer, on the same number of threads.
+autoencoder (seed 002), fully-connected autoencoder (seed 001), conv VAE and CNN baseline, trained
+on the same Fashion-MNIST files with the same batch sizes and optimizer, on the same number of
+threads.
 
 Prints one JSON object per model: seconds per training epoch (data already in memory, shuffled
 each epoch) and the test loss after the last epoch.
@@ -61,10 +62,25 @@ def fc_ae():
     return nn.Sequential(nn.Flatten(), *enc), nn.Sequential(*dec, nn.Unflatten(1, (1, 28, 28)))
 
 
+def cnn(widths=(16, 32, 64), convs=(1, 2, 2), hidden=512, dropout=0.1, classes=10):
+    """`bottleneck train cnn`'s defaults: 3x3 convolutions with batch norm and ReLU, 2x2 max
+    pooling after each block, dropout before the hidden and the output layer."""
+    layers, prev, side = [], 1, 28
+    for width, n in zip(widths, convs):
+        for _ in range(n):
+            layers += [nn.Conv2d(prev, width, 3, 1, 1), nn.BatchNorm2d(width), nn.ReLU()]
+            prev = width
+        layers.append(nn.MaxPool2d(2))
+        side //= 2
+    return nn.Sequential(*layers, nn.Flatten(), nn.Dropout(dropout), nn.Linear(prev * side * side, hidden), nn.ReLU(),
+                         nn.Dropout(dropout), nn.Linear(hidden, classes))
+
+
 def run(name, train, test, epochs, batch, make):
     torch.manual_seed(42)
     model, loss_fn, prepare = make()
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=0.0 if name == "conv-vae" else 1e-5)
+    lr = 2e-3 if name == "cnn" else 1e-3
+    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=0.0 if name == "conv-vae" else 1e-5)
     xs = prepare(train)
     times = []
     for _ in range(epochs):
@@ -115,7 +131,7 @@ def main():
     p.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--models", default="conv-ae,fc-ae,conv-vae")
+    p.add_argument("--models", default="conv-ae,fc-ae,conv-vae,cnn")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     train = torch.from_numpy(read_idx(find(a.data, "train-images-idx3-ubyte")).copy()).float().div(255).unsqueeze(1)
@@ -136,7 +152,26 @@ def main():
             return recon + kl
         return Vae(), loss, lambda t: t
 
-    makers = {"conv-ae": (256, conv), "fc-ae": (128, fc), "conv-vae": (256, vae)}
+    labels = torch.from_numpy(read_idx(find(a.data, "train-labels-idx1-ubyte")).copy()).long()
+    test_labels = torch.from_numpy(read_idx(find(a.data, "t10k-labels-idx1-ubyte")).copy()).long()
+    smoothed = nn.CrossEntropyLoss(label_smoothing=0.1)
+
+    def classifier():
+        # Images and labels travel together through the shuffle: one tensor, the label in the
+        # last column. Half of each batch is mirrored, as Bottleneck's augmentation does.
+        def loss(m, xy, training):
+            x, y = xy[:, :784].reshape(-1, 1, 28, 28), xy[:, 784].long()
+            if training:
+                flip = torch.rand(len(x)) < 0.5
+                x = torch.where(flip[:, None, None, None], x.flip(3), x)
+                return smoothed(m(x), y)
+            return nn.functional.cross_entropy(m(x), y)
+        def prepare(t):
+            y = labels if len(t) == len(labels) else test_labels
+            return torch.cat([t.reshape(len(t), 784), y.float()[:, None]], 1)
+        return cnn(), loss, prepare
+
+    makers = {"conv-ae": (256, conv), "fc-ae": (128, fc), "conv-vae": (256, vae), "cnn": (128, classifier)}
     for name in a.models.split(","):
         batch, make = makers[name]
         print(json.dumps(run(name, train, test, a.epochs, batch, make)), flush=True)

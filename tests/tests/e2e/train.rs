@@ -240,3 +240,41 @@ fn trainings_started_together_never_share_a_directory() {
     }
     assert_eq!(metric(&dir.path().join("runs/contested"), "train_mse").len(), 40);
 }
+
+/// The first epoch of each convolutional model trains to the same loss on the own kernels
+/// (trainer/src/kernels) and on burn's generic convolutions and batch norm
+/// (`BOTTLENECK_CONV=burn`).
+#[test]
+fn own_kernels_and_burns_train_the_same_first_epoch() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = sample();
+    let data = s.to_str().unwrap();
+    let models: [(&str, &[&str], &str); 4] = [
+        ("conv-ae", &["--batch-norm", "--widths", "8,16,32"], "train_mse"),
+        ("conv-vae", &[], "train_loss"),
+        ("cnn", &[], "train_loss"),
+        ("classifier", &["--mode", "scratch", "--batch-norm"], "train_loss"),
+    ];
+    for (kind, extra, column) in models {
+        let mut losses = Vec::new();
+        for choice in ["own", "burn"] {
+            let name = format!("{kind}-{choice}");
+            let mut args = vec![
+                "train", kind, "--data", data, "--limit-train", "512", "--limit-test", "100", "--epochs", "1", "--runs",
+                "runs", "--name", &name, "-q",
+            ];
+            args.extend_from_slice(extra);
+            let out = Command::new(bin())
+                .args(&args)
+                .current_dir(dir.path())
+                .env_remove("BOTTLENECK_DATA")
+                .env("BOTTLENECK_CONV", choice)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{kind} ({choice}): {}", String::from_utf8_lossy(&out.stderr));
+            losses.push(metric(&dir.path().join("runs").join(&name), column)[0]);
+        }
+        let gap = (losses[0] - losses[1]).abs() / losses[1].abs().max(1e-12);
+        assert!(gap <= 1e-3, "{kind}: {column} {} on the own kernels, {} on burn's ({gap:.2e} apart)", losses[0], losses[1]);
+    }
+}

@@ -11,6 +11,7 @@ use burn::prelude::*;
 use burn::tensor::activation::relu;
 
 use super::conv_ae::SIDE;
+use crate::kernels::{batch_norm, conv2d};
 
 /// Options of the CNN baseline.
 #[derive(Config, Debug)]
@@ -97,7 +98,7 @@ impl Cnn {
         let [b, _] = images.dims();
         let mut x = images.reshape([b, 1, SIDE, SIDE]);
         for ((conv, norm), &pool) in self.convs.iter().zip(&self.norms).zip(&self.pool_after) {
-            x = relu(norm.forward(conv.forward(x)));
+            x = relu(batch_norm(norm, conv2d(conv, x)));
             if pool {
                 x = self.pool.forward(x);
             }

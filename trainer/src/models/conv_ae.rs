@@ -8,6 +8,7 @@ use burn::prelude::*;
 use burn::tensor::activation::{relu, sigmoid};
 
 use super::export;
+use crate::kernels::{batch_norm, conv_transpose2d, conv2d};
 
 /// Shape of the image the convolutional models take.
 pub const SIDE: usize = 28;
@@ -160,7 +161,7 @@ pub fn decoder(latent: usize, dropout: f64, batch_norm: bool, widths: [usize; 3]
 /// Applies an optional batch norm.
 fn norm(bn: &Option<BatchNorm>, x: Tensor<4>) -> Tensor<4> {
     match bn {
-        Some(b) => b.forward(x),
+        Some(b) => batch_norm(b, x),
         None => x,
     }
 }
@@ -185,9 +186,9 @@ impl ConvEncoder {
     pub fn forward(&self, images: Tensor<2>) -> Tensor<2> {
         let [batch, _] = images.dims();
         let x = images.reshape([batch, 1, SIDE, SIDE]);
-        let x = relu(norm(&self.bn1, self.conv1.forward(x)));
-        let x = relu(norm(&self.bn2, self.conv2.forward(x)));
-        let x = self.conv3.forward(x);
+        let x = relu(norm(&self.bn1, conv2d(&self.conv1, x)));
+        let x = relu(norm(&self.bn2, conv2d(&self.conv2, x)));
+        let x = conv2d(&self.conv3, x);
         let [_, c, h, w] = x.dims();
         let x = x.reshape([batch, c * h * w]);
         let x = self.dropout.forward(relu(self.fc1.forward(x)));
@@ -212,9 +213,9 @@ impl ConvDecoder {
         let x = self.dropout.forward(relu(self.fc1.forward(codes)));
         let x = self.dropout.forward(relu(self.fc2.forward(x)));
         let x = x.reshape([batch, self.channels(), CODE_SIDE, CODE_SIDE]);
-        let x = relu(norm(&self.bn1, self.deconv1.forward(x)));
-        let x = relu(norm(&self.bn2, self.deconv2.forward(x)));
-        self.deconv3.forward(x).reshape([batch, PIXELS])
+        let x = relu(norm(&self.bn1, conv_transpose2d(&self.deconv1, x)));
+        let x = relu(norm(&self.bn2, conv_transpose2d(&self.deconv2, x)));
+        conv_transpose2d(&self.deconv3, x).reshape([batch, PIXELS])
     }
 }
 

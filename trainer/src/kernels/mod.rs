@@ -1,0 +1,175 @@
+//! Own CPU kernels for training on burn's flex backend.
+//!
+//! The models call [`conv2d`], [`conv_transpose2d`] and [`batch_norm`] with burn's own modules:
+//! on flex, with
+//! `f32` tensors and a geometry the kernels cover (one group, no dilation, symmetric padding,
+//! output padding below the stride), the forward pass and every gradient run in `conv`; anywhere
+//! else (ndarray, CUDA, or `BOTTLENECK_CONV=burn` in the environment) the module's own `forward`
+//! runs. Records and checkpoints do not change: the weights stay in burn's modules.
+
+pub mod batch_norm;
+pub mod conv;
+pub mod gemm;
+pub mod ops;
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use burn::backend::{DType, Dispatch};
+use burn::nn::conv::{Conv2d, ConvTranspose2d};
+use burn::nn::{BatchNorm, PaddingConfig2d};
+use burn::prelude::*;
+
+use ops::TrainKernels;
+
+/// Which convolutions run: unset, own kernels, burn's.
+static CHOICE: AtomicU8 = AtomicU8::new(UNSET);
+const UNSET: u8 = 0;
+const OWN: u8 = 1;
+const BURN: u8 = 2;
+
+/// The environment variable that turns the own kernels off (`BOTTLENECK_CONV=burn`).
+pub const ENV: &str = "BOTTLENECK_CONV";
+
+/// Whether convolutions on flex run the own kernels (the default) or burn's.
+#[must_use]
+pub fn own_kernels() -> bool {
+    match CHOICE.load(Ordering::Relaxed) {
+        OWN => true,
+        BURN => false,
+        _ => {
+            let own = std::env::var(ENV).map_or(true, |v| v != "burn");
+            CHOICE.store(if own { OWN } else { BURN }, Ordering::Relaxed);
+            own
+        }
+    }
+}
+
+/// Chooses the own kernels (`true`) or burn's for the rest of the process (tests and benchmarks
+/// compare the two).
+pub fn set_own_kernels(own: bool) {
+    CHOICE.store(if own { OWN } else { BURN }, Ordering::Relaxed);
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Calls that took the own kernels on this thread (tests check that they were not skipped).
+    static OWN_CALLS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts a call that takes the own kernels (in tests).
+fn took_own() {
+    #[cfg(test)]
+    OWN_CALLS.with(|c| c.set(c.get() + 1));
+}
+
+/// Whether `x` and `weight` can take the own kernels.
+fn fits(x: &Tensor<4>, weight: &Tensor<4>, groups: usize, dilation: [usize; 2]) -> bool {
+    let flex = Device::flex();
+    groups == 1
+        && dilation == [1, 1]
+        && x.device() == flex
+        && weight.device() == flex
+        && x.dtype() == DType::F32
+        && weight.dtype() == DType::F32
+}
+
+/// The module's bias, or zeros (a constant, so no gradient is computed for it).
+fn bias_or_zeros(bias: Option<&burn::module::Param<Tensor<1>>>, channels: usize, device: &Device) -> Tensor<1> {
+    bias.map_or_else(|| Tensor::zeros([channels], device), burn::module::Param::val)
+}
+
+/// `module.forward(x)`, on the own kernels where they apply and [`own_kernels`] says so.
+pub fn conv2d(module: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    conv2d_using(module, x, own_kernels())
+}
+
+/// `module.forward(x)`, on the own kernels where they apply and `own` is set.
+pub fn conv2d_using(module: &Conv2d, x: Tensor<4>, own: bool) -> Tensor<4> {
+    // `Same` padding can be asymmetric: burn's.
+    let padding = match module.padding {
+        PaddingConfig2d::Valid => Some([0, 0]),
+        PaddingConfig2d::Explicit(top, left, bottom, right) => (top == bottom && left == right).then_some([top, left]),
+        PaddingConfig2d::Same => None,
+    };
+    let weight = module.weight.val();
+    let Some(padding) = padding.filter(|_| own && fits(&x, &weight, module.groups, module.dilation)) else {
+        return module.forward(x);
+    };
+    let bias = bias_or_zeros(module.bias.as_ref(), weight.dims()[0], &x.device());
+    let geometry = [module.stride, padding];
+    took_own();
+    Tensor::from_dispatch(<Dispatch as TrainKernels>::conv2d_nchw(
+        x.into_dispatch(),
+        weight.into_dispatch(),
+        bias.into_dispatch(),
+        geometry,
+    ))
+}
+
+/// `module.forward(x)`, on the own kernels where they apply and [`own_kernels`] says so.
+pub fn conv_transpose2d(module: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4> {
+    conv_transpose2d_using(module, x, own_kernels())
+}
+
+/// `module.forward(x)`, on the own kernels where they apply and `own` is set.
+pub fn conv_transpose2d_using(module: &ConvTranspose2d, x: Tensor<4>, own: bool) -> Tensor<4> {
+    let weight = module.weight.val();
+    let [_, _, h, w] = x.dims();
+    let fits_padding = (0..2).all(|i| module.padding_out[i] < module.stride[i]);
+    let side = |i: usize, size: usize| {
+        ((size.max(1) - 1) * module.stride[i] + module.kernel_size[i] + module.padding_out[i])
+            .checked_sub(2 * module.padding[i])
+    };
+    let (Some(oh), Some(ow)) = (side(0, h), side(1, w)) else {
+        return module.forward(x);
+    };
+    if !own || !fits(&x, &weight, module.groups, module.dilation) || !fits_padding || h == 0 || w == 0 {
+        return module.forward(x);
+    }
+    let bias = bias_or_zeros(module.bias.as_ref(), weight.dims()[1], &x.device());
+    let geometry = [module.stride, module.padding];
+    took_own();
+    Tensor::from_dispatch(<Dispatch as TrainKernels>::conv_transpose2d_nchw(
+        x.into_dispatch(),
+        weight.into_dispatch(),
+        bias.into_dispatch(),
+        geometry,
+        [oh, ow],
+    ))
+}
+
+/// `module.forward(x)`, on the own kernels where they apply and [`own_kernels`] says so.
+pub fn batch_norm(module: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
+    batch_norm_using(module, x, own_kernels())
+}
+
+/// `module.forward(x)`, on the own kernels where they apply and `own` is set: in training (an
+/// autodiff device and the layer's training flag set, as burn decides), with `f32` on flex. The
+/// running statistics are updated as burn's module does.
+pub fn batch_norm_using(module: &BatchNorm, x: Tensor<4>, own: bool) -> Tensor<4> {
+    let gamma = module.gamma.val();
+    let training = x.device().is_autodiff() && module.training.is_enabled();
+    if !own || !training || x.device() != Device::flex() || x.dtype() != DType::F32 || gamma.dtype() != DType::F32 {
+        return module.forward(x);
+    }
+    let device = x.device();
+    took_own();
+    let (out, mean, var) = <Dispatch as TrainKernels>::batch_norm_train_nchw(
+        x.into_dispatch(),
+        gamma.into_dispatch(),
+        module.beta.val().into_dispatch(),
+        module.epsilon,
+    );
+    let (mean, var) = (Tensor::<1>::from_dispatch(mean), Tensor::<1>::from_dispatch(var));
+    let m = module.momentum;
+    let running = |state: &burn::module::RunningState<Tensor<1>>, batch: Tensor<1>| {
+        let old = state.value_sync().to_device(&device);
+        state.update(old.mul_scalar(1.0 - m).add(batch.detach().mul_scalar(m)).detach());
+    };
+    running(&module.running_mean, mean);
+    running(&module.running_var, var);
+    Tensor::from_dispatch(out)
+}
+
+#[cfg(test)]
+mod tests;

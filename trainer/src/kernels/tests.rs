@@ -1,0 +1,212 @@
+//! The own kernels against burn's ops through the module API: outputs and every gradient, on
+//! flex with autodiff, for the geometries the models use and odd ones.
+
+use burn::nn::conv::{Conv2dConfig, ConvTranspose2dConfig};
+use burn::nn::{BatchNormConfig, PaddingConfig2d};
+use burn::tensor::Distribution;
+
+use super::*;
+
+/// Largest difference relative to the larger magnitude of the two tensors, or to 1 when both
+/// are smaller (sums of terms of size 1 can cancel to nearly 0).
+fn relative_gap(a: &Tensor<4>, b: &Tensor<4>) -> f32 {
+    let scale = a.clone().abs().max().into_scalar::<f32>().max(b.clone().abs().max().into_scalar::<f32>()).max(1.0);
+    (a.clone() - b.clone()).abs().max().into_scalar::<f32>() / scale
+}
+
+fn relative_gap1(a: &Tensor<1>, b: &Tensor<1>) -> f32 {
+    relative_gap(&a.clone().reshape([1, 1, 1, -1]), &b.clone().reshape([1, 1, 1, -1]))
+}
+
+/// Runs `forward` on own kernels and on burn's, with a random weighting of the output as the
+/// loss, and compares the output and the gradients of the input, the weight and the bias.
+fn compare<M>(
+    what: &str,
+    module: &M,
+    input: [usize; 4],
+    forward: impl Fn(&M, Tensor<4>, bool) -> Tensor<4>,
+    param_grads: impl Fn(&M, &burn::tensor::Gradients) -> (Tensor<4>, Option<Tensor<1>>),
+) {
+    let device = Device::flex().autodiff();
+    let x = Tensor::<4>::random(input, Distribution::Uniform(-1.0, 1.0), &device);
+    let mut results = Vec::new();
+    for own in [true, false] {
+        let before = OWN_CALLS.with(std::cell::Cell::get);
+        let xi = x.clone().detach().require_grad();
+        let y = forward(module, xi.clone(), own);
+        let took = OWN_CALLS.with(std::cell::Cell::get) > before;
+        assert_eq!(took, own, "{what}: the own kernels were {}", if took { "taken when not asked" } else { "skipped" });
+        let r = Tensor::<4>::from_data(
+            TensorData::new(
+                (0..y.shape().num_elements()).map(|i| ((i * 7919) % 13) as f32 / 6.0 - 1.0).collect::<Vec<f32>>(),
+                y.dims(),
+            ),
+            &device,
+        );
+        let grads = (y.clone() * r).sum().backward();
+        let (dw, db) = param_grads(module, &grads);
+        results.push((y, xi.grad(&grads).unwrap(), dw, db));
+    }
+    let [(y, dx, dw, db), (y0, dx0, dw0, db0)] = <[_; 2]>::try_from(results).ok().unwrap();
+    assert_eq!(y.dims(), y0.dims(), "{what}: output shapes");
+    for (name, gap) in [
+        ("output", relative_gap(&y, &y0)),
+        ("input gradient", relative_gap(&dx, &dx0)),
+        ("weight gradient", relative_gap(&dw, &dw0)),
+    ] {
+        assert!(gap <= 1e-4, "{what}: {name} differs from burn's by {gap} (relative)");
+    }
+    if let (Some(db), Some(db0)) = (db, db0) {
+        let gap = relative_gap1(&db, &db0);
+        assert!(gap <= 1e-4, "{what}: bias gradient differs from burn's by {gap} (relative)");
+    }
+}
+
+/// The gradients of a convolution's weight and bias (`Param` keeps its tensor's node).
+fn weight_and_bias_grads<M: HasWeight>(m: &M, grads: &burn::tensor::Gradients) -> (Tensor<4>, Option<Tensor<1>>) {
+    let (w, b) = m.weight_and_bias();
+    (w.grad(grads).expect("a weight gradient"), b.map(|b| b.grad(grads).expect("a bias gradient")))
+}
+
+trait HasWeight {
+    fn weight_and_bias(&self) -> (Tensor<4>, Option<Tensor<1>>);
+}
+
+impl HasWeight for Conv2d {
+    fn weight_and_bias(&self) -> (Tensor<4>, Option<Tensor<1>>) {
+        (self.weight.val(), self.bias.as_ref().map(burn::module::Param::val))
+    }
+}
+
+impl HasWeight for ConvTranspose2d {
+    fn weight_and_bias(&self) -> (Tensor<4>, Option<Tensor<1>>) {
+        (self.weight.val(), self.bias.as_ref().map(burn::module::Param::val))
+    }
+}
+
+#[test]
+fn convolutions_match_burn_forward_and_backward() {
+    let device = Device::flex().autodiff();
+    // (batch, in, out, side, kernel, stride, padding, bias): the encoders' three layers, the
+    // CNN's 3x3 blocks, and odd ones (stride 3, no bias, a rectangular input).
+    let cases = [
+        (6, 1, 8, [28, 28], 4, 2, 1, true),
+        (4, 8, 16, [14, 14], 4, 2, 1, true),
+        (5, 16, 32, [7, 7], 3, 2, 0, true),
+        (3, 3, 6, [9, 9], 3, 1, 1, false),
+        (2, 2, 5, [8, 11], 2, 3, 0, true),
+        (67, 2, 3, [3, 3], 3, 1, 1, true),
+    ];
+    for (batch, cin, cout, side, k, stride, pad, bias) in cases {
+        let module = Conv2dConfig::new([cin, cout], [k, k])
+            .with_stride([stride, stride])
+            .with_padding(PaddingConfig2d::Explicit(pad, pad, pad, pad))
+            .with_bias(bias)
+            .init(&device);
+        compare(
+            &format!("conv {cin}->{cout} k{k} s{stride} p{pad} on {side:?}"),
+            &module,
+            [batch, cin, side[0], side[1]],
+            conv2d_using,
+            weight_and_bias_grads,
+        );
+    }
+}
+
+#[test]
+fn transposed_convolutions_match_burn_forward_and_backward() {
+    let device = Device::flex().autodiff();
+    // The decoders' three layers (3 -> 7 -> 14 -> 28), output padding, and odd ones.
+    let cases = [
+        (5, 32, 16, [3, 3], 3, 2, 0, 0, true),
+        (4, 16, 8, [7, 7], 4, 2, 1, 0, true),
+        (6, 8, 1, [14, 14], 4, 2, 1, 0, true),
+        (3, 4, 3, [5, 6], 3, 2, 1, 1, false),
+        (2, 3, 2, [4, 4], 2, 3, 0, 2, true),
+        (70, 2, 2, [2, 2], 3, 1, 1, 0, true),
+    ];
+    for (batch, cin, cout, side, k, stride, pad, pad_out, bias) in cases {
+        let module = ConvTranspose2dConfig::new([cin, cout], [k, k])
+            .with_stride([stride, stride])
+            .with_padding([pad, pad])
+            .with_padding_out([pad_out, pad_out])
+            .with_bias(bias)
+            .init(&device);
+        compare(
+            &format!("conv-transpose {cin}->{cout} k{k} s{stride} p{pad} out-padding {pad_out} on {side:?}"),
+            &module,
+            [batch, cin, side[0], side[1]],
+            conv_transpose2d_using,
+            weight_and_bias_grads,
+        );
+    }
+}
+
+#[test]
+fn geometries_outside_the_kernels_fall_back_to_burn() {
+    let device = Device::flex().autodiff();
+    // Dilation, groups, and asymmetric padding are burn's; the answer must still be the module's.
+    let modules = [
+        Conv2dConfig::new([2, 4], [3, 3]).with_dilation([2, 2]).init(&device),
+        Conv2dConfig::new([2, 4], [3, 3]).with_groups(2).init(&device),
+        Conv2dConfig::new([2, 4], [2, 2]).with_padding(PaddingConfig2d::Explicit(1, 0, 1, 0)).init(&device),
+    ];
+    for m in &modules {
+        let x = Tensor::<4>::random([2, 2, 9, 9], Distribution::Default, &device);
+        let before = OWN_CALLS.with(std::cell::Cell::get);
+        let gap = relative_gap(&conv2d_using(m, x.clone(), true), &m.forward(x));
+        assert_eq!(OWN_CALLS.with(std::cell::Cell::get), before, "the own kernels took a geometry they do not cover");
+        assert!(gap <= 1e-6, "fallback differs by {gap}");
+    }
+}
+
+#[test]
+#[allow(deprecated)] // ndarray stays a selectable backend
+fn other_backends_run_burns_own_ops() {
+    let device = Device::ndarray().autodiff();
+    let m = Conv2dConfig::new([1, 2], [3, 3]).init(&device);
+    let x = Tensor::<4>::random([2, 1, 6, 6], Distribution::Default, &device);
+    let gap = relative_gap(&conv2d(&m, x.clone()), &m.forward(x));
+    assert!(gap <= 1e-6, "ndarray result differs by {gap}");
+}
+
+#[test]
+fn batch_norm_matches_burn_forward_backward_and_running_statistics() {
+    let device = Device::flex().autodiff();
+    for (batch, channels, side) in [(8, 16, 7), (3, 1, 28), (2, 5, 1)] {
+        // Two independent modules (running statistics are shared between clones) with the same
+        // non-trivial gamma and beta.
+        let gamma: Vec<f32> = (0..channels).map(|c| 0.5 + c as f32 / channels as f32).collect();
+        let beta: Vec<f32> = (0..channels).map(|c| c as f32 * 0.1 - 0.3).collect();
+        let make = || {
+            let m = BatchNormConfig::new(channels).init(&device);
+            let param = |v: &[f32]| {
+                burn::module::Param::from_tensor(Tensor::<1>::from_data(
+                    TensorData::new(v.to_vec(), [channels]),
+                    &device,
+                ))
+            };
+            BatchNorm { gamma: param(&gamma), beta: param(&beta), ..m }
+        };
+        let (ours, theirs) = (make(), make());
+        let what = format!("batch norm [{batch}, {channels}, {side}, {side}]");
+        compare(
+            &what,
+            &(ours.clone(), theirs.clone()),
+            [batch, channels, side, side],
+            |(o, t), x, own| batch_norm_using(if own { o } else { t }, x * 3.0 + 1.0, own),
+            |(o, t), grads| {
+                // Each run registers gradients for its own module only.
+                let m = if o.gamma.val().grad(grads).is_some() { o } else { t };
+                (m.gamma.val().grad(grads).unwrap().reshape([1, 1, 1, -1]), Some(m.beta.val().grad(grads).unwrap()))
+            },
+        );
+        for (name, a, b) in [
+            ("running mean", ours.running_mean.value(), theirs.running_mean.value()),
+            ("running variance", ours.running_var.value(), theirs.running_var.value()),
+        ] {
+            let gap = relative_gap1(&a, &b);
+            assert!(gap <= 1e-5, "{what}: {name} differs by {gap}");
+        }
+    }
+}
