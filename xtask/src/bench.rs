@@ -163,9 +163,59 @@ fn median(v: &[f64]) -> f64 {
     s.get(s.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
-/// `(model, kind args, batch)` of the training benchmark.
-const MODELS: [(&str, &str, &str); 3] =
-    [("conv-ae", "conv-ae", "256"), ("fc-ae", "fc-ae", "128"), ("conv-vae", "conv-vae", "256")];
+/// `(model, kind, batch)` of the training benchmark.
+const MODELS: [(&str, &str, &str); 4] =
+    [("conv-ae", "conv-ae", "256"), ("fc-ae", "fc-ae", "128"), ("conv-vae", "conv-vae", "256"), ("cnn", "cnn", "128")];
+
+/// The configurations timed for each model: `(label, device, BOTTLENECK_CONV, epochs)`. ndarray
+/// is skipped for the CNN (its convolutions would take most of an hour per epoch).
+const SETUPS: [(&str, &str, &str, &str); 3] =
+    [("flex", "flex", "own", "3"), ("flex, burn's kernels", "flex", "burn", "1"), ("ndarray", "ndarray", "own", "1")];
+
+/// Peak resident memory of a training process: through its first epoch, and through all.
+struct Peak {
+    first_epoch_kib: u64,
+    all_kib: u64,
+}
+
+/// `VmHWM` (peak resident set) of process `pid`, in KiB.
+fn peak_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Runs the release `bottleneck` with `args` into `run`, polling its peak memory; the peak when
+/// the first epoch's row appears in metrics.csv is "through the first epoch" (read within 50 ms).
+fn train_measured(step: &str, args: &[&str], env: (&str, &str), run: &Path) -> Result<Peak, String> {
+    let bin = shell::target_dir(&shell::root()).join("release/bottleneck");
+    let _ = std::fs::remove_dir_all(run);
+    eprintln!("\n==> {step}: {} {}={} {}", bin.display(), env.0, env.1, args.join(" "));
+    let mut child = Command::new(&bin)
+        .args(args)
+        .env(env.0, env.1)
+        .current_dir(shell::root())
+        .spawn()
+        .map_err(|e| format!("{step}: cannot start {}: {e}", bin.display()))?;
+    let (mut first, mut all) = (None, 0);
+    let status = loop {
+        if let Some(kib) = peak_kib(child.id()) {
+            all = kib;
+            let rows = std::fs::read_to_string(run.join("metrics.csv")).map_or(0, |t| t.lines().count().saturating_sub(1));
+            if first.is_none() && rows >= 1 {
+                first = Some(kib);
+            }
+        }
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) => std::thread::sleep(std::time::Duration::from_millis(50)),
+            Err(e) => return Err(format!("{step}: {e}")),
+        }
+    };
+    if !status.success() {
+        return Err(format!("{step} failed ({status})"));
+    }
+    Ok(Peak { first_epoch_kib: first.unwrap_or(all), all_kib: all })
+}
 
 fn training() -> Result<(), String> {
     let runs = shell::root().join("runs/bench-training");
@@ -176,11 +226,16 @@ fn training() -> Result<(), String> {
             "the training benchmark needs the full Fashion-MNIST in {data} (apt-get install dataset-fashion-mnist)"
         ));
     }
-    let mut medians: Vec<[Option<f64>; 3]> = vec![[None; 3]; MODELS.len()];
+    shell::run("build bottleneck", cargo(&["build", "--release", "-q", "-p", "bottleneck"]))?;
+    let mut medians: Vec<[Option<f64>; 4]> = vec![[None; 4]; MODELS.len()];
+    let mut memory = Vec::new();
     let mut detail = Vec::new();
     for (m, (model, kind, batch)) in MODELS.iter().enumerate() {
-        for (b, (backend, epochs)) in [("flex", "3"), ("ndarray", "1")].iter().enumerate() {
-            let name = format!("{model}-{backend}");
+        for (b, (label, device, kernels, epochs)) in SETUPS.iter().enumerate() {
+            if *model == "cnn" && *device == "ndarray" {
+                continue;
+            }
+            let name = format!("{model}-{}", label.replace([',', '\''], "").replace(' ', "-"));
             let args = [
                 "train",
                 kind,
@@ -193,7 +248,7 @@ fn training() -> Result<(), String> {
                 "--valid-fraction",
                 "0",
                 "--device",
-                backend,
+                device,
                 "--runs",
                 &runs_s,
                 "--name",
@@ -201,11 +256,14 @@ fn training() -> Result<(), String> {
                 "--overwrite",
                 "-q",
             ];
-            shell::run(&format!("train {model} on {backend}"), bottleneck(&args))?;
+            let peak = train_measured(&format!("train {model} on {label}"), &args, ("BOTTLENECK_CONV", kernels), &runs.join(&name))?;
             let secs = epoch_seconds(&runs.join(&name))?;
             medians[m][b] = Some(median(&secs));
+            if b == 0 {
+                memory.push((peak.first_epoch_kib, peak.all_kib));
+            }
             detail.push(format!(
-                "{model} on {backend}: {}",
+                "{model} on {label}: {}",
                 secs.iter().map(|s| format!("{s:.1}")).collect::<Vec<_>>().join(", ")
             ));
         }
@@ -227,7 +285,7 @@ fn training() -> Result<(), String> {
         };
         if let (Some(model), Some(sec)) = (field("model"), field("median_seconds")) {
             if let Some(m) = MODELS.iter().position(|(n, _, _)| *n == model) {
-                medians[m][2] = sec.parse().ok();
+                medians[m][3] = sec.parse().ok();
             }
             detail.push(format!(
                 "{model} in PyTorch {TORCH}: {}",
@@ -244,24 +302,34 @@ fn training() -> Result<(), String> {
         (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
         _ => "-".into(),
     };
+    let mib = |kib: u64| format!("{:.0}", kib as f64 / 1024.0);
     let rows: Vec<String> = MODELS
         .iter()
         .zip(&medians)
-        .map(|((model, _, batch), [flex, nd, torch])| {
+        .zip(&memory)
+        .map(|(((model, _, batch), [own, generic, nd, torch]), (first, all))| {
             format!(
-                "| {model} | {batch} | {} | {} | {} | {} |",
-                cell(*flex),
+                "| {model} | {batch} | {} | {} | {} | {} | **{}** | {} | {} / {} |",
+                cell(*own),
+                cell(*generic),
                 cell(*nd),
                 cell(*torch),
-                ratio(*flex, *torch)
+                ratio(*own, *torch),
+                ratio(*generic, *torch),
+                mib(*first),
+                mib(*all)
             )
         })
         .collect();
     let body = format!(
         "Measured by `cargo xtask bench training` on {}: all 60,000 training images, Adam, median seconds per\n\
-         training epoch (flex: 3 epochs, ndarray: 1, PyTorch {TORCH}: 3 on 2 threads, `xtask/python/pytorch_reference.py`,\n\
-         same networks and batch sizes; `bottleneck train KIND --epochs N --valid-fraction 0 --device BACKEND`).\n\n\
-         | model | batch | burn flex | burn ndarray | PyTorch | flex / PyTorch |\n|---|---|---|---|---|---|\n{}\n\n\
+         training epoch (flex with the own kernels of `trainer/src/kernels`: 3 epochs; flex with burn's own\n\
+         convolutions and batch norm, `BOTTLENECK_CONV=burn`: 1; ndarray: 1, not run for the CNN; PyTorch {TORCH}: 3 on 2\n\
+         threads, `xtask/python/pytorch_reference.py`, same networks, batch sizes and optimizer;\n\
+         `bottleneck train KIND --epochs N --valid-fraction 0 --device BACKEND`). Peak memory is the process's\n\
+         peak resident set (VmHWM) through the first epoch and through all three, with the own kernels.\n\n\
+         | model | batch | flex | flex, burn's kernels | ndarray | PyTorch | flex / PyTorch | burn's kernels / PyTorch | peak MiB (1 epoch / 3) |\n\
+         |---|---|---|---|---|---|---|---|---|\n{}\n\n\
          Each epoch: {}.\n",
         machine(),
         rows.join("\n"),
