@@ -1,6 +1,7 @@
 //! Own CPU kernels for training on burn's flex backend.
 //!
-//! The models call [`conv2d`], [`conv_transpose2d`] and [`batch_norm`] with burn's own modules:
+//! The models call [`conv2d`], [`conv_transpose2d`] and [`batch_norm`] with burn's own modules,
+//! and the VAE's loss calls [`bce_with_logits_rows`]:
 //! on flex, with
 //! `f32` tensors and a geometry the kernels cover (one group, no dilation, symmetric padding,
 //! output padding below the stride), the forward pass and every gradient run in `conv`; anywhere
@@ -8,6 +9,7 @@
 //! runs. Records and checkpoints do not change: the weights stay in burn's modules.
 
 pub mod batch_norm;
+pub mod bce;
 pub mod conv;
 pub mod gemm;
 pub mod ops;
@@ -42,6 +44,27 @@ pub fn own_kernels() -> bool {
             own
         }
     }
+}
+
+/// [`own_kernels`], or in tests the choice this thread made.
+fn own_kernels_here() -> bool {
+    #[cfg(test)]
+    if let Some(own) = OWN_HERE.with(std::cell::Cell::get) {
+        return own;
+    }
+    own_kernels()
+}
+
+#[cfg(test)]
+thread_local! {
+    /// A test's choice for this thread (tests run in parallel; the process-wide one would race).
+    static OWN_HERE: std::cell::Cell<Option<bool>> = const { std::cell::Cell::new(None) };
+}
+
+/// Chooses the own kernels for this thread only (tests).
+#[cfg(test)]
+fn set_own_for_this_test(own: bool) {
+    OWN_HERE.with(|c| c.set(Some(own)));
 }
 
 /// Chooses the own kernels (`true`) or burn's for the rest of the process (tests and benchmarks
@@ -80,7 +103,7 @@ fn bias_or_zeros(bias: Option<&burn::module::Param<Tensor<1>>>, channels: usize,
 
 /// `module.forward(x)`, on the own kernels where they apply and [`own_kernels`] says so.
 pub fn conv2d(module: &Conv2d, x: Tensor<4>) -> Tensor<4> {
-    conv2d_using(module, x, own_kernels())
+    conv2d_using(module, x, own_kernels_here())
 }
 
 /// `module.forward(x)`, on the own kernels where they apply and `own` is set.
@@ -108,7 +131,7 @@ pub fn conv2d_using(module: &Conv2d, x: Tensor<4>, own: bool) -> Tensor<4> {
 
 /// `module.forward(x)`, on the own kernels where they apply and [`own_kernels`] says so.
 pub fn conv_transpose2d(module: &ConvTranspose2d, x: Tensor<4>) -> Tensor<4> {
-    conv_transpose2d_using(module, x, own_kernels())
+    conv_transpose2d_using(module, x, own_kernels_here())
 }
 
 /// `module.forward(x)`, on the own kernels where they apply and `own` is set.
@@ -140,7 +163,7 @@ pub fn conv_transpose2d_using(module: &ConvTranspose2d, x: Tensor<4>, own: bool)
 
 /// `module.forward(x)`, on the own kernels where they apply and [`own_kernels`] says so.
 pub fn batch_norm(module: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
-    batch_norm_using(module, x, own_kernels())
+    batch_norm_using(module, x, own_kernels_here())
 }
 
 /// `module.forward(x)`, on the own kernels where they apply and `own` is set: in training (an
@@ -169,6 +192,29 @@ pub fn batch_norm_using(module: &BatchNorm, x: Tensor<4>, own: bool) -> Tensor<4
     running(&module.running_mean, mean);
     running(&module.running_var, var);
     Tensor::from_dispatch(out)
+}
+
+/// Binary cross-entropy of `logits` `[rows, n]` against `targets` in [0, 1], summed per row:
+/// `-(x ln s(l) + (1 - x) ln(1 - s(l)))`, `s` the sigmoid. One pass each way on flex with `f32`
+/// (where [`own_kernels`] says so); burn's `log_sigmoid` elsewhere.
+pub fn bce_with_logits_rows(logits: Tensor<2>, targets: Tensor<2>) -> Tensor<1> {
+    let flex = Device::flex();
+    let own = own_kernels_here()
+        && logits.device() == flex
+        && targets.device() == flex
+        && logits.dtype() == DType::F32
+        && targets.dtype() == DType::F32;
+    if !own {
+        use burn::tensor::activation::log_sigmoid;
+        let [rows, _] = logits.dims();
+        let loss = targets.clone() * log_sigmoid(logits.clone()) + (-targets + 1.0) * log_sigmoid(-logits);
+        return loss.neg().sum_dim(1).reshape([rows]);
+    }
+    took_own();
+    Tensor::from_dispatch(<Dispatch as TrainKernels>::bce_with_logits_rows(
+        logits.into_dispatch(),
+        targets.into_dispatch(),
+    ))
 }
 
 #[cfg(test)]

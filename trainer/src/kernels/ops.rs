@@ -14,8 +14,8 @@ use burn::backend::autodiff::{Autodiff, NodeId};
 use burn::backend::flex::FlexTensor;
 use burn::backend::{Backend, Flex, TensorData, TensorMetadata, backend_extension, tensor::FloatTensor};
 
-use super::batch_norm;
 use super::conv::{self, ConvShape};
+use super::{batch_norm, bce};
 
 /// Stride and padding of a 2-D convolution (one group, no dilation, symmetric padding).
 pub type Geometry = [[usize; 2]; 2];
@@ -77,6 +77,17 @@ pub trait TrainKernels: Backend {
         beta: FloatTensor<Self>,
         epsilon: f64,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+
+    /// Binary cross-entropy of `logits` `[rows, n]` against `targets` in [0, 1], summed per row.
+    fn bce_with_logits_rows(logits: FloatTensor<Self>, targets: FloatTensor<Self>) -> FloatTensor<Self>;
+
+    /// Gradients of [`Self::bce_with_logits_rows`] with respect to the logits and the targets,
+    /// given the gradient of each row's loss.
+    fn bce_with_logits_backward(
+        logits: FloatTensor<Self>,
+        targets: FloatTensor<Self>,
+        row_grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>);
 
     /// The gradients of [`Self::batch_norm_train_nchw`] with respect to `x`, `gamma` and `beta`.
     fn batch_norm_backward_nchw(
@@ -181,6 +192,21 @@ impl TrainKernels for Flex {
         (tensor(out, &[n, c, h, w]), tensor(mean, &[c]), tensor(var, &[c]))
     }
 
+    fn bce_with_logits_rows(logits: FlexTensor, targets: FlexTensor) -> FlexTensor {
+        let ((l, [rows, n]), (x, _)) = (matrix(logits), matrix(targets));
+        tensor(bce::forward(values(&l), values(&x), n), &[rows])
+    }
+
+    fn bce_with_logits_backward(
+        logits: FlexTensor,
+        targets: FlexTensor,
+        row_grad: FlexTensor,
+    ) -> (FlexTensor, FlexTensor) {
+        let ((l, [rows, n]), (x, _), g) = (matrix(logits), matrix(targets), row_grad.to_contiguous());
+        let (dl, dx) = bce::backward(values(&l), values(&x), n, values(&g));
+        (tensor(dl, &[rows, n]), tensor(dx, &[rows, n]))
+    }
+
     fn batch_norm_backward_nchw(
         x: FlexTensor,
         dy: FlexTensor,
@@ -200,6 +226,36 @@ impl TrainKernels for Flex {
             batch_norm::Statistics { mean: values(&mean), var: values(&var), epsilon },
         );
         (tensor(dx, &[n, c, h, w]), tensor(dgamma, &[c]), tensor(dbeta, &[c]))
+    }
+}
+
+/// A contiguous `f32` matrix and its `[rows, columns]`.
+fn matrix(t: FlexTensor) -> (FlexTensor, [usize; 2]) {
+    let t = t.to_contiguous();
+    let dims = t.shape().dims::<2>();
+    (t, dims)
+}
+
+/// Backward step of [`TrainKernels::bce_with_logits_rows`].
+#[derive(Debug)]
+struct BceBackward;
+
+impl<B: TrainKernels> Backward<B, 2> for BceBackward {
+    /// Checkpointed logits and targets.
+    type State = (NodeId, NodeId);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
+        let [node_logits, node_targets] = ops.parents;
+        let g = grads.consume::<B>(&ops.node);
+        let (logits_id, targets_id) = ops.state;
+        let logits: FloatTensor<B> = checkpointer.retrieve_node_output(logits_id);
+        let targets: FloatTensor<B> = checkpointer.retrieve_node_output(targets_id);
+        let (dl, dx) = B::bce_with_logits_backward(logits, targets, g);
+        for (node, grad) in [(node_logits, dl), (node_targets, dx)] {
+            if let Some(node) = node {
+                grads.register::<B>(node.id, grad);
+            }
+        }
     }
 }
 
@@ -404,6 +460,30 @@ impl<B: TrainKernels, C: CheckpointStrategy> TrainKernels for Autodiff<B, C> {
                 (prep.finish(out), untracked(mean), untracked(var))
             }
         }
+    }
+
+    fn bce_with_logits_rows(logits: FloatTensor<Self>, targets: FloatTensor<Self>) -> FloatTensor<Self> {
+        match BceBackward.prepare::<C>([logits.node(), targets.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(mut prep) => {
+                let logits_id = prep.checkpoint(&logits);
+                let targets_id = prep.checkpoint(&targets);
+                let out = B::bce_with_logits_rows(logits.into_primitive(), targets.into_primitive());
+                prep.finish((logits_id, targets_id), out)
+            }
+            OpsKind::UnTracked(prep) => {
+                prep.finish(B::bce_with_logits_rows(logits.into_primitive(), targets.into_primitive()))
+            }
+        }
+    }
+
+    fn bce_with_logits_backward(
+        logits: FloatTensor<Self>,
+        targets: FloatTensor<Self>,
+        row_grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        let (dl, dx) =
+            B::bce_with_logits_backward(logits.into_primitive(), targets.into_primitive(), row_grad.into_primitive());
+        (FloatTensor::<Self>::new(dl), FloatTensor::<Self>::new(dx))
     }
 
     fn batch_norm_backward_nchw(

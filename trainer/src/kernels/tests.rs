@@ -210,3 +210,26 @@ fn batch_norm_matches_burn_forward_backward_and_running_statistics() {
         }
     }
 }
+
+#[test]
+fn binary_cross_entropy_matches_burns_log_sigmoid_form() {
+    let device = Device::flex().autodiff();
+    let logits = Tensor::<2>::random([5, 33], Distribution::Uniform(-8.0, 8.0), &device);
+    let targets = Tensor::<2>::random([5, 33], Distribution::Uniform(0.0, 1.0), &device);
+    let weights = Tensor::<1>::from_data(TensorData::new(vec![0.5_f32, -1.0, 2.0, 0.25, 1.0], [5]), &device);
+    let mut results = Vec::new();
+    for own in [true, false] {
+        set_own_for_this_test(own);
+        let l = logits.clone().detach().require_grad();
+        let before = OWN_CALLS.with(std::cell::Cell::get);
+        let loss = bce_with_logits_rows(l.clone(), targets.clone().detach());
+        assert_eq!(OWN_CALLS.with(std::cell::Cell::get) > before, own, "own kernel taken: {}", !own);
+        let grads = (loss.clone() * weights.clone()).sum().backward();
+        results.push((loss, l.grad(&grads).unwrap()));
+    }
+    let [(loss, dl), (loss0, dl0)] = <[_; 2]>::try_from(results).ok().unwrap();
+    let gap = relative_gap1(&loss, &loss0);
+    assert!(gap <= 1e-5, "row losses differ by {gap}");
+    let gap = relative_gap(&dl.reshape([1, 1, 5, 33]), &dl0.reshape([1, 1, 5, 33]));
+    assert!(gap <= 1e-5, "logit gradients differ by {gap}");
+}

@@ -2,7 +2,7 @@
 //! MSE of the mean code's reconstruction, comparable with the autoencoders'.
 
 use burn::prelude::*;
-use burn::tensor::activation::{log_sigmoid, sigmoid};
+use burn::tensor::activation::sigmoid;
 
 use super::sets::Sets;
 use crate::data::batch::{InputRange, image_tensor};
@@ -49,10 +49,7 @@ impl Objective for Elbo<'_> {
         let out = model.forward(x.clone(), split == Split::Train);
         let probs = sigmoid(out.logits.clone());
         let recon = match self.reconstruction {
-            Reconstruction::Bce => {
-                let l = out.logits;
-                (x.clone() * log_sigmoid(l.clone()) + (-x.clone() + 1.0) * log_sigmoid(-l)).neg().sum_dim(1).mean()
-            }
+            Reconstruction::Bce => crate::kernels::bce_with_logits_rows(out.logits, x.clone()).mean(),
             Reconstruction::Mse => (probs.clone() - x.clone()).square().sum_dim(1).mean(),
         };
         let kl = ((out.log_var.clone().exp() + out.mean.square() - out.log_var - 1.0).sum_dim(1) * 0.5).mean();
