@@ -249,9 +249,10 @@ fn own_kernels_and_burns_train_the_same_first_epoch() {
     let dir = tempfile::tempdir().unwrap();
     let s = sample();
     let data = s.to_str().unwrap();
-    let models: [(&str, &[&str], &str); 4] = [
+    let models: [(&str, &[&str], &str); 5] = [
         ("conv-ae", &["--batch-norm", "--widths", "8,16,32"], "train_mse"),
         ("conv-vae", &[], "train_loss"),
+        ("fc-ae", &[], "train_mse"),
         ("cnn", &[], "train_loss"),
         ("classifier", &["--mode", "scratch", "--batch-norm"], "train_loss"),
     ];

@@ -76,7 +76,7 @@ mod tests {
         let logits: Vec<f32> = (0..21).map(|i| (i as f32 - 10.0) * 0.9).collect();
         let targets: Vec<f32> = (0..21).map(|i| (i % 5) as f32 / 4.0).collect();
         let loss = forward(&logits, &targets, row);
-        for r in 0..3 {
+        for (r, got) in loss.iter().enumerate() {
             let want: f64 = (r * row..(r + 1) * row)
                 .map(|i| {
                     let (l, x) = (f64::from(logits[i]), f64::from(targets[i]));
@@ -84,7 +84,7 @@ mod tests {
                     -(x * s.ln() + (1.0 - x) * (1.0 - s).ln())
                 })
                 .sum();
-            assert!((f64::from(loss[r]) - want).abs() < 1e-4 * (1.0 + want), "row {r}: {} against {want}", loss[r]);
+            assert!((f64::from(*got) - want).abs() < 1e-4 * (1.0 + want), "row {r}: {got} against {want}");
         }
         // Large logits neither overflow nor lose the loss.
         assert!(forward(&[200.0, -200.0], &[0.0, 1.0], 2)[0] > 399.0);

@@ -38,6 +38,26 @@ impl<'a> View<'a> {
 /// # Panics
 /// When the shapes disagree or a view reaches outside its slice.
 pub fn matmul(dst: &mut [f32], dst_stride: usize, a: View<'_>, b: View<'_>, accumulate: bool) {
+    product(dst, dst_stride, a, b, accumulate, gemm::Parallelism::None);
+}
+
+/// [`matmul`] on all of rayon's threads (gemm splits the output, never a sum, so the result
+/// does not depend on the threads).
+///
+/// # Panics
+/// As [`matmul`].
+pub fn matmul_parallel(dst: &mut [f32], dst_stride: usize, a: View<'_>, b: View<'_>, accumulate: bool) {
+    product(dst, dst_stride, a, b, accumulate, gemm::Parallelism::Rayon(0));
+}
+
+fn product(
+    dst: &mut [f32],
+    dst_stride: usize,
+    a: View<'_>,
+    b: View<'_>,
+    accumulate: bool,
+    parallelism: gemm::Parallelism,
+) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     assert_eq!(b.rows, k, "matmul: inner dimensions differ");
     assert!(a.in_bounds() && b.in_bounds(), "matmul: a view reaches outside its slice");
@@ -76,7 +96,7 @@ pub fn matmul(dst: &mut [f32], dst_stride: usize, a: View<'_>, b: View<'_>, accu
             false,
             false,
             false,
-            gemm::Parallelism::None,
+            parallelism,
         );
     }
 }

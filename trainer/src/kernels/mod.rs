@@ -1,6 +1,7 @@
 //! Own CPU kernels for training on burn's flex backend.
 //!
-//! The models call [`conv2d`], [`conv_transpose2d`] and [`batch_norm`] with burn's own modules,
+//! The models call [`conv2d`], [`conv_transpose2d`], [`batch_norm`], [`max_pool2d`] and [`linear`]
+//! with burn's own modules,
 //! and the VAE's loss calls [`bce_with_logits_rows`]:
 //! on flex, with
 //! `f32` tensors and a geometry the kernels cover (one group, no dilation, symmetric padding,
@@ -12,15 +13,19 @@ pub mod batch_norm;
 pub mod bce;
 pub mod conv;
 pub mod gemm;
+pub mod linear;
+pub mod max_pool;
 pub mod ops;
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use burn::backend::{DType, Dispatch};
 use burn::nn::conv::{Conv2d, ConvTranspose2d};
-use burn::nn::{BatchNorm, PaddingConfig2d};
+use burn::nn::pool::MaxPool2d;
+use burn::nn::{BatchNorm, Linear, PaddingConfig2d};
 use burn::prelude::*;
 
+pub use linear::Activation;
 use ops::TrainKernels;
 
 /// Which convolutions run: unset, own kernels, burn's.
@@ -192,6 +197,57 @@ pub fn batch_norm_using(module: &BatchNorm, x: Tensor<4>, own: bool) -> Tensor<4
     running(&module.running_mean, mean);
     running(&module.running_var, var);
     Tensor::from_dispatch(out)
+}
+
+/// `module.forward(x)` through `act`: one operation each way on flex with `f32` (where
+/// [`own_kernels`] says so), burn's linear and activation elsewhere.
+pub fn linear(module: &Linear, x: Tensor<2>, act: Activation) -> Tensor<2> {
+    let weight = module.weight.val();
+    let flex = Device::flex();
+    let own = own_kernels_here()
+        && x.device() == flex
+        && weight.device() == flex
+        && x.dtype() == DType::F32
+        && weight.dtype() == DType::F32;
+    if !own {
+        let y = module.forward(x);
+        return match act {
+            Activation::None => y,
+            Activation::Relu => burn::tensor::activation::relu(y),
+            Activation::Tanh => burn::tensor::activation::tanh(y),
+        };
+    }
+    let bias =
+        module.bias.as_ref().map_or_else(|| Tensor::zeros([weight.dims()[1]], &x.device()), burn::module::Param::val);
+    took_own();
+    let code = match act {
+        Activation::None => 0,
+        Activation::Relu => 1,
+        Activation::Tanh => 2,
+    };
+    Tensor::from_dispatch(<Dispatch as TrainKernels>::linear_act(
+        x.into_dispatch(),
+        weight.into_dispatch(),
+        bias.into_dispatch(),
+        code,
+    ))
+}
+
+/// `module.forward(x)`, on the own kernels where they apply (flex, `f32`, no padding, no
+/// dilation, no ceil mode, a window that fits) and [`own_kernels`] says so.
+pub fn max_pool2d(module: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
+    let [_, _, h, w] = x.dims();
+    let plain = matches!(module.padding, PaddingConfig2d::Valid) && module.dilation == [1, 1] && !module.ceil_mode;
+    let fits = (0..2).all(|i| module.stride[i] > 0 && module.kernel_size[i] > 0 && [h, w][i] >= module.kernel_size[i]);
+    if !(own_kernels_here() && plain && fits && x.device() == Device::flex() && x.dtype() == DType::F32) {
+        return module.forward(x);
+    }
+    took_own();
+    Tensor::from_dispatch(<Dispatch as TrainKernels>::max_pool2d_nchw(
+        x.into_dispatch(),
+        module.kernel_size,
+        module.stride,
+    ))
 }
 
 /// Binary cross-entropy of `logits` `[rows, n]` against `targets` in [0, 1], summed per row:

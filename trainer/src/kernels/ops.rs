@@ -15,6 +15,8 @@ use burn::backend::flex::FlexTensor;
 use burn::backend::{Backend, Flex, TensorData, TensorMetadata, backend_extension, tensor::FloatTensor};
 
 use super::conv::{self, ConvShape};
+use super::linear::{self, Activation, LinearShape};
+use super::max_pool::{self, PoolShape};
 use super::{batch_norm, bce};
 
 /// Stride and padding of a 2-D convolution (one group, no dilation, symmetric padding).
@@ -77,6 +79,36 @@ pub trait TrainKernels: Backend {
         beta: FloatTensor<Self>,
         epsilon: f64,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+
+    /// `x W + b` (`x` `[rows, in]`, `w` `[in, out]`), through the activation `act` names (0
+    /// none, 1 ReLU, 2 tanh).
+    fn linear_act(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        act: u8,
+    ) -> FloatTensor<Self>;
+
+    /// Gradients of [`Self::linear_act`] with respect to `x`, the weight and the bias, from its
+    /// output `y` and the output gradient `dy`.
+    fn linear_act_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        y: FloatTensor<Self>,
+        dy: FloatTensor<Self>,
+        act: u8,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+
+    /// 2-D max pooling of `x` `[n, c, h, w]`, windows of `kernel` every `stride`, no padding.
+    fn max_pool2d_nchw(x: FloatTensor<Self>, kernel: [usize; 2], stride: [usize; 2]) -> FloatTensor<Self>;
+
+    /// The gradient of [`Self::max_pool2d_nchw`] with respect to `x`.
+    fn max_pool2d_backward_nchw(
+        x: FloatTensor<Self>,
+        dy: FloatTensor<Self>,
+        kernel: [usize; 2],
+        stride: [usize; 2],
+    ) -> FloatTensor<Self>;
 
     /// Binary cross-entropy of `logits` `[rows, n]` against `targets` in [0, 1], summed per row.
     fn bce_with_logits_rows(logits: FloatTensor<Self>, targets: FloatTensor<Self>) -> FloatTensor<Self>;
@@ -192,6 +224,39 @@ impl TrainKernels for Flex {
         (tensor(out, &[n, c, h, w]), tensor(mean, &[c]), tensor(var, &[c]))
     }
 
+    fn max_pool2d_nchw(x: FlexTensor, kernel: [usize; 2], stride: [usize; 2]) -> FlexTensor {
+        let (x, [n, c, h, w]) = dense(x);
+        let s = PoolShape { planes: n * c, in_size: [h, w], kernel, stride };
+        let [oh, ow] = s.out_size().expect("the wrapper checks the window fits");
+        tensor(max_pool::forward(&s, values(&x)), &[n, c, oh, ow])
+    }
+
+    fn max_pool2d_backward_nchw(x: FlexTensor, dy: FlexTensor, kernel: [usize; 2], stride: [usize; 2]) -> FlexTensor {
+        let ((x, [n, c, h, w]), (dy, _)) = (dense(x), dense(dy));
+        let s = PoolShape { planes: n * c, in_size: [h, w], kernel, stride };
+        tensor(max_pool::backward(&s, values(&x), values(&dy)), &[n, c, h, w])
+    }
+
+    fn linear_act(x: FlexTensor, weight: FlexTensor, bias: FlexTensor, act: u8) -> FlexTensor {
+        let ((x, [rows, inputs]), (w, [_, outputs]), b) = (matrix(x), matrix(weight), bias.to_contiguous());
+        let s = LinearShape { rows, inputs, outputs };
+        tensor(linear::forward(s, values(&x), values(&w), values(&b), activation(act)), &[rows, outputs])
+    }
+
+    fn linear_act_backward(
+        x: FlexTensor,
+        weight: FlexTensor,
+        y: FlexTensor,
+        dy: FlexTensor,
+        act: u8,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let ((x, [rows, inputs]), (w, [_, outputs]), (y, _), (dy, _)) =
+            (matrix(x), matrix(weight), matrix(y), matrix(dy));
+        let s = LinearShape { rows, inputs, outputs };
+        let (dx, dw, db) = linear::backward(s, values(&x), values(&w), values(&y), values(&dy), activation(act));
+        (tensor(dx, &[rows, inputs]), tensor(dw, &[inputs, outputs]), tensor(db, &[outputs]))
+    }
+
     fn bce_with_logits_rows(logits: FlexTensor, targets: FlexTensor) -> FlexTensor {
         let ((l, [rows, n]), (x, _)) = (matrix(logits), matrix(targets));
         tensor(bce::forward(values(&l), values(&x), n), &[rows])
@@ -234,6 +299,57 @@ fn matrix(t: FlexTensor) -> (FlexTensor, [usize; 2]) {
     let t = t.to_contiguous();
     let dims = t.shape().dims::<2>();
     (t, dims)
+}
+
+/// The activation a `linear_act` code names: 0 none, 1 ReLU, 2 tanh.
+fn activation(code: u8) -> Activation {
+    match code {
+        1 => Activation::Relu,
+        2 => Activation::Tanh,
+        _ => Activation::None,
+    }
+}
+
+/// Backward step of [`TrainKernels::max_pool2d_nchw`].
+#[derive(Debug)]
+struct MaxPoolBackward;
+
+impl<B: TrainKernels> Backward<B, 1> for MaxPoolBackward {
+    /// Checkpointed input, kernel, stride.
+    type State = (NodeId, [usize; 2], [usize; 2]);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
+        let [node_x] = ops.parents;
+        let dy = grads.consume::<B>(&ops.node);
+        let (x_id, kernel, stride) = ops.state;
+        if let Some(node) = node_x {
+            let x: FloatTensor<B> = checkpointer.retrieve_node_output(x_id);
+            grads.register::<B>(node.id, B::max_pool2d_backward_nchw(x, dy, kernel, stride));
+        }
+    }
+}
+
+/// Backward step of [`TrainKernels::linear_act`].
+#[derive(Debug)]
+struct LinearBackward;
+
+impl<B: TrainKernels> Backward<B, 3> for LinearBackward {
+    /// Checkpointed input and weight, the output, the activation.
+    type State = (NodeId, NodeId, FloatTensor<B>, u8);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
+        let [node_x, node_w, node_b] = ops.parents;
+        let dy = grads.consume::<B>(&ops.node);
+        let (x_id, w_id, y, act) = ops.state;
+        let x: FloatTensor<B> = checkpointer.retrieve_node_output(x_id);
+        let w: FloatTensor<B> = checkpointer.retrieve_node_output(w_id);
+        let (dx, dw, db) = B::linear_act_backward(x, w, y, dy, act);
+        for (node, grad) in [(node_x, dx), (node_w, dw), (node_b, db)] {
+            if let Some(node) = node {
+                grads.register::<B>(node.id, grad);
+            }
+        }
+    }
 }
 
 /// Backward step of [`TrainKernels::bce_with_logits_rows`].
@@ -460,6 +576,62 @@ impl<B: TrainKernels, C: CheckpointStrategy> TrainKernels for Autodiff<B, C> {
                 (prep.finish(out), untracked(mean), untracked(var))
             }
         }
+    }
+
+    fn max_pool2d_nchw(x: FloatTensor<Self>, kernel: [usize; 2], stride: [usize; 2]) -> FloatTensor<Self> {
+        match MaxPoolBackward.prepare::<C>([x.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(mut prep) => {
+                let x_id = prep.checkpoint(&x);
+                let out = B::max_pool2d_nchw(x.into_primitive(), kernel, stride);
+                prep.finish((x_id, kernel, stride), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::max_pool2d_nchw(x.into_primitive(), kernel, stride)),
+        }
+    }
+
+    fn max_pool2d_backward_nchw(
+        x: FloatTensor<Self>,
+        dy: FloatTensor<Self>,
+        kernel: [usize; 2],
+        stride: [usize; 2],
+    ) -> FloatTensor<Self> {
+        FloatTensor::<Self>::new(B::max_pool2d_backward_nchw(x.into_primitive(), dy.into_primitive(), kernel, stride))
+    }
+
+    fn linear_act(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        bias: FloatTensor<Self>,
+        act: u8,
+    ) -> FloatTensor<Self> {
+        match LinearBackward.prepare::<C>([x.node(), weight.node(), bias.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(mut prep) => {
+                let x_id = prep.checkpoint(&x);
+                let w_id = prep.checkpoint(&weight);
+                let out = B::linear_act(x.into_primitive(), weight.into_primitive(), bias.into_primitive(), act);
+                prep.finish((x_id, w_id, out.clone(), act), out)
+            }
+            OpsKind::UnTracked(prep) => {
+                prep.finish(B::linear_act(x.into_primitive(), weight.into_primitive(), bias.into_primitive(), act))
+            }
+        }
+    }
+
+    fn linear_act_backward(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        y: FloatTensor<Self>,
+        dy: FloatTensor<Self>,
+        act: u8,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let (dx, dw, db) = B::linear_act_backward(
+            x.into_primitive(),
+            weight.into_primitive(),
+            y.into_primitive(),
+            dy.into_primitive(),
+            act,
+        );
+        (FloatTensor::<Self>::new(dx), FloatTensor::<Self>::new(dw), FloatTensor::<Self>::new(db))
     }
 
     fn bce_with_logits_rows(logits: FloatTensor<Self>, targets: FloatTensor<Self>) -> FloatTensor<Self> {

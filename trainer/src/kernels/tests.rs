@@ -233,3 +233,69 @@ fn binary_cross_entropy_matches_burns_log_sigmoid_form() {
     let gap = relative_gap(&dl.reshape([1, 1, 5, 33]), &dl0.reshape([1, 1, 5, 33]));
     assert!(gap <= 1e-5, "logit gradients differ by {gap}");
 }
+
+#[test]
+fn linear_layers_match_burn_forward_and_backward() {
+    let device = Device::flex().autodiff();
+    for (rows, inputs, outputs, bias, act) in [
+        (128, 784, 128, true, Activation::Relu),
+        (7, 8, 784, true, Activation::Tanh),
+        (9, 6, 4, true, Activation::None),
+        (3, 5, 2, false, Activation::Relu),
+    ] {
+        let module = burn::nn::LinearConfig::new(inputs, outputs).with_bias(bias).init(&device);
+        let x = Tensor::<2>::random([rows, inputs], Distribution::Uniform(-1.0, 1.0), &device);
+        let r = Tensor::<2>::random([rows, outputs], Distribution::Uniform(-1.0, 1.0), &device);
+        let mut results = Vec::new();
+        for own in [true, false] {
+            set_own_for_this_test(own);
+            let xi = x.clone().detach().require_grad();
+            let before = OWN_CALLS.with(std::cell::Cell::get);
+            let y = linear(&module, xi.clone(), act);
+            assert_eq!(OWN_CALLS.with(std::cell::Cell::get) > before, own);
+            let grads = (y.clone() * r.clone()).sum().backward();
+            let dw = module.weight.val().grad(&grads).unwrap();
+            let db = module.bias.as_ref().map(|b| b.val().grad(&grads).unwrap());
+            results.push((y, xi.grad(&grads).unwrap(), dw, db));
+        }
+        let [(y, dx, dw, db), (y0, dx0, dw0, db0)] = <[_; 2]>::try_from(results).ok().unwrap();
+        let four = |t: Tensor<2>| t.unsqueeze::<4>();
+        for (name, a, b) in [("output", y, y0), ("input gradient", dx, dx0), ("weight gradient", dw, dw0)] {
+            let gap = relative_gap(&four(a), &four(b));
+            assert!(gap <= 1e-4, "linear {inputs}->{outputs}: {name} differs by {gap}");
+        }
+        if let (Some(db), Some(db0)) = (db, db0) {
+            let gap = relative_gap1(&db, &db0);
+            assert!(gap <= 1e-4, "linear {inputs}->{outputs}: bias gradient differs by {gap}");
+        }
+    }
+}
+
+#[test]
+fn max_pooling_matches_burn_forward_and_backward() {
+    let device = Device::flex().autodiff();
+    for (shape, kernel, stride) in
+        [([4, 16, 28, 28], 2, 2), ([3, 2, 7, 7], 2, 2), ([2, 3, 9, 8], 3, 2), ([2, 2, 5, 5], 2, 1)]
+    {
+        let module = burn::nn::pool::MaxPool2dConfig::new([kernel, kernel]).with_strides([stride, stride]).init();
+        // Distinct values: ties would make the choice of maximum (and so the gradient) arbitrary.
+        let n: usize = shape.iter().product();
+        let mut values: Vec<f32> = (0..n).map(|i| ((i * 7919) % n) as f32 / n as f32 - 0.5).collect();
+        values.reverse();
+        let x = Tensor::<4>::from_data(TensorData::new(values, shape), &device);
+        let r = Tensor::<4>::random(module.forward(x.clone()).dims(), Distribution::Uniform(-1.0, 1.0), &device);
+        let mut results = Vec::new();
+        for own in [true, false] {
+            set_own_for_this_test(own);
+            let xi = x.clone().detach().require_grad();
+            let before = OWN_CALLS.with(std::cell::Cell::get);
+            let y = max_pool2d(&module, xi.clone());
+            assert_eq!(OWN_CALLS.with(std::cell::Cell::get) > before, own);
+            let grads = (y.clone() * r.clone()).sum().backward();
+            results.push((y, xi.grad(&grads).unwrap()));
+        }
+        let [(y, dx), (y0, dx0)] = <[_; 2]>::try_from(results).ok().unwrap();
+        assert!(relative_gap(&y, &y0) <= 1e-6, "max pool {shape:?} k{kernel} s{stride}: outputs differ");
+        assert!(relative_gap(&dx, &dx0) <= 1e-6, "max pool {shape:?} k{kernel} s{stride}: gradients differ");
+    }
+}

@@ -6,11 +6,11 @@ use std::fmt;
 use bottleneck_export::{Layer, Network};
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::activation::relu;
 use serde::{Deserialize, Serialize};
 
 use super::conv_ae::{self, ConvEncoder, EncoderShape};
 use super::export;
+use crate::kernels::{Activation, linear};
 
 /// How the encoder starts and whether it learns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -93,9 +93,9 @@ impl Classifier {
 
     /// `[B, latent]` codes to logits.
     pub fn head(&self, codes: Tensor<2>) -> Tensor<2> {
-        let h = self.dropout.forward(relu(self.fc1.forward(codes)));
-        let h = self.dropout.forward(relu(self.fc2.forward(h)));
-        self.out.forward(h)
+        let h = self.dropout.forward(linear(&self.fc1, codes, Activation::Relu));
+        let h = self.dropout.forward(linear(&self.fc2, h, Activation::Relu));
+        linear(&self.out, h, Activation::None)
     }
 
     /// The head's layers for export (dropout omitted).

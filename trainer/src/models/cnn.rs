@@ -11,7 +11,7 @@ use burn::prelude::*;
 use burn::tensor::activation::relu;
 
 use super::conv_ae::SIDE;
-use crate::kernels::{batch_norm, conv2d};
+use crate::kernels::{Activation, batch_norm, conv2d, linear, max_pool2d};
 
 /// Options of the CNN baseline.
 #[derive(Config, Debug)]
@@ -100,13 +100,13 @@ impl Cnn {
         for ((conv, norm), &pool) in self.convs.iter().zip(&self.norms).zip(&self.pool_after) {
             x = relu(batch_norm(norm, conv2d(conv, x)));
             if pool {
-                x = self.pool.forward(x);
+                x = max_pool2d(&self.pool, x);
             }
         }
         let [_, c, h, w] = x.dims();
         let x = self.dropout.forward(x.reshape([b, c * h * w]));
-        let x = self.dropout.forward(relu(self.fc1.forward(x)));
-        self.fc2.forward(x)
+        let x = self.dropout.forward(linear(&self.fc1, x, Activation::Relu));
+        linear(&self.fc2, x, Activation::None)
     }
 }
 

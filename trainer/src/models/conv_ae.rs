@@ -8,7 +8,7 @@ use burn::prelude::*;
 use burn::tensor::activation::{relu, sigmoid};
 
 use super::export;
-use crate::kernels::{batch_norm, conv_transpose2d, conv2d};
+use crate::kernels::{Activation, batch_norm, conv_transpose2d, conv2d, linear};
 
 /// Shape of the image the convolutional models take.
 pub const SIDE: usize = 28;
@@ -191,8 +191,8 @@ impl ConvEncoder {
         let x = conv2d(&self.conv3, x);
         let [_, c, h, w] = x.dims();
         let x = x.reshape([batch, c * h * w]);
-        let x = self.dropout.forward(relu(self.fc1.forward(x)));
-        self.dropout.forward(self.fc2.forward(x))
+        let x = self.dropout.forward(linear(&self.fc1, x, Activation::Relu));
+        self.dropout.forward(linear(&self.fc2, x, Activation::None))
     }
 }
 
@@ -210,8 +210,8 @@ impl ConvDecoder {
     /// The decoder before its sigmoid (for losses computed from logits).
     pub fn logits(&self, codes: Tensor<2>) -> Tensor<2> {
         let [batch, _] = codes.dims();
-        let x = self.dropout.forward(relu(self.fc1.forward(codes)));
-        let x = self.dropout.forward(relu(self.fc2.forward(x)));
+        let x = self.dropout.forward(linear(&self.fc1, codes, Activation::Relu));
+        let x = self.dropout.forward(linear(&self.fc2, x, Activation::Relu));
         let x = x.reshape([batch, self.channels(), CODE_SIDE, CODE_SIDE]);
         let x = relu(norm(&self.bn1, conv_transpose2d(&self.deconv1, x)));
         let x = relu(norm(&self.bn2, conv_transpose2d(&self.deconv2, x)));

@@ -4,9 +4,9 @@
 use bottleneck_export::{Layer, Network};
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::activation::{relu, tanh};
 
 use super::export;
+use crate::kernels::{Activation, linear};
 
 /// Encoder widths, input first.
 pub const ENCODER: [usize; 6] = [784, 128, 64, 32, 16, 8];
@@ -53,15 +53,18 @@ impl FcAeConfig {
 impl FcAe {
     /// `[B, 784]` in [-1, 1] to `[B, 8]` codes (non-negative: the seed's encoder ends in ReLU).
     pub fn encode(&self, x: Tensor<2>) -> Tensor<2> {
-        self.encoder.iter().fold(x, |h, l| self.dropout.forward(relu(l.forward(h))))
+        self.encoder.iter().fold(x, |h, l| self.dropout.forward(linear(l, h, Activation::Relu)))
     }
 
     /// `[B, 8]` codes to `[B, 784]` in (-1, 1).
     pub fn decode(&self, z: Tensor<2>) -> Tensor<2> {
         let last = self.decoder.len() - 1;
         self.decoder.iter().enumerate().fold(z, |h, (i, l)| {
-            let y = l.forward(h);
-            if i == last { tanh(y) } else { self.dropout.forward(relu(y)) }
+            if i == last {
+                linear(l, h, Activation::Tanh)
+            } else {
+                self.dropout.forward(linear(l, h, Activation::Relu))
+            }
         })
     }
 
