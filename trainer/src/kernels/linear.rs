@@ -124,7 +124,7 @@ mod tests {
     #[test]
     fn forward_and_gradients_match_the_definition() {
         let s = LinearShape { rows: 5, inputs: 7, outputs: 3 };
-        let f = |n: usize, k: f32| (0..n).map(|i| ((i as f32 * k).sin())).collect::<Vec<f32>>();
+        let f = |n: usize, k: f32| (0..n).map(|i| (i as f32 * k).sin()).collect::<Vec<f32>>();
         let (x, w, b, dy) = (f(35, 0.7), f(21, 1.3), f(3, 2.1), f(15, 0.4));
         for act in [Activation::None, Activation::Relu, Activation::Tanh] {
             let y = forward(s, &x, &w, &b, act);
