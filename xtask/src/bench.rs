@@ -200,7 +200,8 @@ fn train_measured(step: &str, args: &[&str], env: (&str, &str), run: &Path) -> R
     let status = loop {
         if let Some(kib) = peak_kib(child.id()) {
             all = kib;
-            let rows = std::fs::read_to_string(run.join("metrics.csv")).map_or(0, |t| t.lines().count().saturating_sub(1));
+            let rows =
+                std::fs::read_to_string(run.join("metrics.csv")).map_or(0, |t| t.lines().count().saturating_sub(1));
             if first.is_none() && rows >= 1 {
                 first = Some(kib);
             }
@@ -256,7 +257,12 @@ fn training() -> Result<(), String> {
                 "--overwrite",
                 "-q",
             ];
-            let peak = train_measured(&format!("train {model} on {label}"), &args, ("BOTTLENECK_CONV", kernels), &runs.join(&name))?;
+            let peak = train_measured(
+                &format!("train {model} on {label}"),
+                &args,
+                ("BOTTLENECK_CONV", kernels),
+                &runs.join(&name),
+            )?;
             let secs = epoch_seconds(&runs.join(&name))?;
             medians[m][b] = Some(median(&secs));
             if b == 0 {

@@ -261,8 +261,21 @@ fn own_kernels_and_burns_train_the_same_first_epoch() {
         for choice in ["own", "burn"] {
             let name = format!("{kind}-{choice}");
             let mut args = vec![
-                "train", kind, "--data", data, "--limit-train", "512", "--limit-test", "100", "--epochs", "1", "--runs",
-                "runs", "--name", &name, "-q",
+                "train",
+                kind,
+                "--data",
+                data,
+                "--limit-train",
+                "512",
+                "--limit-test",
+                "100",
+                "--epochs",
+                "1",
+                "--runs",
+                "runs",
+                "--name",
+                &name,
+                "-q",
             ];
             args.extend_from_slice(extra);
             let out = Command::new(bin())
@@ -276,6 +289,11 @@ fn own_kernels_and_burns_train_the_same_first_epoch() {
             losses.push(metric(&dir.path().join("runs").join(&name), column)[0]);
         }
         let gap = (losses[0] - losses[1]).abs() / losses[1].abs().max(1e-12);
-        assert!(gap <= 1e-3, "{kind}: {column} {} on the own kernels, {} on burn's ({gap:.2e} apart)", losses[0], losses[1]);
+        assert!(
+            gap <= 1e-3,
+            "{kind}: {column} {} on the own kernels, {} on burn's ({gap:.2e} apart)",
+            losses[0],
+            losses[1]
+        );
     }
 }
