@@ -1,6 +1,7 @@
-//! The kernels of `super::conv` and `super::batch_norm` as a burn backend extension: implemented for
-//! `Flex` on its `f32` storage, and for `Autodiff<B>` with a backward step of our own, so that a
-//! training step on flex never enters burn's generic convolution backward.
+//! The kernels of this folder (convolution, batch norm, pooling, linear layers, the VAE's loss) as
+//! a burn backend extension: implemented for `Flex` on its `f32` storage, and for `Autodiff<B>`
+//! with backward steps of our own, so that a training step on flex never enters burn's generic
+//! convolution backward.
 //!
 //! A transposed convolution with weight `[in, out, kh, kw]` is the input gradient of the
 //! convolution with that weight taking its output back to its input; its input gradient is that
@@ -14,10 +15,11 @@ use burn::backend::autodiff::{Autodiff, NodeId};
 use burn::backend::flex::FlexTensor;
 use burn::backend::{Backend, Flex, TensorData, TensorMetadata, backend_extension, tensor::FloatTensor};
 
+use super::batch_norm;
+use super::bce;
 use super::conv::{self, ConvShape};
 use super::linear::{self, Activation, LinearShape};
 use super::max_pool::{self, PoolShape};
-use super::{batch_norm, bce};
 
 /// Stride and padding of a 2-D convolution (one group, no dilation, symmetric padding).
 pub type Geometry = [[usize; 2]; 2];
