@@ -72,12 +72,6 @@ fn set_own_for_this_test(own: bool) {
     OWN_HERE.with(|c| c.set(Some(own)));
 }
 
-/// Chooses the own kernels (`true`) or burn's for the rest of the process (tests and benchmarks
-/// compare the two).
-pub fn set_own_kernels(own: bool) {
-    CHOICE.store(if own { OWN } else { BURN }, Ordering::Relaxed);
-}
-
 #[cfg(test)]
 thread_local! {
     /// Calls that took the own kernels on this thread (tests check that they were not skipped).
@@ -90,15 +84,11 @@ fn took_own() {
     OWN_CALLS.with(|c| c.set(c.get() + 1));
 }
 
-/// Whether `x` and `weight` can take the own kernels.
-fn fits(x: &Tensor<4>, weight: &Tensor<4>, groups: usize, dilation: [usize; 2]) -> bool {
+/// Whether every tensor, given by its device and dtype, is an `f32` tensor on flex: what the own
+/// kernels take.
+fn flex_f32(tensors: &[(Device, DType)]) -> bool {
     let flex = Device::flex();
-    groups == 1
-        && dilation == [1, 1]
-        && x.device() == flex
-        && weight.device() == flex
-        && x.dtype() == DType::F32
-        && weight.dtype() == DType::F32
+    tensors.iter().all(|(device, dtype)| *device == flex && *dtype == DType::F32)
 }
 
 /// The module's bias, or zeros (a constant, so no gradient is computed for it).
@@ -120,7 +110,13 @@ pub fn conv2d_using(module: &Conv2d, x: Tensor<4>, own: bool) -> Tensor<4> {
         PaddingConfig2d::Same => None,
     };
     let weight = module.weight.val();
-    let Some(padding) = padding.filter(|_| own && fits(&x, &weight, module.groups, module.dilation)) else {
+    let [_, _, h, w] = x.dims();
+    let plain = module.groups == 1 && module.dilation == [1, 1];
+    // A kernel larger than the padded input is burn's to report.
+    let fits =
+        |p: &[usize; 2]| conv::ConvShape::new(1, [1, 1], [h, w], module.kernel_size, module.stride, *p).is_some();
+    let tensors = [(x.device(), x.dtype()), (weight.device(), weight.dtype())];
+    let Some(padding) = padding.filter(|p| own && plain && fits(p) && flex_f32(&tensors)) else {
         return module.forward(x);
     };
     let bias = bias_or_zeros(module.bias.as_ref(), weight.dims()[0], &x.device());
@@ -151,7 +147,9 @@ pub fn conv_transpose2d_using(module: &ConvTranspose2d, x: Tensor<4>, own: bool)
     let (Some(oh), Some(ow)) = (side(0, h), side(1, w)) else {
         return module.forward(x);
     };
-    if !own || !fits(&x, &weight, module.groups, module.dilation) || !fits_padding || h == 0 || w == 0 {
+    let plain = module.groups == 1 && module.dilation == [1, 1];
+    let tensors = [(x.device(), x.dtype()), (weight.device(), weight.dtype())];
+    if !own || !plain || !flex_f32(&tensors) || !fits_padding || h == 0 || w == 0 {
         return module.forward(x);
     }
     let bias = bias_or_zeros(module.bias.as_ref(), weight.dims()[1], &x.device());
@@ -177,7 +175,7 @@ pub fn batch_norm(module: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
 pub fn batch_norm_using(module: &BatchNorm, x: Tensor<4>, own: bool) -> Tensor<4> {
     let gamma = module.gamma.val();
     let training = x.device().is_autodiff() && module.training.is_enabled();
-    if !own || !training || x.device() != Device::flex() || x.dtype() != DType::F32 || gamma.dtype() != DType::F32 {
+    if !own || !training || !flex_f32(&[(x.device(), x.dtype()), (gamma.device(), gamma.dtype())]) {
         return module.forward(x);
     }
     let device = x.device();
@@ -203,13 +201,7 @@ pub fn batch_norm_using(module: &BatchNorm, x: Tensor<4>, own: bool) -> Tensor<4
 /// [`own_kernels`] says so), burn's linear and activation elsewhere.
 pub fn linear(module: &Linear, x: Tensor<2>, act: Activation) -> Tensor<2> {
     let weight = module.weight.val();
-    let flex = Device::flex();
-    let own = own_kernels_here()
-        && x.device() == flex
-        && weight.device() == flex
-        && x.dtype() == DType::F32
-        && weight.dtype() == DType::F32;
-    if !own {
+    if !(own_kernels_here() && flex_f32(&[(x.device(), x.dtype()), (weight.device(), weight.dtype())])) {
         let y = module.forward(x);
         return match act {
             Activation::None => y,
@@ -239,7 +231,7 @@ pub fn max_pool2d(module: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
     let [_, _, h, w] = x.dims();
     let plain = matches!(module.padding, PaddingConfig2d::Valid) && module.dilation == [1, 1] && !module.ceil_mode;
     let fits = (0..2).all(|i| module.stride[i] > 0 && module.kernel_size[i] > 0 && [h, w][i] >= module.kernel_size[i]);
-    if !(own_kernels_here() && plain && fits && x.device() == Device::flex() && x.dtype() == DType::F32) {
+    if !(own_kernels_here() && plain && fits && flex_f32(&[(x.device(), x.dtype())])) {
         return module.forward(x);
     }
     took_own();
@@ -254,13 +246,7 @@ pub fn max_pool2d(module: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
 /// `-(x ln s(l) + (1 - x) ln(1 - s(l)))`, `s` the sigmoid. One pass each way on flex with `f32`
 /// (where [`own_kernels`] says so); burn's `log_sigmoid` elsewhere.
 pub fn bce_with_logits_rows(logits: Tensor<2>, targets: Tensor<2>) -> Tensor<1> {
-    let flex = Device::flex();
-    let own = own_kernels_here()
-        && logits.device() == flex
-        && targets.device() == flex
-        && logits.dtype() == DType::F32
-        && targets.dtype() == DType::F32;
-    if !own {
+    if !(own_kernels_here() && flex_f32(&[(logits.device(), logits.dtype()), (targets.device(), targets.dtype())])) {
         use burn::tensor::activation::log_sigmoid;
         let [rows, _] = logits.dims();
         let loss = targets.clone() * log_sigmoid(logits.clone()) + (-targets + 1.0) * log_sigmoid(-logits);

@@ -142,10 +142,10 @@ fn conv_shape(x: [usize; 4], out_channels: usize, kernel: [usize; 2], [stride, p
     })
 }
 
-/// A contiguous `f32` copy (or the tensor itself, when it already is one) and its shape.
-fn dense(t: FlexTensor) -> (FlexTensor, [usize; 4]) {
+/// A contiguous copy (or the tensor itself, when it already is one) and its `D` dimensions.
+fn dense<const D: usize>(t: FlexTensor) -> (FlexTensor, [usize; D]) {
     let t = t.to_contiguous();
-    let dims = t.shape().dims::<4>();
+    let dims = t.shape().dims::<D>();
     (t, dims)
 }
 
@@ -159,7 +159,7 @@ fn tensor(data: Vec<f32>, shape: &[usize]) -> FlexTensor {
 
 impl TrainKernels for Flex {
     fn conv2d_nchw(x: FlexTensor, weight: FlexTensor, bias: FlexTensor, geometry: Geometry) -> FlexTensor {
-        let ((x, xd), (w, wd), b) = (dense(x), dense(weight), bias.to_contiguous());
+        let ((x, xd), (w, wd), b) = (dense::<4>(x), dense::<4>(weight), bias.to_contiguous());
         let s = conv_shape(xd, wd[0], [wd[2], wd[3]], geometry);
         let mut y = vec![0.0; s.batch * s.out_len()];
         conv::forward(&s, values(&x), values(&w), Some(values(&b)), &mut y);
@@ -173,7 +173,7 @@ impl TrainKernels for Flex {
         geometry: Geometry,
         out_size: [usize; 2],
     ) -> FlexTensor {
-        let ((x, xd), (w, wd), b) = (dense(x), dense(weight), bias.to_contiguous());
+        let ((x, xd), (w, wd), b) = (dense::<4>(x), dense::<4>(weight), bias.to_contiguous());
         // The convolution this is the input gradient of: from the output back to `x`.
         let s = conv_shape([xd[0], wd[1], out_size[0], out_size[1]], wd[0], [wd[2], wd[3]], geometry);
         let mut y = vec![0.0; s.batch * s.in_len()];
@@ -182,7 +182,7 @@ impl TrainKernels for Flex {
     }
 
     fn conv2d_input_grad(dy: FlexTensor, weight: FlexTensor, geometry: Geometry, in_size: [usize; 2]) -> FlexTensor {
-        let ((dy, dyd), (w, wd)) = (dense(dy), dense(weight));
+        let ((dy, dyd), (w, wd)) = (dense::<4>(dy), dense::<4>(weight));
         let s = conv_shape([dyd[0], wd[1], in_size[0], in_size[1]], wd[0], [wd[2], wd[3]], geometry);
         let mut dx = vec![0.0; s.batch * s.in_len()];
         conv::backward_input(&s, values(&dy), values(&w), None, &mut dx);
@@ -195,7 +195,7 @@ impl TrainKernels for Flex {
         geometry: Geometry,
         kernel: [usize; 2],
     ) -> (FlexTensor, FlexTensor) {
-        let ((x, xd), (dy, dyd)) = (dense(x), dense(dy));
+        let ((x, xd), (dy, dyd)) = (dense::<4>(x), dense::<4>(dy));
         let s = conv_shape(xd, dyd[1], kernel, geometry);
         let (mut dw, mut db) = (vec![0.0; s.out_channels * s.patch_len()], vec![0.0; s.out_channels]);
         conv::backward_weight(&s, values(&x), values(&dy), &mut dw, Some(&mut db));
@@ -203,7 +203,7 @@ impl TrainKernels for Flex {
     }
 
     fn conv_transpose2d_input_grad(dy: FlexTensor, weight: FlexTensor, geometry: Geometry) -> FlexTensor {
-        let ((dy, dyd), (w, wd)) = (dense(dy), dense(weight));
+        let ((dy, dyd), (w, wd)) = (dense::<4>(dy), dense::<4>(weight));
         let s = conv_shape(dyd, wd[0], [wd[2], wd[3]], geometry);
         let mut dx = vec![0.0; s.batch * s.out_len()];
         conv::forward(&s, values(&dy), values(&w), None, &mut dx);
@@ -211,7 +211,7 @@ impl TrainKernels for Flex {
     }
 
     fn channel_sums(t: FlexTensor) -> FlexTensor {
-        let (t, [_, c, h, w]) = dense(t);
+        let (t, [_, c, h, w]) = dense::<4>(t);
         tensor(conv::channel_sums(values(&t), c, h * w), &[c])
     }
 
@@ -221,26 +221,26 @@ impl TrainKernels for Flex {
         beta: FlexTensor,
         epsilon: f64,
     ) -> (FlexTensor, FlexTensor, FlexTensor) {
-        let ((x, [n, c, h, w]), gamma, beta) = (dense(x), gamma.to_contiguous(), beta.to_contiguous());
+        let ((x, [n, c, h, w]), gamma, beta) = (dense::<4>(x), gamma.to_contiguous(), beta.to_contiguous());
         let (out, mean, var) = batch_norm::forward(values(&x), c, h * w, values(&gamma), values(&beta), epsilon);
         (tensor(out, &[n, c, h, w]), tensor(mean, &[c]), tensor(var, &[c]))
     }
 
     fn max_pool2d_nchw(x: FlexTensor, kernel: [usize; 2], stride: [usize; 2]) -> FlexTensor {
-        let (x, [n, c, h, w]) = dense(x);
+        let (x, [n, c, h, w]) = dense::<4>(x);
         let s = PoolShape { planes: n * c, in_size: [h, w], kernel, stride };
         let [oh, ow] = s.out_size().expect("the wrapper checks the window fits");
         tensor(max_pool::forward(&s, values(&x)), &[n, c, oh, ow])
     }
 
     fn max_pool2d_backward_nchw(x: FlexTensor, dy: FlexTensor, kernel: [usize; 2], stride: [usize; 2]) -> FlexTensor {
-        let ((x, [n, c, h, w]), (dy, _)) = (dense(x), dense(dy));
+        let ((x, [n, c, h, w]), (dy, _)) = (dense::<4>(x), dense::<4>(dy));
         let s = PoolShape { planes: n * c, in_size: [h, w], kernel, stride };
         tensor(max_pool::backward(&s, values(&x), values(&dy)), &[n, c, h, w])
     }
 
     fn linear_act(x: FlexTensor, weight: FlexTensor, bias: FlexTensor, act: u8) -> FlexTensor {
-        let ((x, [rows, inputs]), (w, [_, outputs]), b) = (matrix(x), matrix(weight), bias.to_contiguous());
+        let ((x, [rows, inputs]), (w, [_, outputs]), b) = (dense::<2>(x), dense::<2>(weight), bias.to_contiguous());
         let s = LinearShape { rows, inputs, outputs };
         tensor(linear::forward(s, values(&x), values(&w), values(&b), activation(act)), &[rows, outputs])
     }
@@ -253,14 +253,14 @@ impl TrainKernels for Flex {
         act: u8,
     ) -> (FlexTensor, FlexTensor, FlexTensor) {
         let ((x, [rows, inputs]), (w, [_, outputs]), (y, _), (dy, _)) =
-            (matrix(x), matrix(weight), matrix(y), matrix(dy));
+            (dense::<2>(x), dense::<2>(weight), dense::<2>(y), dense::<2>(dy));
         let s = LinearShape { rows, inputs, outputs };
         let (dx, dw, db) = linear::backward(s, values(&x), values(&w), values(&y), values(&dy), activation(act));
         (tensor(dx, &[rows, inputs]), tensor(dw, &[inputs, outputs]), tensor(db, &[outputs]))
     }
 
     fn bce_with_logits_rows(logits: FlexTensor, targets: FlexTensor) -> FlexTensor {
-        let ((l, [rows, n]), (x, _)) = (matrix(logits), matrix(targets));
+        let ((l, [rows, n]), (x, _)) = (dense::<2>(logits), dense::<2>(targets));
         tensor(bce::forward(values(&l), values(&x), n), &[rows])
     }
 
@@ -269,7 +269,7 @@ impl TrainKernels for Flex {
         targets: FlexTensor,
         row_grad: FlexTensor,
     ) -> (FlexTensor, FlexTensor) {
-        let ((l, [rows, n]), (x, _), g) = (matrix(logits), matrix(targets), row_grad.to_contiguous());
+        let ((l, [rows, n]), (x, _), g) = (dense::<2>(logits), dense::<2>(targets), row_grad.to_contiguous());
         let (dl, dx) = bce::backward(values(&l), values(&x), n, values(&g));
         (tensor(dl, &[rows, n]), tensor(dx, &[rows, n]))
     }
@@ -282,7 +282,7 @@ impl TrainKernels for Flex {
         var: FlexTensor,
         epsilon: f64,
     ) -> (FlexTensor, FlexTensor, FlexTensor) {
-        let ((x, [n, c, h, w]), (dy, _)) = (dense(x), dense(dy));
+        let ((x, [n, c, h, w]), (dy, _)) = (dense::<4>(x), dense::<4>(dy));
         let (gamma, mean, var) = (gamma.to_contiguous(), mean.to_contiguous(), var.to_contiguous());
         let (dx, dgamma, dbeta) = batch_norm::backward(
             values(&x),
@@ -294,13 +294,6 @@ impl TrainKernels for Flex {
         );
         (tensor(dx, &[n, c, h, w]), tensor(dgamma, &[c]), tensor(dbeta, &[c]))
     }
-}
-
-/// A contiguous `f32` matrix and its `[rows, columns]`.
-fn matrix(t: FlexTensor) -> (FlexTensor, [usize; 2]) {
-    let t = t.to_contiguous();
-    let dims = t.shape().dims::<2>();
-    (t, dims)
 }
 
 /// The activation a `linear_act` code names: 0 none, 1 ReLU, 2 tanh.
