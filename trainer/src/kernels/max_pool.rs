@@ -27,6 +27,27 @@ impl PoolShape {
         };
         Some([side(0)?, side(1)?])
     }
+
+    /// 2x2 windows every 2 pixels: the CNN's pooling, with its own loops.
+    fn is_2x2(&self) -> bool {
+        self.kernel == [2, 2] && self.stride == [2, 2]
+    }
+}
+
+/// Input values per parallel task: whole planes, enough of them that a task outweighs rayon's
+/// cost of handing it out.
+const PLANES_PER_TASK: usize = 16 * 1024;
+
+/// Position and value of the first maximum of four values, a NaN winning as in [`argmax`].
+#[inline(always)]
+fn first_max(v: [f32; 4]) -> (usize, f32) {
+    let mut best = (0, v[0]);
+    for (i, &x) in v.iter().enumerate().skip(1) {
+        if x > best.1 || (x.is_nan() && !best.1.is_nan()) {
+            best = (i, x);
+        }
+    }
+    best
 }
 
 /// Index within its plane of the first maximum of the window at `(oy, ox)`.
@@ -66,14 +87,32 @@ pub fn forward(s: &PoolShape, x: &[f32]) -> Vec<f32> {
     let [oh, ow] = planes(s, x.len());
     let in_plane = s.in_size[0] * s.in_size[1];
     let mut y = vec![0.0; s.planes * oh * ow];
-    y.par_chunks_mut(oh * ow).zip(x.par_chunks(in_plane)).for_each(|(out, plane)| {
-        for oy in 0..oh {
-            for ox in 0..ow {
-                out[oy * ow + ox] = plane[argmax(s, plane, oy, ox)];
-            }
+    let per_task = PLANES_PER_TASK.div_ceil(in_plane).max(1);
+    y.par_chunks_mut(per_task * oh * ow).zip(x.par_chunks(per_task * in_plane)).for_each(|(out, planes)| {
+        for (out, plane) in out.chunks_exact_mut(oh * ow).zip(planes.chunks_exact(in_plane)) {
+            if s.is_2x2() { pool_2x2(s, plane, out) } else { pool_any(s, plane, out) }
         }
     });
     y
+}
+
+fn pool_any(s: &PoolShape, plane: &[f32], out: &mut [f32]) {
+    let [_, ow] = s.out_size().expect("the caller checked the shape");
+    for (oy, line) in out.chunks_exact_mut(ow).enumerate() {
+        for (ox, o) in line.iter_mut().enumerate() {
+            *o = plane[argmax(s, plane, oy, ox)];
+        }
+    }
+}
+
+fn pool_2x2(s: &PoolShape, plane: &[f32], out: &mut [f32]) {
+    let (iw, ow) = (s.in_size[1], s.in_size[1] / 2);
+    for (oy, line) in out.chunks_exact_mut(ow).enumerate() {
+        let (r0, r1) = (&plane[2 * oy * iw..][..2 * ow], &plane[(2 * oy + 1) * iw..][..2 * ow]);
+        for (ox, o) in line.iter_mut().enumerate() {
+            *o = first_max([r0[2 * ox], r0[2 * ox + 1], r1[2 * ox], r1[2 * ox + 1]]).1;
+        }
+    }
 }
 
 /// The gradient with respect to `x`: each window's output gradient added to its maximum.
@@ -86,14 +125,39 @@ pub fn backward(s: &PoolShape, x: &[f32], dy: &[f32]) -> Vec<f32> {
     assert_eq!(dy.len(), s.planes * oh * ow, "max pool: the output gradient has {} values", dy.len());
     let in_plane = s.in_size[0] * s.in_size[1];
     let mut dx = vec![0.0; x.len()];
-    dx.par_chunks_mut(in_plane).zip(x.par_chunks(in_plane).zip(dy.par_chunks(oh * ow))).for_each(|(d, (plane, g))| {
-        for oy in 0..oh {
-            for ox in 0..ow {
-                d[argmax(s, plane, oy, ox)] += g[oy * ow + ox];
-            }
+    let per_task = PLANES_PER_TASK.div_ceil(in_plane).max(1);
+    let inputs = x.par_chunks(per_task * in_plane).zip(dy.par_chunks(per_task * oh * ow));
+    dx.par_chunks_mut(per_task * in_plane).zip(inputs).for_each(|(ds, (planes, gs))| {
+        let each = ds.chunks_exact_mut(in_plane).zip(planes.chunks_exact(in_plane).zip(gs.chunks_exact(oh * ow)));
+        for (d, (plane, g)) in each {
+            if s.is_2x2() { grad_2x2(s, plane, g, d) } else { grad_any(s, plane, g, d) }
         }
     });
     dx
+}
+
+/// Adds each window's gradient `g` to its maximum in `d` (zero on entry).
+fn grad_any(s: &PoolShape, plane: &[f32], g: &[f32], d: &mut [f32]) {
+    let [_, ow] = s.out_size().expect("the caller checked the shape");
+    for (oy, line) in g.chunks_exact(ow).enumerate() {
+        for (ox, v) in line.iter().enumerate() {
+            d[argmax(s, plane, oy, ox)] += v;
+        }
+    }
+}
+
+/// [`grad_any`] for 2x2 windows every 2, which do not overlap: each input pixel gets at most one
+/// gradient.
+fn grad_2x2(s: &PoolShape, plane: &[f32], g: &[f32], d: &mut [f32]) {
+    let (iw, ow) = (s.in_size[1], s.in_size[1] / 2);
+    for (oy, line) in g.chunks_exact(ow).enumerate() {
+        let (top, bottom) = (2 * oy * iw, (2 * oy + 1) * iw);
+        for (ox, v) in line.iter().enumerate() {
+            let (a, b) = (top + 2 * ox, bottom + 2 * ox);
+            let at = [a, a + 1, b, b + 1];
+            d[at[first_max([plane[a], plane[a + 1], plane[b], plane[b + 1]]).0]] = *v;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -124,5 +188,27 @@ mod tests {
         let s = PoolShape { planes: 1, in_size: [1, 3], kernel: [1, 2], stride: [1, 1] };
         assert_eq!(backward(&s, &[0.0, 1.0, 0.0], &[1.0, 1.0]), vec![0.0, 2.0, 0.0]);
         assert!(PoolShape { planes: 1, in_size: [1, 3], kernel: [2, 2], stride: [1, 1] }.out_size().is_none());
+    }
+
+    /// The 2x2 loops against the general ones, on odd sides, ties and NaNs.
+    #[test]
+    fn the_2x2_path_matches_the_general_one() {
+        for in_size in [[28, 28], [7, 7], [5, 8], [2, 3]] {
+            let s = PoolShape { planes: 1, in_size, kernel: [2, 2], stride: [2, 2] };
+            let [oh, ow] = s.out_size().unwrap();
+            // Few distinct values, so that windows hold ties; a NaN in some.
+            let plane: Vec<f32> = (0..in_size[0] * in_size[1])
+                .map(|i| if i % 23 == 5 { f32::NAN } else { ((i * 7) % 5) as f32 })
+                .collect();
+            let g: Vec<f32> = (0..oh * ow).map(|i| i as f32 + 1.0).collect();
+            let (mut fast, mut any) = (vec![0.0; oh * ow], vec![0.0; oh * ow]);
+            pool_2x2(&s, &plane, &mut fast);
+            pool_any(&s, &plane, &mut any);
+            assert_eq!(format!("{fast:?}"), format!("{any:?}"), "{in_size:?}");
+            let (mut fast, mut any) = (vec![0.0; plane.len()], vec![0.0; plane.len()]);
+            grad_2x2(&s, &plane, &g, &mut fast);
+            grad_any(&s, &plane, &g, &mut any);
+            assert_eq!(fast, any, "{in_size:?}");
+        }
     }
 }
