@@ -1,6 +1,8 @@
-//! Small helpers shared by every stage: atomic file writes and reading tensors back.
+//! Small helpers shared by every stage: atomic file writes, reading tensors back, and malloc's
+//! settings for training.
 
 pub mod atomic_write;
+pub mod malloc;
 pub mod tensor;
 
 pub use atomic_write::{atomic_write, atomic_write_bytes};
