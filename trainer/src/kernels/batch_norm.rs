@@ -7,6 +7,8 @@
 
 use rayon::prelude::*;
 
+use super::lanes::lane_sum;
+
 /// Per-channel sums of `f(channel, plane)` over the planes (`pixels` values each) of
 /// `[batch, channels, pixels]`; each channel's planes in order, so the result is deterministic.
 fn per_channel(
@@ -20,20 +22,6 @@ fn per_channel(
         .into_par_iter()
         .map(|c| (c..planes).step_by(channels).map(|plane| f(c, plane * pixels..(plane + 1) * pixels)).sum())
         .collect()
-}
-
-/// `sum(f(a[i], b[i]))` in f32 over 16 lanes (so that it vectorises), returned as f64.
-fn lane_sum(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f64 {
-    const LANES: usize = 16;
-    let mut acc = [0.0_f32; LANES];
-    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| f(*x, *y)).sum();
-    for (xa, xb) in ca.zip(cb) {
-        for k in 0..LANES {
-            acc[k] += f(xa[k], xb[k]);
-        }
-    }
-    f64::from(acc.iter().sum::<f32>() + tail)
 }
 
 fn check(x: usize, channels: usize, pixels: usize) {

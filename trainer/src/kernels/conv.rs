@@ -13,6 +13,7 @@
 use rayon::prelude::*;
 
 use super::gemm::{View, matmul};
+use super::lanes;
 
 /// Parts a batch is split into for sums over it (weight and bias gradients): fixed, so that the
 /// result does not depend on how many threads there are or which finishes first.
@@ -405,7 +406,7 @@ pub fn backward_weight(s: &ConvShape, x: &[f32], dy: &[f32], dw: &mut [f32], db:
                 let dyv = View::rows(rows, s.out_channels, n * p);
                 matmul(&mut w_acc, k, dyv, View::rows(cols, k, n * p).t(), true);
                 for (acc, row) in b_acc.iter_mut().zip(rows.chunks_exact(n * p)) {
-                    *acc += row.iter().sum::<f32>();
+                    *acc += lanes::sum(row);
                 }
             }
             (w_acc, b_acc)
@@ -436,7 +437,7 @@ pub fn channel_sums(t: &[f32], channels: usize, pixels: usize) -> Vec<f32> {
         .map(|part| {
             let mut sums = vec![0.0_f32; channels];
             for (i, plane) in part.chunks_exact(pixels).enumerate() {
-                sums[i % channels] += plane.iter().sum::<f32>();
+                sums[i % channels] += lanes::sum(plane);
             }
             sums
         })

@@ -38,16 +38,20 @@ impl PoolShape {
 /// cost of handing it out.
 const PLANES_PER_TASK: usize = 16 * 1024;
 
-/// Position and value of the first maximum of four values, a NaN winning as in [`argmax`].
+/// Which of four values (in scan order) is the first maximum, a NaN winning as in [`argmax`],
+/// as one flag per value, and that value. Flags and selects rather than an index and branches:
+/// which value wins is a coin toss the CPU cannot predict, and flags let the loops vectorise.
 #[inline(always)]
-fn first_max(v: [f32; 4]) -> (usize, f32) {
-    let mut best = (0, v[0]);
-    for (i, &x) in v.iter().enumerate().skip(1) {
-        if x > best.1 || (x.is_nan() && !best.1.is_nan()) {
-            best = (i, x);
-        }
-    }
-    best
+fn first_max([a, b, c, d]: [f32; 4]) -> ([bool; 4], f32) {
+    let beats = |x: f32, best: f32| (x > best) | (x.is_nan() & !best.is_nan());
+    let b_wins = beats(b, a);
+    let ab = if b_wins { b } else { a };
+    let c_wins = beats(c, ab);
+    let abc = if c_wins { c } else { ab };
+    let d_wins = beats(d, abc);
+    let max = if d_wins { d } else { abc };
+    let (later_c, later_b) = (!d_wins, !c_wins & !d_wins);
+    ([!b_wins & later_b, b_wins & later_b, c_wins & later_c, d_wins], max)
 }
 
 /// Index within its plane of the first maximum of the window at `(oy, ox)`.
@@ -109,8 +113,8 @@ fn pool_2x2(s: &PoolShape, plane: &[f32], out: &mut [f32]) {
     let (iw, ow) = (s.in_size[1], s.in_size[1] / 2);
     for (oy, line) in out.chunks_exact_mut(ow).enumerate() {
         let (r0, r1) = (&plane[2 * oy * iw..][..2 * ow], &plane[(2 * oy + 1) * iw..][..2 * ow]);
-        for (ox, o) in line.iter_mut().enumerate() {
-            *o = first_max([r0[2 * ox], r0[2 * ox + 1], r1[2 * ox], r1[2 * ox + 1]]).1;
+        for ((o, t), b) in line.iter_mut().zip(r0.chunks_exact(2)).zip(r1.chunks_exact(2)) {
+            *o = first_max([t[0], t[1], b[0], b[1]]).1;
         }
     }
 }
@@ -146,16 +150,22 @@ fn grad_any(s: &PoolShape, plane: &[f32], g: &[f32], d: &mut [f32]) {
     }
 }
 
-/// [`grad_any`] for 2x2 windows every 2, which do not overlap: each input pixel gets at most one
-/// gradient.
+/// [`grad_any`] for 2x2 windows every 2, which do not overlap: each window's four input pixels
+/// are written in full (its gradient at the maximum, zeros elsewhere), without branches.
 fn grad_2x2(s: &PoolShape, plane: &[f32], g: &[f32], d: &mut [f32]) {
     let (iw, ow) = (s.in_size[1], s.in_size[1] / 2);
     for (oy, line) in g.chunks_exact(ow).enumerate() {
-        let (top, bottom) = (2 * oy * iw, (2 * oy + 1) * iw);
-        for (ox, v) in line.iter().enumerate() {
-            let (a, b) = (top + 2 * ox, bottom + 2 * ox);
-            let at = [a, a + 1, b, b + 1];
-            d[at[first_max([plane[a], plane[a + 1], plane[b], plane[b + 1]]).0]] = *v;
+        let (r0, r1) = (&plane[2 * oy * iw..][..2 * ow], &plane[(2 * oy + 1) * iw..][..2 * ow]);
+        let (top, bottom) = d[2 * oy * iw..].split_at_mut(iw);
+        let (d0, d1) = (top[..2 * ow].chunks_exact_mut(2), bottom[..2 * ow].chunks_exact_mut(2));
+        let windows = line.iter().zip(r0.chunks_exact(2).zip(r1.chunks_exact(2))).zip(d0.zip(d1));
+        for ((&v, (t, b)), (dt, db)) in windows {
+            let (wins, _) = first_max([t[0], t[1], b[0], b[1]]);
+            let pick = |w: bool| if w { v } else { 0.0 };
+            dt[0] = pick(wins[0]);
+            dt[1] = pick(wins[1]);
+            db[0] = pick(wins[2]);
+            db[1] = pick(wins[3]);
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod batch_norm;
 pub mod bce;
 pub mod conv;
 pub mod gemm;
+pub mod lanes;
 pub mod linear;
 pub mod max_pool;
 pub mod ops;
