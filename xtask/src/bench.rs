@@ -218,6 +218,29 @@ fn train_measured(step: &str, args: &[&str], env: (&str, &str), run: &Path) -> R
     Ok(Peak { first_epoch_kib: first.unwrap_or(all), all_kib: all })
 }
 
+/// Seconds per epoch of `model` in `xtask/python/pytorch_reference.py` (3 epochs on 2 threads),
+/// and the same as printed.
+fn pytorch_epochs(data: &str, model: &str) -> Result<(Vec<f64>, String), String> {
+    let python = crate::install::torch_python()?;
+    let script = shell::root().join("xtask/python/pytorch_reference.py");
+    let args = [&*script.to_string_lossy(), "--data", data, "--epochs", "3", "--threads", "2", "--models", model];
+    let out = capture(&format!("PyTorch reference, {model}"), shell::cmd(&python.to_string_lossy(), &args))?;
+    let line = out
+        .lines()
+        .find(|l| l.contains(&format!("\"model\": \"{model}\"")))
+        .ok_or_else(|| format!("pytorch_reference.py printed no result for {model}:\n{out}"))?;
+    let list = line
+        .split("\"seconds_per_epoch\": [")
+        .nth(1)
+        .and_then(|r| r.split(']').next())
+        .ok_or_else(|| format!("pytorch_reference.py: no seconds_per_epoch in {line}"))?;
+    let secs: Vec<f64> = list.split(',').filter_map(|v| v.trim().parse().ok()).collect();
+    if secs.is_empty() {
+        return Err(format!("pytorch_reference.py: no epoch times in {line}"));
+    }
+    Ok((secs, list.to_string()))
+}
+
 fn training() -> Result<(), String> {
     let runs = shell::root().join("runs/bench-training");
     let runs_s = runs.to_string_lossy().into_owned();
@@ -272,35 +295,14 @@ fn training() -> Result<(), String> {
                 "{model} on {label}: {}",
                 secs.iter().map(|s| format!("{s:.1}")).collect::<Vec<_>>().join(", ")
             ));
-        }
-    }
-    let python = crate::install::torch_python()?;
-    let script = shell::root().join("xtask/python/pytorch_reference.py");
-    let out = capture(
-        "PyTorch reference",
-        shell::cmd(
-            &python.to_string_lossy(),
-            &[&script.to_string_lossy(), "--data", data, "--epochs", "3", "--threads", "2"],
-        ),
-    )?;
-    for line in out.lines() {
-        let field = |k: &str| {
-            line.split(&format!("\"{k}\": "))
-                .nth(1)
-                .map(|r| r.split([',', '}']).next().unwrap_or("").trim_matches('"').to_string())
-        };
-        if let (Some(model), Some(sec)) = (field("model"), field("median_seconds")) {
-            if let Some(m) = MODELS.iter().position(|(n, _, _)| *n == model) {
-                medians[m][3] = sec.parse().ok();
+            if b == 0 {
+                // PyTorch right after the flex run it is compared with: this machine's speed
+                // drifts by a quarter within minutes, so the two that make the ratio run
+                // back to back.
+                let (secs, line) = pytorch_epochs(data, model)?;
+                medians[m][3] = Some(median(&secs));
+                detail.push(format!("{model} in PyTorch {TORCH}: {line}"));
             }
-            detail.push(format!(
-                "{model} in PyTorch {TORCH}: {}",
-                line.split("\"seconds_per_epoch\": ")
-                    .nth(1)
-                    .and_then(|r| r.split(']').next())
-                    .unwrap_or("")
-                    .trim_start_matches('[')
-            ));
         }
     }
     let cell = |v: Option<f64>| v.map_or_else(|| "-".into(), |v| format!("{v:.1}"));
@@ -331,7 +333,8 @@ fn training() -> Result<(), String> {
         "Measured by `cargo xtask bench training` on {}: all 60,000 training images, Adam, median seconds per\n\
          training epoch (flex with the own kernels of `trainer/src/kernels`: 3 epochs; flex with burn's own\n\
          convolutions and batch norm, `BOTTLENECK_CONV=burn`: 1; ndarray: 1, not run for the CNN; PyTorch {TORCH}: 3 on 2\n\
-         threads, `xtask/python/pytorch_reference.py`, same networks, batch sizes and optimizer;\n\
+         threads, `xtask/python/pytorch_reference.py`, same networks, batch sizes and optimizer, run right after\n\
+         the flex run of the same model;\n\
          `bottleneck train KIND --epochs N --valid-fraction 0 --device BACKEND`). Peak memory is the process's\n\
          peak resident set (VmHWM) through the first epoch and through all three, with the own kernels.\n\n\
          | model | batch | flex | flex, burn's kernels | ndarray | PyTorch | flex / PyTorch | burn's kernels / PyTorch | peak MiB (1 epoch / 3) |\n\

@@ -5,7 +5,7 @@
 //! to the system once twice that threshold is free there; both make the next step fault the same
 //! memory in again, a page at a time, each page zeroed by the kernel. Forty steps of the CNN
 //! (batch 128) took 546,778 page faults and twice the time of the same steps with the settings
-//! below (20,874 faults); mimalloc did as well on time but doubled the resident memory. The
+//! below (18,608 faults); mimalloc did as well on time but doubled the resident memory. The
 //! measurement is in docs/training-kernels.md.
 
 /// Blocks up to this size come from the heap, not from their own `mmap` (glibc's largest allowed
