@@ -58,7 +58,12 @@ pub fn forward(s: LinearShape, x: &[f32], w: &[f32], b: &[f32], act: Activation)
     check("the input", x.len(), s.rows * s.inputs);
     check("the weight", w.len(), s.inputs * s.outputs);
     check("the bias", b.len(), s.outputs);
-    let mut y: Vec<f32> = (0..s.rows * s.outputs).map(|i| b[i % s.outputs]).collect();
+    // Each row starts as the bias (a copy per row: an index modulo per value cost 5% of an FC
+    // autoencoder epoch).
+    let mut y: Vec<f32> = Vec::with_capacity(s.rows * s.outputs);
+    for _ in 0..s.rows {
+        y.extend_from_slice(b);
+    }
     matmul_parallel(&mut y, s.outputs, View::rows(x, s.rows, s.inputs), View::rows(w, s.inputs, s.outputs), true);
     match act {
         Activation::None => {}
