@@ -165,7 +165,7 @@ pub fn fit<O: Objective>(
             let (next, values) = rayon::scope(|_| {
                 let losses = objective.losses(&model, Split::Train, idx, &train_device, epoch);
                 let values: Vec<f32> = losses.iter().map(|t| t.clone().into_scalar::<f32>()).collect();
-                if values.iter().any(|v| !v.is_finite()) {
+                if metrics.iter().zip(&values).any(|(_, v)| !v.is_finite()) {
                     return (model, values);
                 }
                 let grads = GradientsParams::from_grads(losses[0].backward(), &model);
