@@ -158,20 +158,8 @@ pub fn fit<O: Objective>(
         let mut lr = opts.optim.lr;
         for (b, idx) in order.chunks(batch_size).enumerate() {
             lr = opts.optim.lr_at(epoch * batches + b, total_steps, opts.epochs);
-            // The step runs on one of rayon's threads, as one job: the kernels' parallel loops
-            // inside it then share the work with the other threads without the caller going to
-            // sleep and being woken for each of them (a third of an FC autoencoder epoch here).
-            let optim = &mut optim;
-            let (next, values) = rayon::scope(|_| {
-                let losses = objective.losses(&model, Split::Train, idx, &train_device, epoch);
-                let values: Vec<f32> = losses.iter().map(|t| t.clone().into_scalar::<f32>()).collect();
-                if metrics.iter().zip(&values).any(|(_, v)| !v.is_finite()) {
-                    return (model, values);
-                }
-                let grads = GradientsParams::from_grads(losses[0].backward(), &model);
-                (optim.step(lr, model, grads), values)
-            });
-            model = next;
+            let losses = objective.losses(&model, Split::Train, idx, &train_device, epoch);
+            let values: Vec<f32> = losses.iter().map(|t| t.clone().into_scalar::<f32>()).collect();
             if let Some((&m, &v)) = metrics.iter().zip(&values).find(|(_, v)| !v.is_finite()) {
                 bar.abandon();
                 let kept = match checkpoints {
@@ -182,6 +170,8 @@ pub fn fit<O: Objective>(
                 };
                 return Err(FitError::Diverged { metric: m, value: v, epoch: epoch + 1, batch: b + 1, lr, kept }.into());
             }
+            let grads = GradientsParams::from_grads(losses[0].backward(), &model);
+            model = optim.step(lr, model, grads);
             for (s, v) in sums.iter_mut().zip(&values) {
                 *s += f64::from(*v) * idx.len() as f64;
             }

@@ -5,9 +5,8 @@ use burn::prelude::*;
 use super::metrics::{Column, Metric, Split};
 use super::observer::Probe;
 
-/// What a model is trained to do: how a batch becomes losses. `Sync`, because each training step
-/// runs on one of rayon's threads.
-pub trait Objective: Sync {
+/// What a model is trained to do: how a batch becomes losses.
+pub trait Objective {
     /// The model trained.
     type Model: Module;
 

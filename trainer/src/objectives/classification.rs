@@ -42,9 +42,8 @@ pub struct Classification<'a, M> {
     pub seed: u64,
     /// Label smoothing of the training loss; evaluation always reports plain cross-entropy.
     pub label_smoothing: f64,
-    /// The model type (as `fn() -> M`: the objective holds no model, so it is `Sync` whatever
-    /// the model is).
-    pub model: PhantomData<fn() -> M>,
+    /// The model type.
+    pub model: PhantomData<M>,
 }
 
 impl<M: Classify> Objective for Classification<'_, M> {

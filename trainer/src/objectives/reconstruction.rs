@@ -23,9 +23,8 @@ pub struct Reconstruction<'a, M> {
     pub noise_std: f64,
     /// Seed of the evaluation noise.
     pub seed: u64,
-    /// The model type (as `fn() -> M`: the objective holds no model, so it is `Sync` whatever
-    /// the model is).
-    pub model: PhantomData<fn() -> M>,
+    /// The model type.
+    pub model: PhantomData<M>,
 }
 
 /// Noisy inputs of `indices` of `set`: the same noise for an example every time it is evaluated.
