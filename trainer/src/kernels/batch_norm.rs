@@ -1,5 +1,6 @@
 //! Batch normalisation in training (batch statistics) on NCHW `f32` slices, forward and
-//! backward, each channel's values read as whole contiguous planes.
+//! backward, each channel's values read as whole contiguous planes; optionally through the ReLU
+//! that follows every batch norm of the models, in the same passes.
 //!
 //! Why by hand: burn 0.22's default `batch_norm_train` and its backward take the statistics
 //! after swapping the batch and channel axes, which flex pays for with a transposing copy of the
@@ -8,6 +9,7 @@
 use rayon::prelude::*;
 
 use super::lanes::lane_sum;
+use super::lanes::lane_sum3;
 
 /// Per-channel sums of `f(channel, plane)` over the planes (`pixels` values each) of
 /// `[batch, channels, pixels]`; each channel's planes in order, so the result is deterministic.
@@ -31,8 +33,8 @@ fn check(x: usize, channels: usize, pixels: usize) {
     );
 }
 
-/// The normalised, scaled and shifted `x` (`[batch, channels, pixels]`), and the batch mean and
-/// biased variance of each channel.
+/// The normalised, scaled and shifted `x` (`[batch, channels, pixels]`), through a ReLU when
+/// `relu`, and the batch mean and biased variance of each channel.
 ///
 /// # Panics
 /// When the lengths disagree.
@@ -44,6 +46,7 @@ pub fn forward(
     gamma: &[f32],
     beta: &[f32],
     epsilon: f64,
+    relu: bool,
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     check(x.len(), channels, pixels);
     assert!(gamma.len() == channels && beta.len() == channels, "batch norm: gamma and beta need {channels} values");
@@ -64,7 +67,11 @@ pub fn forward(
         let c = plane % channels;
         let scale = f64::from(gamma[c]) / (var[c] + epsilon).sqrt();
         let (scale, shift) = (scale as f32, (f64::from(beta[c]) - mean[c] * scale) as f32);
-        o.iter_mut().zip(xs).for_each(|(o, x)| *o = x * scale + shift);
+        if relu {
+            o.iter_mut().zip(xs).for_each(|(o, x)| *o = (x * scale + shift).max(0.0));
+        } else {
+            o.iter_mut().zip(xs).for_each(|(o, x)| *o = x * scale + shift);
+        }
     });
     let narrow = |v: Vec<f64>| v.into_iter().map(|v| v as f32).collect();
     (out, narrow(mean), narrow(var))
@@ -79,7 +86,8 @@ pub struct Statistics<'a> {
 }
 
 /// Gradients of [`forward`] with respect to `x`, `gamma` and `beta`, given the output gradient
-/// `dy` and the statistics [`forward`] returned.
+/// `dy` and the statistics [`forward`] returned; `relu_out` is the output when [`forward`] ran
+/// with its ReLU (the gradient passes where it is positive).
 ///
 /// # Panics
 /// When the lengths disagree.
@@ -91,38 +99,60 @@ pub fn backward(
     pixels: usize,
     gamma: &[f32],
     stats: Statistics<'_>,
+    relu_out: Option<&[f32]>,
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-    let Statistics { mean, var, epsilon } = stats;
     check(x.len(), channels, pixels);
     assert_eq!(x.len(), dy.len(), "batch norm: the output gradient has {} values, the input {}", dy.len(), x.len());
     assert!(
-        gamma.len() == channels && mean.len() == channels && var.len() == channels,
+        gamma.len() == channels && stats.mean.len() == channels && stats.var.len() == channels,
         "batch norm: {channels} channels"
     );
+    let shape = [channels, pixels];
+    match relu_out {
+        None => backward_through(x, dy, dy, |d, _| d, shape, gamma, stats),
+        Some(y) => {
+            assert_eq!(y.len(), x.len(), "batch norm: the ReLU output has {} values, the input {}", y.len(), x.len());
+            backward_through(x, dy, y, |d, y| if y > 0.0 { d } else { 0.0 }, shape, gamma, stats)
+        }
+    }
+}
+
+/// [`backward`] with the gradient reaching the batch norm's output as `pass(dy, y)`.
+fn backward_through(
+    x: &[f32],
+    dy: &[f32],
+    y: &[f32],
+    pass: impl Fn(f32, f32) -> f32 + Sync + Copy,
+    [channels, pixels]: [usize; 2],
+    gamma: &[f32],
+    stats: Statistics<'_>,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let Statistics { mean, var, epsilon } = stats;
     let count = (x.len() / channels) as f64;
     let inv_std: Vec<f64> = var.iter().map(|&v| 1.0 / (f64::from(v) + epsilon).sqrt()).collect();
-    let dbeta = per_channel(x.len(), channels, pixels, |_, r| lane_sum(&dy[r.clone()], &dy[r], |d, _| d));
+    let dbeta = per_channel(x.len(), channels, pixels, |_, r| lane_sum(&dy[r.clone()], &y[r], pass));
     let dgamma: Vec<f64> = per_channel(x.len(), channels, pixels, |c, r| {
         let m = mean[c];
-        lane_sum(&dy[r.clone()], &x[r], |d, v| d * (v - m))
+        lane_sum3(&dy[r.clone()], &y[r.clone()], &x[r], |d, y, v| pass(d, y) * (v - m))
     })
     .iter()
     .zip(&inv_std)
     .map(|(s, i)| s * i)
     .collect();
     let mut dx = vec![0.0; x.len()];
-    dx.par_chunks_mut(pixels).zip(x.par_chunks(pixels).zip(dy.par_chunks(pixels))).enumerate().for_each(
-        |(plane, (d, (xs, dys)))| {
-            let c = plane % channels;
-            // dx = gamma * inv_std * (dy - mean(dy) - xhat * mean(dy * xhat)), as a * dy + b * x + e
-            let k = f64::from(gamma[c]) * inv_std[c];
-            let (m_dy, m_dyx) = (dbeta[c] / count, dgamma[c] / count);
-            let a = k as f32;
-            let b = (-k * m_dyx * inv_std[c]) as f32;
-            let e = (-k * m_dy + k * m_dyx * inv_std[c] * f64::from(mean[c])) as f32;
-            d.iter_mut().zip(xs.iter().zip(dys)).for_each(|(d, (x, dy))| *d = a * dy + b * x + e);
-        },
-    );
+    let inputs = x.par_chunks(pixels).zip(dy.par_chunks(pixels).zip(y.par_chunks(pixels)));
+    dx.par_chunks_mut(pixels).zip(inputs).enumerate().for_each(|(plane, (d, (xs, (dys, ys))))| {
+        let c = plane % channels;
+        // dx = gamma * inv_std * (g - mean(g) - xhat * mean(g * xhat)) for g = pass(dy, y), as
+        // a * g + b * x + e
+        let k = f64::from(gamma[c]) * inv_std[c];
+        let (m_dy, m_dyx) = (dbeta[c] / count, dgamma[c] / count);
+        let a = k as f32;
+        let b = (-k * m_dyx * inv_std[c]) as f32;
+        let e = (-k * m_dy + k * m_dyx * inv_std[c] * f64::from(mean[c])) as f32;
+        let each = d.iter_mut().zip(xs.iter().zip(dys.iter().zip(ys)));
+        each.for_each(|(d, (x, (dy, y)))| *d = a * pass(*dy, *y) + b * x + e);
+    });
     let narrow = |v: Vec<f64>| v.into_iter().map(|v| v as f32).collect();
     (dx, narrow(dgamma), narrow(dbeta))
 }
@@ -142,8 +172,8 @@ mod tests {
     }
 
     /// The loss `sum(out * r)` at `x`, for finite differences.
-    fn loss(x: &[f32], c: usize, p: usize, gamma: &[f32], beta: &[f32], r: &[f32]) -> f64 {
-        let (out, _, _) = forward(x, c, p, gamma, beta, 1e-5);
+    fn loss(x: &[f32], c: usize, p: usize, gamma: &[f32], beta: &[f32], r: &[f32], relu: bool) -> f64 {
+        let (out, _, _) = forward(x, c, p, gamma, beta, 1e-5, relu);
         out.iter().zip(r).map(|(o, r)| f64::from(*o) * f64::from(*r)).sum()
     }
 
@@ -152,7 +182,9 @@ mod tests {
         let (n, c, p) = (3, 2, 5);
         let x = values(n * c * p, 1);
         let (gamma, beta) = (vec![1.5, -0.5], vec![0.25, 2.0]);
-        let (out, mean, var) = forward(&x, c, p, &gamma, &beta, 1e-5);
+        let (out, mean, var) = forward(&x, c, p, &gamma, &beta, 1e-5, false);
+        let (relu_out, _, _) = forward(&x, c, p, &gamma, &beta, 1e-5, true);
+        assert_eq!(relu_out, out.iter().map(|v| v.max(0.0)).collect::<Vec<_>>());
         for ch in 0..c {
             let vals: Vec<f64> =
                 (0..n).flat_map(|b| (0..p).map(move |i| (b * c + ch) * p + i)).map(|i| f64::from(x[i])).collect();
@@ -175,15 +207,16 @@ mod tests {
         let x = values(n * c * p, 2);
         let r = values(n * c * p, 3);
         let (gamma, beta) = (vec![0.7, 1.3, -0.4], vec![0.1, 0.0, -0.2]);
-        let (_, mean, var) = forward(&x, c, p, &gamma, &beta, 1e-5);
-        let (dx, dgamma, dbeta) = backward(&x, &r, c, p, &gamma, Statistics { mean: &mean, var: &var, epsilon: 1e-5 });
+        let (_, mean, var) = forward(&x, c, p, &gamma, &beta, 1e-5, false);
+        let stats = Statistics { mean: &mean, var: &var, epsilon: 1e-5 };
+        let (dx, dgamma, dbeta) = backward(&x, &r, c, p, &gamma, stats, None);
         let h = 1e-2_f32;
         let numeric = |bump: &dyn Fn(f32) -> f64| (bump(h) - bump(-h)) / (2.0 * f64::from(h));
         for i in (0..x.len()).step_by(5) {
             let want = numeric(&|d| {
                 let mut xs = x.clone();
                 xs[i] += d;
-                loss(&xs, c, p, &gamma, &beta, &r)
+                loss(&xs, c, p, &gamma, &beta, &r, false)
             });
             assert!((f64::from(dx[i]) - want).abs() < 2e-3 * (1.0 + want.abs()), "dx[{i}] {} against {want}", dx[i]);
         }
@@ -191,15 +224,36 @@ mod tests {
             let g = numeric(&|d| {
                 let mut gs = gamma.clone();
                 gs[ch] += d;
-                loss(&x, c, p, &gs, &beta, &r)
+                loss(&x, c, p, &gs, &beta, &r, false)
             });
             let b = numeric(&|d| {
                 let mut bs = beta.clone();
                 bs[ch] += d;
-                loss(&x, c, p, &gamma, &bs, &r)
+                loss(&x, c, p, &gamma, &bs, &r, false)
             });
             assert!((f64::from(dgamma[ch]) - g).abs() < 2e-3 * (1.0 + g.abs()), "dgamma {} against {g}", dgamma[ch]);
             assert!((f64::from(dbeta[ch]) - b).abs() < 2e-3 * (1.0 + b.abs()), "dbeta {} against {b}", dbeta[ch]);
+        }
+    }
+
+    /// Through the ReLU, the gradients are those of the plain batch norm for the output gradient
+    /// masked where the ReLU's output is zero (the chain rule; the plain ones are checked above).
+    #[test]
+    fn gradients_through_the_relu_are_the_masked_ones() {
+        let (n, c, p) = (5, 4, 9);
+        let x = values(n * c * p, 4);
+        let r = values(n * c * p, 5);
+        let (gamma, beta) = (vec![0.7, 1.3, -0.4, 1.0], vec![0.1, 0.0, -0.2, 0.5]);
+        let (y, mean, var) = forward(&x, c, p, &gamma, &beta, 1e-5, true);
+        assert!(y.iter().any(|&v| v == 0.0) && y.iter().any(|&v| v > 0.0), "the ReLU cuts some values, not all");
+        let stats = Statistics { mean: &mean, var: &var, epsilon: 1e-5 };
+        let masked: Vec<f32> = r.iter().zip(&y).map(|(d, y)| if *y > 0.0 { *d } else { 0.0 }).collect();
+        let want = backward(&x, &masked, c, p, &gamma, stats, None);
+        let got = backward(&x, &r, c, p, &gamma, stats, Some(&y));
+        for (g, w) in [(&got.0, &want.0), (&got.1, &want.1), (&got.2, &want.2)] {
+            for (a, b) in g.iter().zip(w.iter()) {
+                assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()), "{a} against {b}");
+            }
         }
     }
 }

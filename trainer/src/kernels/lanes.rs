@@ -7,12 +7,18 @@ const LANES: usize = 16;
 
 /// `sum(f(a[i], b[i]))` in f32 over [`LANES`] lanes, returned as f64.
 pub fn lane_sum(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f64 {
+    lane_sum3(a, b, b, |x, y, _| f(x, y))
+}
+
+/// `sum(f(a[i], b[i], c[i]))` in f32 over [`LANES`] lanes, returned as f64.
+pub fn lane_sum3(a: &[f32], b: &[f32], c: &[f32], f: impl Fn(f32, f32, f32) -> f32) -> f64 {
     let mut acc = [0.0_f32; LANES];
-    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| f(*x, *y)).sum();
-    for (xa, xb) in ca.zip(cb) {
+    let (ca, cb, cc) = (a.chunks_exact(LANES), b.chunks_exact(LANES), c.chunks_exact(LANES));
+    let rest = ca.remainder().iter().zip(cb.remainder().iter().zip(cc.remainder()));
+    let tail: f32 = rest.map(|(x, (y, z))| f(*x, *y, *z)).sum();
+    for (xa, (xb, xc)) in ca.zip(cb.zip(cc)) {
         for k in 0..LANES {
-            acc[k] += f(xa[k], xb[k]);
+            acc[k] += f(xa[k], xb[k], xc[k]);
         }
     }
     f64::from(acc.iter().sum::<f32>() + tail)
@@ -34,6 +40,9 @@ mod tests {
             let dot = super::lane_sum(&xs, &xs, |a, b| a * b);
             let want: f64 = xs.iter().map(|&x| f64::from(x * x)).sum();
             assert!((dot - want).abs() < 1e-4, "{n} values, products");
+            let cube = super::lane_sum3(&xs, &xs, &xs, |a, b, c| a * b * c);
+            let want: f64 = xs.iter().map(|&x| f64::from(x * x * x)).sum();
+            assert!((cube - want).abs() < 1e-4, "{n} values, triple products");
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Own CPU kernels for training on burn's flex backend.
 //!
-//! The models call [`conv2d`], [`conv_transpose2d`], [`batch_norm`], [`max_pool2d`] and [`linear`]
+//! The models call [`conv2d`], [`conv_transpose2d`], [`batch_norm_relu`], [`max_pool2d`] and [`linear`]
 //! with burn's own modules,
 //! and the VAE's loss calls [`bce_with_logits_rows`]:
 //! on flex, with
@@ -165,23 +165,24 @@ pub fn conv_transpose2d_using(module: &ConvTranspose2d, x: Tensor<4>, own: bool)
     ))
 }
 
-/// `module.forward(x)`, on the own kernels where they apply and [`own_kernels`] says so.
-pub fn batch_norm(module: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
-    batch_norm_using(module, x, own_kernels_here())
+/// `relu(module.forward(x))`, on the own kernels where they apply and [`own_kernels`] says so:
+/// every batch norm of the models feeds a ReLU, and one pass each way does both.
+pub fn batch_norm_relu(module: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
+    batch_norm_relu_using(module, x, own_kernels_here())
 }
 
-/// `module.forward(x)`, on the own kernels where they apply and `own` is set: in training (an
-/// autodiff device and the layer's training flag set, as burn decides), with `f32` on flex. The
-/// running statistics are updated as burn's module does.
-pub fn batch_norm_using(module: &BatchNorm, x: Tensor<4>, own: bool) -> Tensor<4> {
+/// `relu(module.forward(x))`, on the own kernels where they apply and `own` is set: in training
+/// (an autodiff device and the layer's training flag set, as burn decides), with `f32` on flex.
+/// The running statistics are updated as burn's module does.
+pub fn batch_norm_relu_using(module: &BatchNorm, x: Tensor<4>, own: bool) -> Tensor<4> {
     let gamma = module.gamma.val();
     let training = x.device().is_autodiff() && module.training.is_enabled();
     if !own || !training || !flex_f32(&[(x.device(), x.dtype()), (gamma.device(), gamma.dtype())]) {
-        return module.forward(x);
+        return burn::tensor::activation::relu(module.forward(x));
     }
     let device = x.device();
     took_own();
-    let (out, mean, var) = <Dispatch as TrainKernels>::batch_norm_train_nchw(
+    let (out, mean, var) = <Dispatch as TrainKernels>::batch_norm_relu_train_nchw(
         x.into_dispatch(),
         gamma.into_dispatch(),
         module.beta.val().into_dispatch(),

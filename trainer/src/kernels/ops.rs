@@ -73,9 +73,9 @@ pub trait TrainKernels: Backend {
     /// Sums of `t` `[n, c, h, w]` per channel (a transposed convolution's bias gradient).
     fn channel_sums(t: FloatTensor<Self>) -> FloatTensor<Self>;
 
-    /// Batch norm of `x` `[n, c, h, w]` with the batch's statistics: the output, and each
-    /// channel's mean and biased variance.
-    fn batch_norm_train_nchw(
+    /// Batch norm of `x` `[n, c, h, w]` with the batch's statistics, through a ReLU: the output,
+    /// and each channel's mean and biased variance.
+    fn batch_norm_relu_train_nchw(
         x: FloatTensor<Self>,
         gamma: FloatTensor<Self>,
         beta: FloatTensor<Self>,
@@ -123,9 +123,11 @@ pub trait TrainKernels: Backend {
         row_grad: FloatTensor<Self>,
     ) -> (FloatTensor<Self>, FloatTensor<Self>);
 
-    /// The gradients of [`Self::batch_norm_train_nchw`] with respect to `x`, `gamma` and `beta`.
-    fn batch_norm_backward_nchw(
+    /// The gradients of [`Self::batch_norm_relu_train_nchw`] with respect to `x`, `gamma` and
+    /// `beta`, from its output `y` and the output gradient `dy`.
+    fn batch_norm_relu_backward_nchw(
         x: FloatTensor<Self>,
+        y: FloatTensor<Self>,
         dy: FloatTensor<Self>,
         gamma: FloatTensor<Self>,
         mean: FloatTensor<Self>,
@@ -215,14 +217,14 @@ impl TrainKernels for Flex {
         tensor(conv::channel_sums(values(&t), c, h * w), &[c])
     }
 
-    fn batch_norm_train_nchw(
+    fn batch_norm_relu_train_nchw(
         x: FlexTensor,
         gamma: FlexTensor,
         beta: FlexTensor,
         epsilon: f64,
     ) -> (FlexTensor, FlexTensor, FlexTensor) {
         let ((x, [n, c, h, w]), gamma, beta) = (dense::<4>(x), gamma.to_contiguous(), beta.to_contiguous());
-        let (out, mean, var) = batch_norm::forward(values(&x), c, h * w, values(&gamma), values(&beta), epsilon);
+        let (out, mean, var) = batch_norm::forward(values(&x), c, h * w, values(&gamma), values(&beta), epsilon, true);
         (tensor(out, &[n, c, h, w]), tensor(mean, &[c]), tensor(var, &[c]))
     }
 
@@ -274,15 +276,16 @@ impl TrainKernels for Flex {
         (tensor(dl, &[rows, n]), tensor(dx, &[rows, n]))
     }
 
-    fn batch_norm_backward_nchw(
+    fn batch_norm_relu_backward_nchw(
         x: FlexTensor,
+        y: FlexTensor,
         dy: FlexTensor,
         gamma: FlexTensor,
         mean: FlexTensor,
         var: FlexTensor,
         epsilon: f64,
     ) -> (FlexTensor, FlexTensor, FlexTensor) {
-        let ((x, [n, c, h, w]), (dy, _)) = (dense::<4>(x), dense::<4>(dy));
+        let ((x, [n, c, h, w]), (y, _), (dy, _)) = (dense::<4>(x), dense::<4>(y), dense::<4>(dy));
         let (gamma, mean, var) = (gamma.to_contiguous(), mean.to_contiguous(), var.to_contiguous());
         let (dx, dgamma, dbeta) = batch_norm::backward(
             values(&x),
@@ -291,6 +294,7 @@ impl TrainKernels for Flex {
             h * w,
             values(&gamma),
             batch_norm::Statistics { mean: values(&mean), var: values(&var), epsilon },
+            Some(values(&y)),
         );
         (tensor(dx, &[n, c, h, w]), tensor(dgamma, &[c]), tensor(dbeta, &[c]))
     }
@@ -370,21 +374,21 @@ impl<B: TrainKernels> Backward<B, 2> for BceBackward {
     }
 }
 
-/// Backward step of [`TrainKernels::batch_norm_train_nchw`].
+/// Backward step of [`TrainKernels::batch_norm_relu_train_nchw`].
 #[derive(Debug)]
 struct BatchNormBackward;
 
 impl<B: TrainKernels> Backward<B, 3> for BatchNormBackward {
-    /// Checkpointed input and gamma, the batch statistics, epsilon.
-    type State = (NodeId, NodeId, FloatTensor<B>, FloatTensor<B>, f64);
+    /// Checkpointed input and gamma, the output, the batch statistics, epsilon.
+    type State = (NodeId, NodeId, FloatTensor<B>, FloatTensor<B>, FloatTensor<B>, f64);
 
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
         let [node_x, node_gamma, node_beta] = ops.parents;
         let dy = grads.consume::<B>(&ops.node);
-        let (x_id, gamma_id, mean, var, epsilon) = ops.state;
+        let (x_id, gamma_id, y, mean, var, epsilon) = ops.state;
         let x: FloatTensor<B> = checkpointer.retrieve_node_output(x_id);
         let gamma: FloatTensor<B> = checkpointer.retrieve_node_output(gamma_id);
-        let (dx, dgamma, dbeta) = B::batch_norm_backward_nchw(x, dy, gamma, mean, var, epsilon);
+        let (dx, dgamma, dbeta) = B::batch_norm_relu_backward_nchw(x, y, dy, gamma, mean, var, epsilon);
         for (node, grad) in [(node_x, dx), (node_gamma, dgamma), (node_beta, dbeta)] {
             if let Some(node) = node {
                 grads.register::<B>(node.id, grad);
@@ -540,7 +544,7 @@ impl<B: TrainKernels, C: CheckpointStrategy> TrainKernels for Autodiff<B, C> {
         FloatTensor::<Self>::new(B::channel_sums(t.into_primitive()))
     }
 
-    fn batch_norm_train_nchw(
+    fn batch_norm_relu_train_nchw(
         x: FloatTensor<Self>,
         gamma: FloatTensor<Self>,
         beta: FloatTensor<Self>,
@@ -552,17 +556,17 @@ impl<B: TrainKernels, C: CheckpointStrategy> TrainKernels for Autodiff<B, C> {
             OpsKind::Tracked(mut prep) => {
                 let x_id = prep.checkpoint(&x);
                 let gamma_id = prep.checkpoint(&gamma);
-                let (out, mean, var) = B::batch_norm_train_nchw(
+                let (out, mean, var) = B::batch_norm_relu_train_nchw(
                     x.into_primitive(),
                     gamma.into_primitive(),
                     beta.into_primitive(),
                     epsilon,
                 );
-                let out = prep.finish((x_id, gamma_id, mean.clone(), var.clone(), epsilon), out);
+                let out = prep.finish((x_id, gamma_id, out.clone(), mean.clone(), var.clone(), epsilon), out);
                 (out, untracked(mean), untracked(var))
             }
             OpsKind::UnTracked(prep) => {
-                let (out, mean, var) = B::batch_norm_train_nchw(
+                let (out, mean, var) = B::batch_norm_relu_train_nchw(
                     x.into_primitive(),
                     gamma.into_primitive(),
                     beta.into_primitive(),
@@ -653,16 +657,18 @@ impl<B: TrainKernels, C: CheckpointStrategy> TrainKernels for Autodiff<B, C> {
         (FloatTensor::<Self>::new(dl), FloatTensor::<Self>::new(dx))
     }
 
-    fn batch_norm_backward_nchw(
+    fn batch_norm_relu_backward_nchw(
         x: FloatTensor<Self>,
+        y: FloatTensor<Self>,
         dy: FloatTensor<Self>,
         gamma: FloatTensor<Self>,
         mean: FloatTensor<Self>,
         var: FloatTensor<Self>,
         epsilon: f64,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
-        let (dx, dgamma, dbeta) = B::batch_norm_backward_nchw(
+        let (dx, dgamma, dbeta) = B::batch_norm_relu_backward_nchw(
             x.into_primitive(),
+            y.into_primitive(),
             dy.into_primitive(),
             gamma.into_primitive(),
             mean.into_primitive(),

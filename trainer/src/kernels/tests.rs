@@ -171,7 +171,7 @@ fn other_backends_run_burns_own_ops() {
 }
 
 #[test]
-fn batch_norm_matches_burn_forward_backward_and_running_statistics() {
+fn batch_norm_and_relu_match_burn_forward_backward_and_running_statistics() {
     let device = Device::flex().autodiff();
     for (batch, channels, side) in [(8, 16, 7), (3, 1, 28), (2, 5, 1)] {
         // Two independent modules (running statistics are shared between clones) with the same
@@ -189,12 +189,12 @@ fn batch_norm_matches_burn_forward_backward_and_running_statistics() {
             BatchNorm { gamma: param(&gamma), beta: param(&beta), ..m }
         };
         let (ours, theirs) = (make(), make());
-        let what = format!("batch norm [{batch}, {channels}, {side}, {side}]");
+        let what = format!("batch norm + ReLU [{batch}, {channels}, {side}, {side}]");
         compare(
             &what,
             &(ours.clone(), theirs.clone()),
             [batch, channels, side, side],
-            |(o, t), x, own| batch_norm_using(if own { o } else { t }, x * 3.0 + 1.0, own),
+            |(o, t), x, own| batch_norm_relu_using(if own { o } else { t }, x * 3.0 + 1.0, own),
             |(o, t), grads| {
                 // Each run registers gradients for its own module only.
                 let m = if o.gamma.val().grad(grads).is_some() { o } else { t };

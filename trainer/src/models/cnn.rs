@@ -8,10 +8,9 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
-use burn::tensor::activation::relu;
 
 use super::conv_ae::SIDE;
-use crate::kernels::{Activation, batch_norm, conv2d, linear, max_pool2d};
+use crate::kernels::{Activation, batch_norm_relu, conv2d, linear, max_pool2d};
 
 /// Options of the CNN baseline.
 #[derive(Config, Debug)]
@@ -98,7 +97,7 @@ impl Cnn {
         let [b, _] = images.dims();
         let mut x = images.reshape([b, 1, SIDE, SIDE]);
         for ((conv, norm), &pool) in self.convs.iter().zip(&self.norms).zip(&self.pool_after) {
-            x = relu(batch_norm(norm, conv2d(conv, x)));
+            x = batch_norm_relu(norm, conv2d(conv, x));
             if pool {
                 x = max_pool2d(&self.pool, x);
             }

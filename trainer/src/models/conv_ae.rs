@@ -8,7 +8,7 @@ use burn::prelude::*;
 use burn::tensor::activation::{relu, sigmoid};
 
 use super::export;
-use crate::kernels::{Activation, batch_norm, conv_transpose2d, conv2d, linear};
+use crate::kernels::{Activation, batch_norm_relu, conv_transpose2d, conv2d, linear};
 
 /// Shape of the image the convolutional models take.
 pub const SIDE: usize = 28;
@@ -158,11 +158,11 @@ pub fn decoder(latent: usize, dropout: f64, batch_norm: bool, widths: [usize; 3]
     }
 }
 
-/// Applies an optional batch norm.
-fn norm(bn: &Option<BatchNorm>, x: Tensor<4>) -> Tensor<4> {
+/// Applies an optional batch norm, then a ReLU.
+fn norm_relu(bn: &Option<BatchNorm>, x: Tensor<4>) -> Tensor<4> {
     match bn {
-        Some(b) => batch_norm(b, x),
-        None => x,
+        Some(b) => batch_norm_relu(b, x),
+        None => relu(x),
     }
 }
 
@@ -186,8 +186,8 @@ impl ConvEncoder {
     pub fn forward(&self, images: Tensor<2>) -> Tensor<2> {
         let [batch, _] = images.dims();
         let x = images.reshape([batch, 1, SIDE, SIDE]);
-        let x = relu(norm(&self.bn1, conv2d(&self.conv1, x)));
-        let x = relu(norm(&self.bn2, conv2d(&self.conv2, x)));
+        let x = norm_relu(&self.bn1, conv2d(&self.conv1, x));
+        let x = norm_relu(&self.bn2, conv2d(&self.conv2, x));
         let x = conv2d(&self.conv3, x);
         let [_, c, h, w] = x.dims();
         let x = x.reshape([batch, c * h * w]);
@@ -213,8 +213,8 @@ impl ConvDecoder {
         let x = self.dropout.forward(linear(&self.fc1, codes, Activation::Relu));
         let x = self.dropout.forward(linear(&self.fc2, x, Activation::Relu));
         let x = x.reshape([batch, self.channels(), CODE_SIDE, CODE_SIDE]);
-        let x = relu(norm(&self.bn1, conv_transpose2d(&self.deconv1, x)));
-        let x = relu(norm(&self.bn2, conv_transpose2d(&self.deconv2, x)));
+        let x = norm_relu(&self.bn1, conv_transpose2d(&self.deconv1, x));
+        let x = norm_relu(&self.bn2, conv_transpose2d(&self.deconv2, x));
         conv_transpose2d(&self.deconv3, x).reshape([batch, PIXELS])
     }
 }
