@@ -8,7 +8,7 @@
 //!
 //! A transposed convolution is the input gradient of the convolution that maps its output back
 //! to its input (burn's `[in, out, kh, kw]` weight is that convolution's weight), so the same
-//! three kernels serve both (see ops.rs).
+//! three kernels serve both (see the `ops` module).
 
 use rayon::prelude::*;
 
