@@ -28,7 +28,12 @@ fn compare<M>(
     param_grads: impl Fn(&M, &burn::tensor::Gradients) -> (Tensor<4>, Option<Tensor<1>>),
 ) {
     let device = Device::flex().autodiff();
-    let x = Tensor::<4>::random(input, Distribution::Uniform(-1.0, 1.0), &device);
+    // Fixed values in [-1, 1) (a multiplicative hash of the index), so that a failure repeats:
+    // random ones once gave a batch norm channel two nearly equal values, whose gradient is
+    // all cancellation.
+    let n: usize = input.iter().product();
+    let values = (0..n).map(|i| ((i as u64 * 2_654_435_761) % 1999) as f32 / 999.5 - 1.0).collect::<Vec<f32>>();
+    let x = Tensor::<4>::from_data(TensorData::new(values, input), &device);
     let mut results = Vec::new();
     for own in [true, false] {
         let before = OWN_CALLS.with(std::cell::Cell::get);
