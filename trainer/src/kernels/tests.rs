@@ -3,7 +3,6 @@
 
 use burn::nn::conv::{Conv2dConfig, ConvTranspose2dConfig};
 use burn::nn::{BatchNormConfig, PaddingConfig2d};
-use burn::tensor::Distribution;
 
 use super::*;
 
@@ -18,7 +17,16 @@ fn relative_gap1(a: &Tensor<1>, b: &Tensor<1>) -> f32 {
     relative_gap(&a.clone().reshape([1, 1, 1, -1]), &b.clone().reshape([1, 1, 1, -1]))
 }
 
-/// Runs `forward` on own kernels and on burn's, with a random weighting of the output as the
+/// Fixed values in `[lo, hi)` spread by a multiplicative hash of the index (and `salt`): inputs
+/// that look random but are the same in every run.
+fn fixed<const D: usize>(shape: [usize; D], [lo, hi]: [f32; 2], salt: u64, device: &Device) -> Tensor<D> {
+    let n: usize = shape.iter().product();
+    let values: Vec<f32> =
+        (0..n as u64).map(|i| lo + (hi - lo) * (((i + salt) * 2_654_435_761) % 1999) as f32 / 1999.0).collect();
+    Tensor::from_data(TensorData::new(values, shape), device)
+}
+
+/// Runs `forward` on own kernels and on burn's, with a fixed weighting of the output as the
 /// loss, and compares the output and the gradients of the input, the weight and the bias.
 fn compare<M>(
     what: &str,
@@ -28,12 +36,9 @@ fn compare<M>(
     param_grads: impl Fn(&M, &burn::tensor::Gradients) -> (Tensor<4>, Option<Tensor<1>>),
 ) {
     let device = Device::flex().autodiff();
-    // Fixed values in [-1, 1) (a multiplicative hash of the index), so that a failure repeats:
-    // random ones once gave a batch norm channel two nearly equal values, whose gradient is
-    // all cancellation.
-    let n: usize = input.iter().product();
-    let values = (0..n).map(|i| ((i as u64 * 2_654_435_761) % 1999) as f32 / 999.5 - 1.0).collect::<Vec<f32>>();
-    let x = Tensor::<4>::from_data(TensorData::new(values, input), &device);
+    // Fixed values, so that a failure repeats: random ones once gave a batch norm channel two
+    // nearly equal values, whose gradient is all cancellation.
+    let x = fixed(input, [-1.0, 1.0], 0, &device);
     let mut results = Vec::new();
     for own in [true, false] {
         let before = OWN_CALLS.with(std::cell::Cell::get);
@@ -157,7 +162,7 @@ fn geometries_outside_the_kernels_fall_back_to_burn() {
         Conv2dConfig::new([2, 4], [2, 2]).with_padding(PaddingConfig2d::Explicit(1, 0, 0, 1)).init(&device),
     ];
     for m in &modules {
-        let x = Tensor::<4>::random([2, 2, 9, 9], Distribution::Default, &device);
+        let x = fixed([2, 2, 9, 9], [0.0, 1.0], 1, &device);
         let before = OWN_CALLS.with(std::cell::Cell::get);
         let gap = relative_gap(&conv2d_using(m, x.clone(), true), &m.forward(x));
         assert_eq!(OWN_CALLS.with(std::cell::Cell::get), before, "the own kernels took a geometry they do not cover");
@@ -170,7 +175,7 @@ fn geometries_outside_the_kernels_fall_back_to_burn() {
 fn other_backends_run_burns_own_ops() {
     let device = Device::ndarray().autodiff();
     let m = Conv2dConfig::new([1, 2], [3, 3]).init(&device);
-    let x = Tensor::<4>::random([2, 1, 6, 6], Distribution::Default, &device);
+    let x = fixed([2, 1, 6, 6], [0.0, 1.0], 2, &device);
     let gap = relative_gap(&conv2d(&m, x.clone()), &m.forward(x));
     assert!(gap <= 1e-6, "ndarray result differs by {gap}");
 }
@@ -219,8 +224,8 @@ fn batch_norm_and_relu_match_burn_forward_backward_and_running_statistics() {
 #[test]
 fn binary_cross_entropy_matches_burns_log_sigmoid_form() {
     let device = Device::flex().autodiff();
-    let logits = Tensor::<2>::random([5, 33], Distribution::Uniform(-8.0, 8.0), &device);
-    let targets = Tensor::<2>::random([5, 33], Distribution::Uniform(0.0, 1.0), &device);
+    let logits = fixed([5, 33], [-8.0, 8.0], 3, &device);
+    let targets = fixed([5, 33], [0.0, 1.0], 4, &device);
     let weights = Tensor::<1>::from_data(TensorData::new(vec![0.5_f32, -1.0, 2.0, 0.25, 1.0], [5]), &device);
     let mut results = Vec::new();
     for own in [true, false] {
@@ -249,8 +254,8 @@ fn linear_layers_match_burn_forward_and_backward() {
         (3, 5, 2, false, Activation::Relu),
     ] {
         let module = burn::nn::LinearConfig::new(inputs, outputs).with_bias(bias).init(&device);
-        let x = Tensor::<2>::random([rows, inputs], Distribution::Uniform(-1.0, 1.0), &device);
-        let r = Tensor::<2>::random([rows, outputs], Distribution::Uniform(-1.0, 1.0), &device);
+        let x = fixed([rows, inputs], [-1.0, 1.0], 5, &device);
+        let r = fixed([rows, outputs], [-1.0, 1.0], 6, &device);
         let mut results = Vec::new();
         for own in [true, false] {
             set_own_for_this_test(own);
@@ -288,7 +293,7 @@ fn max_pooling_matches_burn_forward_and_backward() {
         let mut values: Vec<f32> = (0..n).map(|i| ((i * 7919) % n) as f32 / n as f32 - 0.5).collect();
         values.reverse();
         let x = Tensor::<4>::from_data(TensorData::new(values, shape), &device);
-        let r = Tensor::<4>::random(module.forward(x.clone()).dims(), Distribution::Uniform(-1.0, 1.0), &device);
+        let r = fixed(module.forward(x.clone()).dims(), [-1.0, 1.0], 7, &device);
         let mut results = Vec::new();
         for own in [true, false] {
             set_own_for_this_test(own);
