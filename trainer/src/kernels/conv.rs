@@ -142,20 +142,20 @@ macro_rules! by_width {
     };
 }
 
-/// Copies the lines `l` of `src` to `dst`, back to back.
-fn gather(dst: &mut [f32], src: &[f32], l: Lines) {
+/// Writes the lines `l` of `src` into `dst`, back to back, each value through `op`.
+fn gather(dst: &mut [f32], src: &[f32], l: Lines, op: impl Fn(&mut f32, f32) + Copy) {
     #[inline(always)]
-    fn each(dst: &mut [f32], src: &[f32], l: Lines, len: usize, stride: usize) {
+    fn each(dst: &mut [f32], src: &[f32], l: Lines, len: usize, stride: usize, op: impl Fn(&mut f32, f32)) {
         for (y, line) in dst.chunks_exact_mut(len).enumerate() {
             let from = &src[l.start + y * l.step..][..(len - 1) * stride + 1];
             for (i, d) in line.iter_mut().enumerate() {
-                *d = from[i * stride];
+                op(d, from[i * stride]);
             }
         }
     }
     macro_rules! lines {
         ($w:expr, $s:expr) => {
-            each(dst, src, l, $w, $s)
+            each(dst, src, l, $w, $s, op)
         };
     }
     by_width!(l, lines);
@@ -207,11 +207,7 @@ impl Padded {
 
     /// Adds the interior to `plane`.
     fn add_interior_to(&self, s: &ConvShape, plane: &mut [f32]) {
-        let [py, px] = s.padding;
-        let iw = s.in_size[1];
-        for (y, line) in plane.chunks_exact_mut(iw).enumerate() {
-            line.iter_mut().zip(&self.data[(y + py) * self.width + px..][..iw]).for_each(|(d, v)| *d += v);
-        }
+        gather(plane, &self.data, self.interior(s), |d, v| *d += v);
     }
 
     /// The lines tap `(ky, kx)` reads, one per output row.
@@ -230,7 +226,7 @@ fn im2col(s: &ConvShape, images: &[f32], n: usize, cols: &mut [f32], pad: &mut P
             for ky in 0..kh {
                 for kx in 0..kw {
                     let out = &mut cols[((c * kh + ky) * kw + kx) * width + g * p..][..p];
-                    gather(out, &pad.data, pad.lines(s, ky, kx));
+                    gather(out, &pad.data, pad.lines(s, ky, kx), |d, v| *d = v);
                 }
             }
         }

@@ -16,6 +16,29 @@ pub enum Activation {
     Tanh,
 }
 
+impl Activation {
+    /// The number that carries it through the backend extension (whose operations take plain
+    /// values): 0 none, 1 ReLU, 2 tanh.
+    #[must_use]
+    pub fn code(self) -> u8 {
+        match self {
+            Self::None => 0,
+            Self::Relu => 1,
+            Self::Tanh => 2,
+        }
+    }
+
+    /// The activation [`Self::code`] gave `code`; none for any other number.
+    #[must_use]
+    pub fn from_code(code: u8) -> Self {
+        match code {
+            1 => Self::Relu,
+            2 => Self::Tanh,
+            _ => Self::None,
+        }
+    }
+}
+
 /// `e^x` for `|x| <= 20`, in operations the compiler vectorises (no libm call): `2^n e^r` with
 /// `r = x - n ln 2` in [-0.35, 0.35] and `e^r` by its Taylor series to the 7th term (relative error
 /// below 4e-7).
@@ -111,6 +134,13 @@ pub fn backward(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn activation_codes_round_trip() {
+        for a in [Activation::None, Activation::Relu, Activation::Tanh] {
+            assert_eq!(Activation::from_code(a.code()), a);
+        }
+    }
 
     #[test]
     fn fast_exp_and_tanh_are_close_to_libm() {

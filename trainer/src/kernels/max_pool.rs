@@ -38,12 +38,18 @@ impl PoolShape {
 /// cost of handing it out.
 const PLANES_PER_TASK: usize = 16 * 1024;
 
+/// Whether `x`, later in scan order, replaces `best` as a window's maximum: when larger, or when a
+/// NaN (as in burn, so that the pooling does not hide a NaN) and `best` is not.
+#[inline(always)]
+fn beats(x: f32, best: f32) -> bool {
+    (x > best) | (x.is_nan() & !best.is_nan())
+}
+
 /// Which of four values (in scan order) is the first maximum, a NaN winning as in [`argmax`],
 /// as one flag per value, and that value. Flags and selects rather than an index and branches:
 /// which value wins is a coin toss the CPU cannot predict, and flags let the loops vectorise.
 #[inline(always)]
 fn first_max([a, b, c, d]: [f32; 4]) -> ([bool; 4], f32) {
-    let beats = |x: f32, best: f32| (x > best) | (x.is_nan() & !best.is_nan());
     let b_wins = beats(b, a);
     let ab = if b_wins { b } else { a };
     let c_wins = beats(c, ab);
@@ -61,8 +67,7 @@ fn argmax(s: &PoolShape, plane: &[f32], oy: usize, ox: usize) -> usize {
     for ky in 0..s.kernel[0] {
         let row = (oy * s.stride[0] + ky) * iw + ox * s.stride[1];
         for i in row..row + s.kernel[1] {
-            // NaN wins, as in burn, so that a NaN is not hidden by the pooling.
-            if plane[i] > plane[best] || (plane[i].is_nan() && !plane[best].is_nan()) {
+            if beats(plane[i], plane[best]) {
                 best = i;
             }
         }

@@ -211,19 +211,13 @@ pub fn linear(module: &Linear, x: Tensor<2>, act: Activation) -> Tensor<2> {
             Activation::Tanh => burn::tensor::activation::tanh(y),
         };
     }
-    let bias =
-        module.bias.as_ref().map_or_else(|| Tensor::zeros([weight.dims()[1]], &x.device()), burn::module::Param::val);
+    let bias = bias_or_zeros(module.bias.as_ref(), weight.dims()[1], &x.device());
     took_own();
-    let code = match act {
-        Activation::None => 0,
-        Activation::Relu => 1,
-        Activation::Tanh => 2,
-    };
     Tensor::from_dispatch(<Dispatch as TrainKernels>::linear_act(
         x.into_dispatch(),
         weight.into_dispatch(),
         bias.into_dispatch(),
-        code,
+        act.code(),
     ))
 }
 

@@ -10,6 +10,15 @@ use burn::backend::{TensorMetadata, tensor::FloatTensor};
 use super::Geometry;
 use super::TrainKernels;
 
+/// Registers each gradient whose parent takes part in the graph (a parent `None` needs none).
+fn register<B: TrainKernels, const N: usize>(grads: &mut Gradients, pairs: [(Option<NodeId>, FloatTensor<B>); N]) {
+    for (node, grad) in pairs {
+        if let Some(id) = node {
+            grads.register::<B>(id, grad);
+        }
+    }
+}
+
 /// Backward step of [`TrainKernels::max_pool2d_nchw`].
 #[derive(Debug)]
 struct MaxPoolBackward;
@@ -38,17 +47,13 @@ impl<B: TrainKernels> Backward<B, 3> for LinearBackward {
     type State = (NodeId, NodeId, FloatTensor<B>, u8);
 
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
-        let [node_x, node_w, node_b] = ops.parents;
+        let [node_x, node_w, node_b] = ops.parents.map(|p| p.map(|n| n.id));
         let dy = grads.consume::<B>(&ops.node);
         let (x_id, w_id, y, act) = ops.state;
         let x: FloatTensor<B> = checkpointer.retrieve_node_output(x_id);
         let w: FloatTensor<B> = checkpointer.retrieve_node_output(w_id);
         let (dx, dw, db) = B::linear_act_backward(x, w, y, dy, act);
-        for (node, grad) in [(node_x, dx), (node_w, dw), (node_b, db)] {
-            if let Some(node) = node {
-                grads.register::<B>(node.id, grad);
-            }
-        }
+        register::<B, 3>(grads, [(node_x, dx), (node_w, dw), (node_b, db)]);
     }
 }
 
@@ -61,17 +66,13 @@ impl<B: TrainKernels> Backward<B, 2> for BceBackward {
     type State = (NodeId, NodeId);
 
     fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
-        let [node_logits, node_targets] = ops.parents;
+        let [node_logits, node_targets] = ops.parents.map(|p| p.map(|n| n.id));
         let g = grads.consume::<B>(&ops.node);
         let (logits_id, targets_id) = ops.state;
         let logits: FloatTensor<B> = checkpointer.retrieve_node_output(logits_id);
         let targets: FloatTensor<B> = checkpointer.retrieve_node_output(targets_id);
         let (dl, dx) = B::bce_with_logits_backward(logits, targets, g);
-        for (node, grad) in [(node_logits, dl), (node_targets, dx)] {
-            if let Some(node) = node {
-                grads.register::<B>(node.id, grad);
-            }
-        }
+        register::<B, 2>(grads, [(node_logits, dl), (node_targets, dx)]);
     }
 }
 
@@ -84,17 +85,13 @@ impl<B: TrainKernels> Backward<B, 3> for BatchNormBackward {
     type State = (NodeId, NodeId, FloatTensor<B>, FloatTensor<B>, FloatTensor<B>, f64);
 
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
-        let [node_x, node_gamma, node_beta] = ops.parents;
+        let [node_x, node_gamma, node_beta] = ops.parents.map(|p| p.map(|n| n.id));
         let dy = grads.consume::<B>(&ops.node);
         let (x_id, gamma_id, y, mean, var, epsilon) = ops.state;
         let x: FloatTensor<B> = checkpointer.retrieve_node_output(x_id);
         let gamma: FloatTensor<B> = checkpointer.retrieve_node_output(gamma_id);
         let (dx, dgamma, dbeta) = B::batch_norm_relu_backward_nchw(x, y, dy, gamma, mean, var, epsilon);
-        for (node, grad) in [(node_x, dx), (node_gamma, dgamma), (node_beta, dbeta)] {
-            if let Some(node) = node {
-                grads.register::<B>(node.id, grad);
-            }
-        }
+        register::<B, 3>(grads, [(node_x, dx), (node_gamma, dgamma), (node_beta, dbeta)]);
     }
 }
 
@@ -117,12 +114,7 @@ impl<B: TrainKernels> Backward<B, 3> for Conv2dBackward {
         }
         if node_w.is_some() || node_b.is_some() {
             let (dw, db) = B::conv2d_weight_grad(x, dy, geometry, kernel);
-            if let Some(node) = node_w {
-                grads.register::<B>(node.id, dw);
-            }
-            if let Some(node) = node_b {
-                grads.register::<B>(node.id, db);
-            }
+            register::<B, 2>(grads, [(node_w.map(|n| n.id), dw), (node_b.map(|n| n.id), db)]);
         }
     }
 }

@@ -119,7 +119,7 @@ impl TrainKernels for Flex {
     fn linear_act(x: FlexTensor, weight: FlexTensor, bias: FlexTensor, act: u8) -> FlexTensor {
         let ((x, [rows, inputs]), (w, [_, outputs]), b) = (dense::<2>(x), dense::<2>(weight), bias.to_contiguous());
         let s = LinearShape { rows, inputs, outputs };
-        tensor(linear::forward(s, values(&x), values(&w), values(&b), activation(act)), &[rows, outputs])
+        tensor(linear::forward(s, values(&x), values(&w), values(&b), Activation::from_code(act)), &[rows, outputs])
     }
 
     fn linear_act_backward(
@@ -132,7 +132,8 @@ impl TrainKernels for Flex {
         let ((x, [rows, inputs]), (w, [_, outputs]), (y, _), (dy, _)) =
             (dense::<2>(x), dense::<2>(weight), dense::<2>(y), dense::<2>(dy));
         let s = LinearShape { rows, inputs, outputs };
-        let (dx, dw, db) = linear::backward(s, values(&x), values(&w), values(&y), values(&dy), activation(act));
+        let (dx, dw, db) =
+            linear::backward(s, values(&x), values(&w), values(&y), values(&dy), Activation::from_code(act));
         (tensor(dx, &[rows, inputs]), tensor(dw, &[inputs, outputs]), tensor(db, &[outputs]))
     }
 
@@ -172,14 +173,5 @@ impl TrainKernels for Flex {
             Some(values(&y)),
         );
         (tensor(dx, &[n, c, h, w]), tensor(dgamma, &[c]), tensor(dbeta, &[c]))
-    }
-}
-
-/// The activation a `linear_act` code names: 0 none, 1 ReLU, 2 tanh.
-fn activation(code: u8) -> Activation {
-    match code {
-        1 => Activation::Relu,
-        2 => Activation::Tanh,
-        _ => Activation::None,
     }
 }
