@@ -286,7 +286,9 @@ fn own_kernels_and_burns_train_the_same_first_epoch() {
         ("conv-ae", &["--batch-norm", "--widths", "8,16,32"], "train_mse"),
         ("conv-vae", &[], "train_loss"),
         ("fc-ae", &[], "train_mse"),
-        ("cnn", &[], "train_loss"),
+        // Without dropout: the own kernels draw their masks from another generator than burn's
+        // dropout (the kernel tests check the own dropout on its own).
+        ("cnn", &["--dropout", "0"], "train_loss"),
         ("classifier", &["--mode", "scratch", "--batch-norm"], "train_loss"),
     ];
     for (kind, extra, column) in models {

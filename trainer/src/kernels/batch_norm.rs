@@ -13,24 +13,64 @@ use super::lanes::lane_sum3;
 
 /// Per-channel sums of `f(channel, plane)` over the planes (`pixels` values each) of
 /// `[batch, channels, pixels]`; each channel's planes in order, so the result is deterministic.
-fn per_channel(
+pub(super) fn per_channel(
     len: usize,
     channels: usize,
     pixels: usize,
     f: impl Fn(usize, std::ops::Range<usize>) -> f64 + Sync,
 ) -> Vec<f64> {
+    per_channel_pairs(len, channels, pixels, |c, r| [f(c, r), 0.0]).into_iter().map(|[s, _]| s).collect()
+}
+
+/// [`per_channel`] for two sums at once.
+pub(super) fn per_channel_pairs(
+    len: usize,
+    channels: usize,
+    pixels: usize,
+    f: impl Fn(usize, std::ops::Range<usize>) -> [f64; 2] + Sync,
+) -> Vec<[f64; 2]> {
     let planes = len / pixels;
     (0..channels)
         .into_par_iter()
-        .map(|c| (c..planes).step_by(channels).map(|plane| f(c, plane * pixels..(plane + 1) * pixels)).sum())
+        .map(|c| {
+            (c..planes).step_by(channels).fold([0.0, 0.0], |[a, b], plane| {
+                let [x, y] = f(c, plane * pixels..(plane + 1) * pixels);
+                [a + x, b + y]
+            })
+        })
         .collect()
 }
 
-fn check(x: usize, channels: usize, pixels: usize) {
+pub(super) fn check(x: usize, channels: usize, pixels: usize) {
     assert!(
         channels > 0 && pixels > 0 && x.is_multiple_of(channels * pixels),
         "batch norm: {x} values are not whole [{channels}, {pixels}] images"
     );
+}
+
+/// Each channel's batch mean and biased variance of `x` (`[batch, channels, pixels]`).
+pub(super) fn statistics(x: &[f32], channels: usize, pixels: usize) -> (Vec<f32>, Vec<f32>) {
+    let count = (x.len() / channels) as f64;
+    let mean: Vec<f32> = per_channel(x.len(), channels, pixels, |_, r| lane_sum(&x[r.clone()], &x[r], |v, _| v))
+        .iter()
+        .map(|s| (s / count) as f32)
+        .collect();
+    let var = per_channel(x.len(), channels, pixels, |c, r| {
+        let m = mean[c];
+        lane_sum(&x[r.clone()], &x[r], |v, _| (v - m) * (v - m))
+    })
+    .iter()
+    .map(|s| (s / count) as f32)
+    .collect();
+    (mean, var)
+}
+
+/// Channel `c`'s output as `x * scale + shift`, from the statistics as [`statistics`] returns
+/// them: the same two numbers wherever they are computed, so that a backward pass that
+/// recomputes an output gets the forward's bits.
+pub(super) fn scale_shift(c: usize, gamma: &[f32], beta: &[f32], stats: Statistics<'_>) -> (f32, f32) {
+    let scale = f64::from(gamma[c]) / (f64::from(stats.var[c]) + stats.epsilon).sqrt();
+    (scale as f32, (f64::from(beta[c]) - f64::from(stats.mean[c]) * scale) as f32)
 }
 
 /// The normalised, scaled and shifted `x` (`[batch, channels, pixels]`), through a ReLU when
@@ -50,31 +90,18 @@ pub fn forward(
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     check(x.len(), channels, pixels);
     assert!(gamma.len() == channels && beta.len() == channels, "batch norm: gamma and beta need {channels} values");
-    let count = (x.len() / channels) as f64;
-    let mean: Vec<f64> = per_channel(x.len(), channels, pixels, |_, r| lane_sum(&x[r.clone()], &x[r], |v, _| v))
-        .iter()
-        .map(|s| s / count)
-        .collect();
-    let var: Vec<f64> = per_channel(x.len(), channels, pixels, |c, r| {
-        let m = mean[c] as f32;
-        lane_sum(&x[r.clone()], &x[r], |v, _| (v - m) * (v - m))
-    })
-    .iter()
-    .map(|s| s / count)
-    .collect();
+    let (mean, var) = statistics(x, channels, pixels);
+    let stats = Statistics { mean: &mean, var: &var, epsilon };
     let mut out = vec![0.0; x.len()];
     out.par_chunks_mut(pixels).zip(x.par_chunks(pixels)).enumerate().for_each(|(plane, (o, xs))| {
-        let c = plane % channels;
-        let scale = f64::from(gamma[c]) / (var[c] + epsilon).sqrt();
-        let (scale, shift) = (scale as f32, (f64::from(beta[c]) - mean[c] * scale) as f32);
+        let (scale, shift) = scale_shift(plane % channels, gamma, beta, stats);
         if relu {
             o.iter_mut().zip(xs).for_each(|(o, x)| *o = (x * scale + shift).max(0.0));
         } else {
             o.iter_mut().zip(xs).for_each(|(o, x)| *o = x * scale + shift);
         }
     });
-    let narrow = |v: Vec<f64>| v.into_iter().map(|v| v as f32).collect();
-    (out, narrow(mean), narrow(var))
+    (out, mean, var)
 }
 
 /// What [`forward`] normalised with: each channel's mean and biased variance, and epsilon.
@@ -127,34 +154,53 @@ fn backward_through(
     gamma: &[f32],
     stats: Statistics<'_>,
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-    let Statistics { mean, var, epsilon } = stats;
-    let count = (x.len() / channels) as f64;
-    let inv_std: Vec<f64> = var.iter().map(|&v| 1.0 / (f64::from(v) + epsilon).sqrt()).collect();
-    let dbeta = per_channel(x.len(), channels, pixels, |_, r| lane_sum(&dy[r.clone()], &y[r], pass));
-    let dgamma: Vec<f64> = per_channel(x.len(), channels, pixels, |c, r| {
-        let m = mean[c];
-        lane_sum3(&dy[r.clone()], &y[r.clone()], &x[r], |d, y, v| pass(d, y) * (v - m))
-    })
-    .iter()
-    .zip(&inv_std)
-    .map(|(s, i)| s * i)
-    .collect();
+    let count = x.len() / channels;
+    let sums = per_channel_pairs(x.len(), channels, pixels, |c, r| {
+        let m = stats.mean[c];
+        [
+            lane_sum(&dy[r.clone()], &y[r.clone()], pass),
+            lane_sum3(&dy[r.clone()], &y[r.clone()], &x[r], |d, y, v| pass(d, y) * (v - m)),
+        ]
+    });
     let mut dx = vec![0.0; x.len()];
     let inputs = x.par_chunks(pixels).zip(dy.par_chunks(pixels).zip(y.par_chunks(pixels)));
     dx.par_chunks_mut(pixels).zip(inputs).enumerate().for_each(|(plane, (d, (xs, (dys, ys))))| {
         let c = plane % channels;
-        // dx = gamma * inv_std * (g - mean(g) - xhat * mean(g * xhat)) for g = pass(dy, y), as
-        // a * g + b * x + e
-        let k = f64::from(gamma[c]) * inv_std[c];
-        let (m_dy, m_dyx) = (dbeta[c] / count, dgamma[c] / count);
-        let a = k as f32;
-        let b = (-k * m_dyx * inv_std[c]) as f32;
-        let e = (-k * m_dy + k * m_dyx * inv_std[c] * f64::from(mean[c])) as f32;
+        let InputGrad { a, b, e } = InputGrad::new(c, gamma, stats, sums[c], count);
         let each = d.iter_mut().zip(xs.iter().zip(dys.iter().zip(ys)));
         each.for_each(|(d, (x, (dy, y)))| *d = a * pass(*dy, *y) + b * x + e);
     });
-    let narrow = |v: Vec<f64>| v.into_iter().map(|v| v as f32).collect();
-    (dx, narrow(dgamma), narrow(dbeta))
+    let (dgamma, dbeta) = parameter_grads(&sums, stats);
+    (dx, dgamma, dbeta)
+}
+
+/// The input gradient of channel `c` as `a * g + b * x + e`, `g` the gradient reaching the batch
+/// norm's output: `gamma * inv_std * (g - mean(g) - xhat * mean(g * xhat))`.
+pub(super) struct InputGrad {
+    pub a: f32,
+    pub b: f32,
+    pub e: f32,
+}
+
+impl InputGrad {
+    /// From the channel's sums of `g` and of `g * (x - mean)` over its `count` values.
+    pub(super) fn new(c: usize, gamma: &[f32], stats: Statistics<'_>, [sum_g, sum_gx]: [f64; 2], count: usize) -> Self {
+        let inv_std = 1.0 / (f64::from(stats.var[c]) + stats.epsilon).sqrt();
+        let k = f64::from(gamma[c]) * inv_std;
+        let (m_g, m_gx) = (sum_g / count as f64, sum_gx * inv_std / count as f64);
+        Self {
+            a: k as f32,
+            b: (-k * m_gx * inv_std) as f32,
+            e: (-k * m_g + k * m_gx * inv_std * f64::from(stats.mean[c])) as f32,
+        }
+    }
+}
+
+/// The gradients of gamma and beta from each channel's sums of `g` and of `g * (x - mean)`.
+pub(super) fn parameter_grads(sums: &[[f64; 2]], stats: Statistics<'_>) -> (Vec<f32>, Vec<f32>) {
+    let dgamma =
+        sums.iter().zip(stats.var).map(|([_, gx], &v)| (gx / (f64::from(v) + stats.epsilon).sqrt()) as f32).collect();
+    (dgamma, sums.iter().map(|[g, _]| *g as f32).collect())
 }
 
 #[cfg(test)]

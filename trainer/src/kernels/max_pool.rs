@@ -49,7 +49,7 @@ fn beats(x: f32, best: f32) -> bool {
 /// as one flag per value, and that value. Flags and selects rather than an index and branches:
 /// which value wins is a coin toss the CPU cannot predict, and flags let the loops vectorise.
 #[inline(always)]
-fn first_max([a, b, c, d]: [f32; 4]) -> ([bool; 4], f32) {
+pub(super) fn first_max([a, b, c, d]: [f32; 4]) -> ([bool; 4], f32) {
     let b_wins = beats(b, a);
     let ab = if b_wins { b } else { a };
     let c_wins = beats(c, ab);

@@ -10,8 +10,10 @@
 //! runs. Records and checkpoints do not change: the weights stay in burn's modules.
 
 pub mod batch_norm;
+pub mod batch_norm_pool;
 pub mod bce;
 pub mod conv;
+pub mod dropout;
 pub mod gemm;
 pub mod lanes;
 pub mod linear;
@@ -20,10 +22,11 @@ pub mod ops;
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
+use burn::backend::tensor::FloatTensor;
 use burn::backend::{DType, Dispatch};
 use burn::nn::conv::{Conv2d, ConvTranspose2d};
 use burn::nn::pool::MaxPool2d;
-use burn::nn::{BatchNorm, Linear, PaddingConfig2d};
+use burn::nn::{BatchNorm, Dropout, Linear, PaddingConfig2d};
 use burn::prelude::*;
 
 pub use linear::Activation;
@@ -175,20 +178,62 @@ pub fn batch_norm_relu(module: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
 /// (an autodiff device and the layer's training flag set, as burn decides), with `f32` on flex.
 /// The running statistics are updated as burn's module does.
 pub fn batch_norm_relu_using(module: &BatchNorm, x: Tensor<4>, own: bool) -> Tensor<4> {
-    let gamma = module.gamma.val();
-    let training = x.device().is_autodiff() && module.training.is_enabled();
-    if !own || !training || !flex_f32(&[(x.device(), x.dtype()), (gamma.device(), gamma.dtype())]) {
+    if !takes_own_batch_norm(module, &x, own) {
         return burn::tensor::activation::relu(module.forward(x));
     }
-    let device = x.device();
     took_own();
     let (out, mean, var) = <Dispatch as TrainKernels>::batch_norm_relu_train_nchw(
         x.into_dispatch(),
-        gamma.into_dispatch(),
+        module.gamma.val().into_dispatch(),
         module.beta.val().into_dispatch(),
         module.epsilon,
     );
+    update_running_statistics(module, mean, var);
+    Tensor::from_dispatch(out)
+}
+
+/// `pool.forward(relu(norm.forward(x)))`, one operation each way where the own kernels apply (as
+/// for [`batch_norm_relu`], with 2x2 windows every 2 and no padding): the end of a CNN block.
+pub fn batch_norm_relu_pool(norm: &BatchNorm, pool: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
+    batch_norm_relu_pool_using(norm, pool, x, own_kernels_here())
+}
+
+/// [`batch_norm_relu_pool`] on the own kernels where they apply and `own` is set.
+pub fn batch_norm_relu_pool_using(norm: &BatchNorm, pool: &MaxPool2d, x: Tensor<4>, own: bool) -> Tensor<4> {
+    let [_, _, h, w] = x.dims();
+    let two_by_two = pool.kernel_size == [2, 2]
+        && pool.stride == [2, 2]
+        && matches!(pool.padding, PaddingConfig2d::Valid)
+        && pool.dilation == [1, 1]
+        && !pool.ceil_mode
+        && h >= 2
+        && w >= 2;
+    if !(two_by_two && takes_own_batch_norm(norm, &x, own)) {
+        return max_pool2d_using(pool, batch_norm_relu_using(norm, x, own), own);
+    }
+    took_own();
+    let (out, _winners, mean, var) = <Dispatch as TrainKernels>::batch_norm_relu_pool_train_nchw(
+        x.into_dispatch(),
+        norm.gamma.val().into_dispatch(),
+        norm.beta.val().into_dispatch(),
+        norm.epsilon,
+    );
+    update_running_statistics(norm, mean, var);
+    Tensor::from_dispatch(out)
+}
+
+/// Whether a batch norm in training on `x` takes the own kernels: `own`, an autodiff device, the
+/// layer's training flag (as burn decides), `f32` on flex.
+fn takes_own_batch_norm(module: &BatchNorm, x: &Tensor<4>, own: bool) -> bool {
+    let gamma = module.gamma.val();
+    let training = x.device().is_autodiff() && module.training.is_enabled();
+    own && training && flex_f32(&[(x.device(), x.dtype()), (gamma.device(), gamma.dtype())])
+}
+
+/// Updates the module's running mean and variance with a batch's, as burn's module does.
+fn update_running_statistics(module: &BatchNorm, mean: FloatTensor<Dispatch>, var: FloatTensor<Dispatch>) {
     let (mean, var) = (Tensor::<1>::from_dispatch(mean), Tensor::<1>::from_dispatch(var));
+    let device = mean.device();
     let m = module.momentum;
     let running = |state: &burn::module::RunningState<Tensor<1>>, batch: Tensor<1>| {
         let old = state.value_sync().to_device(&device);
@@ -196,7 +241,6 @@ pub fn batch_norm_relu_using(module: &BatchNorm, x: Tensor<4>, own: bool) -> Ten
     };
     running(&module.running_mean, mean);
     running(&module.running_var, var);
-    Tensor::from_dispatch(out)
 }
 
 /// `module.forward(x)` through `act`: one operation each way on flex with `f32` (where
@@ -224,10 +268,15 @@ pub fn linear(module: &Linear, x: Tensor<2>, act: Activation) -> Tensor<2> {
 /// `module.forward(x)`, on the own kernels where they apply (flex, `f32`, no padding, no
 /// dilation, no ceil mode, a window that fits) and [`own_kernels`] says so.
 pub fn max_pool2d(module: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
+    max_pool2d_using(module, x, own_kernels_here())
+}
+
+/// [`max_pool2d`] on the own kernels where they apply and `own` is set.
+fn max_pool2d_using(module: &MaxPool2d, x: Tensor<4>, own: bool) -> Tensor<4> {
     let [_, _, h, w] = x.dims();
     let plain = matches!(module.padding, PaddingConfig2d::Valid) && module.dilation == [1, 1] && !module.ceil_mode;
     let fits = (0..2).all(|i| module.stride[i] > 0 && module.kernel_size[i] > 0 && [h, w][i] >= module.kernel_size[i]);
-    if !(own_kernels_here() && plain && fits && flex_f32(&[(x.device(), x.dtype())])) {
+    if !(own && plain && fits && flex_f32(&[(x.device(), x.dtype())])) {
         return module.forward(x);
     }
     took_own();
@@ -236,6 +285,28 @@ pub fn max_pool2d(module: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
         module.kernel_size,
         module.stride,
     ))
+}
+
+/// `module.forward(x)`: on flex with `f32` (where [`own_kernels`] says so) with a mask from
+/// [`dropout::mask`], seeded by a draw from the device's generator (so `Device::seed` still fixes
+/// every mask); burn's own dropout elsewhere. The same rule as burn's for when it applies: in
+/// training, on an autodiff device, with a probability above 0.
+pub fn dropout<const D: usize>(module: &Dropout, x: Tensor<D>) -> Tensor<D> {
+    if !(own_kernels_here() && flex_f32(&[(x.device(), x.dtype())])) {
+        return module.forward(x);
+    }
+    let device = x.device();
+    if !module.training.is_enabled() || !device.is_autodiff() || module.prob == 0.0 {
+        return x;
+    }
+    took_own();
+    // Three 30-bit draws (flex's integers are 32-bit) folded into the mask's 64-bit seed.
+    let draws = Tensor::<1, Int>::random([3], burn::tensor::Distribution::Uniform(0.0, 1_073_741_824.0), &device);
+    let draws: Vec<i64> = draws.into_data().convert::<i64>().try_into_vec::<i64>().expect("three integer draws");
+    let seed = draws.iter().fold(0_u64, |s, &d| (s << 30) ^ d.unsigned_abs());
+    let shape = x.shape();
+    let mask = dropout::mask(shape.num_elements(), 1.0 - module.prob, seed);
+    x * Tensor::<D>::from_data(TensorData::new(mask, shape), &device)
 }
 
 /// Binary cross-entropy of `logits` `[rows, n]` against `targets` in [0, 1], summed per row:

@@ -182,8 +182,20 @@ fn other_backends_run_burns_own_ops() {
 
 #[test]
 fn batch_norm_and_relu_match_burn_forward_backward_and_running_statistics() {
+    batch_norm_against_burn(None, &[(8, 16, 7), (3, 1, 28), (2, 5, 1)]);
+}
+
+#[test]
+fn batch_norm_relu_and_pooling_match_burn_forward_backward_and_running_statistics() {
+    let pool = burn::nn::pool::MaxPool2dConfig::new([2, 2]).init();
+    batch_norm_against_burn(Some(&pool), &[(8, 16, 7), (3, 1, 28), (2, 5, 2), (4, 3, 6)]);
+}
+
+/// Batch norm + ReLU (then `pool`, when given) on the own kernels against burn's modules: output,
+/// gradients of the input, gamma and beta, and the running statistics.
+fn batch_norm_against_burn(pool: Option<&MaxPool2d>, shapes: &[(usize, usize, usize)]) {
     let device = Device::flex().autodiff();
-    for (batch, channels, side) in [(8, 16, 7), (3, 1, 28), (2, 5, 1)] {
+    for &(batch, channels, side) in shapes {
         // Two independent modules (running statistics are shared between clones) with the same
         // non-trivial gamma and beta.
         let gamma: Vec<f32> = (0..channels).map(|c| 0.5 + c as f32 / channels as f32).collect();
@@ -199,12 +211,21 @@ fn batch_norm_and_relu_match_burn_forward_backward_and_running_statistics() {
             BatchNorm { gamma: param(&gamma), beta: param(&beta), ..m }
         };
         let (ours, theirs) = (make(), make());
-        let what = format!("batch norm + ReLU [{batch}, {channels}, {side}, {side}]");
+        let what = format!(
+            "batch norm + ReLU{} [{batch}, {channels}, {side}, {side}]",
+            ["", " + pooling"][usize::from(pool.is_some())]
+        );
         compare(
             &what,
             &(ours.clone(), theirs.clone()),
             [batch, channels, side, side],
-            |(o, t), x, own| batch_norm_relu_using(if own { o } else { t }, x * 3.0 + 1.0, own),
+            |(o, t), x, own| {
+                let m = if own { o } else { t };
+                match pool {
+                    Some(p) => batch_norm_relu_pool_using(m, p, x * 3.0 + 1.0, own),
+                    None => batch_norm_relu_using(m, x * 3.0 + 1.0, own),
+                }
+            },
             |(o, t), grads| {
                 // Each run registers gradients for its own module only.
                 let m = if o.gamma.val().grad(grads).is_some() { o } else { t };
@@ -308,4 +329,41 @@ fn max_pooling_matches_burn_forward_and_backward() {
         assert!(relative_gap(&y, &y0) <= 1e-6, "max pool {shape:?} k{kernel} s{stride}: outputs differ");
         assert!(relative_gap(&dx, &dx0) <= 1e-6, "max pool {shape:?} k{kernel} s{stride}: gradients differ");
     }
+}
+
+#[test]
+fn dropout_keeps_scaled_values_passes_their_gradients_and_repeats_from_the_device_seed() {
+    let device = Device::flex().autodiff();
+    let module = burn::nn::DropoutConfig::new(0.25).init();
+    let x = fixed([64, 50], [0.5, 1.5], 3, &device);
+    let run = |seed: u64| {
+        device.seed(seed);
+        let xi = x.clone().detach().require_grad();
+        let before = OWN_CALLS.with(std::cell::Cell::get);
+        let y = dropout(&module, xi.clone());
+        assert!(OWN_CALLS.with(std::cell::Cell::get) > before, "the own dropout was skipped");
+        let grads = y.clone().sum().backward();
+        let values = |t: Tensor<2>| t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
+        (values(y), values(xi.grad(&grads).unwrap()))
+    };
+    let (y, dx) = run(5);
+    let xs = x.clone().into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
+    let mut kept = 0;
+    for ((y, dx), x) in y.iter().zip(&dx).zip(&xs) {
+        // Kept: x / 0.75 with gradient 1 / 0.75; dropped: 0 with gradient 0.
+        if *y == 0.0 {
+            assert_eq!(*dx, 0.0);
+        } else {
+            kept += 1;
+            assert_eq!((*y, *dx), (x * (1.0 / 0.75_f64) as f32, (1.0 / 0.75_f64) as f32));
+        }
+    }
+    let share = f64::from(kept) / xs.len() as f64;
+    assert!((share - 0.75).abs() < 0.04, "kept {share} of the values");
+    assert_eq!(run(5).0, y, "the same device seed gives the same mask");
+    assert_ne!(run(6).0, y, "another seed another mask");
+    // Not in training (no autodiff): the identity.
+    let plain = x.clone().inner();
+    let out = dropout(&module, plain.clone());
+    assert_eq!(out.into_data(), plain.into_data());
 }

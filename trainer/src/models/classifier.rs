@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::conv_ae::{self, ConvEncoder, EncoderShape};
 use super::export;
-use crate::kernels::{Activation, linear};
+use crate::kernels::{Activation, dropout, linear};
 
 /// How the encoder starts and whether it learns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -93,8 +93,8 @@ impl Classifier {
 
     /// `[B, latent]` codes to logits.
     pub fn head(&self, codes: Tensor<2>) -> Tensor<2> {
-        let h = self.dropout.forward(linear(&self.fc1, codes, Activation::Relu));
-        let h = self.dropout.forward(linear(&self.fc2, h, Activation::Relu));
+        let h = dropout(&self.dropout, linear(&self.fc1, codes, Activation::Relu));
+        let h = dropout(&self.dropout, linear(&self.fc2, h, Activation::Relu));
         linear(&self.out, h, Activation::None)
     }
 

@@ -10,7 +10,7 @@ use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, Linea
 use burn::prelude::*;
 
 use super::conv_ae::SIDE;
-use crate::kernels::{Activation, batch_norm_relu, conv2d, linear, max_pool2d};
+use crate::kernels::{Activation, batch_norm_relu, batch_norm_relu_pool, conv2d, dropout, linear};
 
 /// Options of the CNN baseline.
 #[derive(Config, Debug)]
@@ -97,14 +97,12 @@ impl Cnn {
         let [b, _] = images.dims();
         let mut x = images.reshape([b, 1, SIDE, SIDE]);
         for ((conv, norm), &pool) in self.convs.iter().zip(&self.norms).zip(&self.pool_after) {
-            x = batch_norm_relu(norm, conv2d(conv, x));
-            if pool {
-                x = max_pool2d(&self.pool, x);
-            }
+            let y = conv2d(conv, x);
+            x = if pool { batch_norm_relu_pool(norm, &self.pool, y) } else { batch_norm_relu(norm, y) };
         }
         let [_, c, h, w] = x.dims();
-        let x = self.dropout.forward(x.reshape([b, c * h * w]));
-        let x = self.dropout.forward(linear(&self.fc1, x, Activation::Relu));
+        let x = dropout(&self.dropout, x.reshape([b, c * h * w]));
+        let x = dropout(&self.dropout, linear(&self.fc1, x, Activation::Relu));
         linear(&self.fc2, x, Activation::None)
     }
 }

@@ -8,7 +8,7 @@ use burn::prelude::*;
 use burn::tensor::activation::{relu, sigmoid};
 
 use super::export;
-use crate::kernels::{Activation, batch_norm_relu, conv_transpose2d, conv2d, linear};
+use crate::kernels::{Activation, batch_norm_relu, conv_transpose2d, conv2d, dropout, linear};
 
 /// Shape of the image the convolutional models take.
 pub const SIDE: usize = 28;
@@ -191,8 +191,8 @@ impl ConvEncoder {
         let x = conv2d(&self.conv3, x);
         let [_, c, h, w] = x.dims();
         let x = x.reshape([batch, c * h * w]);
-        let x = self.dropout.forward(linear(&self.fc1, x, Activation::Relu));
-        self.dropout.forward(linear(&self.fc2, x, Activation::None))
+        let x = dropout(&self.dropout, linear(&self.fc1, x, Activation::Relu));
+        dropout(&self.dropout, linear(&self.fc2, x, Activation::None))
     }
 }
 
@@ -210,8 +210,8 @@ impl ConvDecoder {
     /// The decoder before its sigmoid (for losses computed from logits).
     pub fn logits(&self, codes: Tensor<2>) -> Tensor<2> {
         let [batch, _] = codes.dims();
-        let x = self.dropout.forward(linear(&self.fc1, codes, Activation::Relu));
-        let x = self.dropout.forward(linear(&self.fc2, x, Activation::Relu));
+        let x = dropout(&self.dropout, linear(&self.fc1, codes, Activation::Relu));
+        let x = dropout(&self.dropout, linear(&self.fc2, x, Activation::Relu));
         let x = x.reshape([batch, self.channels(), CODE_SIDE, CODE_SIDE]);
         let x = norm_relu(&self.bn1, conv_transpose2d(&self.deconv1, x));
         let x = norm_relu(&self.bn2, conv_transpose2d(&self.deconv2, x));

@@ -6,7 +6,7 @@ use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::prelude::*;
 
 use super::export;
-use crate::kernels::{Activation, linear};
+use crate::kernels::{Activation, dropout, linear};
 
 /// Encoder widths, input first.
 pub const ENCODER: [usize; 6] = [784, 128, 64, 32, 16, 8];
@@ -53,7 +53,7 @@ impl FcAeConfig {
 impl FcAe {
     /// `[B, 784]` in [-1, 1] to `[B, 8]` codes (non-negative: the seed's encoder ends in ReLU).
     pub fn encode(&self, x: Tensor<2>) -> Tensor<2> {
-        self.encoder.iter().fold(x, |h, l| self.dropout.forward(linear(l, h, Activation::Relu)))
+        self.encoder.iter().fold(x, |h, l| dropout(&self.dropout, linear(l, h, Activation::Relu)))
     }
 
     /// `[B, 8]` codes to `[B, 784]` in (-1, 1).
@@ -63,7 +63,7 @@ impl FcAe {
             if i == last {
                 linear(l, h, Activation::Tanh)
             } else {
-                self.dropout.forward(linear(l, h, Activation::Relu))
+                dropout(&self.dropout, linear(l, h, Activation::Relu))
             }
         })
     }

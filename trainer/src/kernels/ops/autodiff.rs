@@ -5,7 +5,7 @@ use burn::backend::autodiff::checkpoint::{base::Checkpointer, strategy::Checkpoi
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::autodiff::{Autodiff, NodeId};
-use burn::backend::{TensorMetadata, tensor::FloatTensor};
+use burn::backend::{TensorMetadata, tensor::FloatTensor, tensor::IntTensor};
 
 use super::Geometry;
 use super::TrainKernels;
@@ -91,6 +91,25 @@ impl<B: TrainKernels> Backward<B, 3> for BatchNormBackward {
         let x: FloatTensor<B> = checkpointer.retrieve_node_output(x_id);
         let gamma: FloatTensor<B> = checkpointer.retrieve_node_output(gamma_id);
         let (dx, dgamma, dbeta) = B::batch_norm_relu_backward_nchw(x, y, dy, gamma, mean, var, epsilon);
+        register::<B, 3>(grads, [(node_x, dx), (node_gamma, dgamma), (node_beta, dbeta)]);
+    }
+}
+
+/// Backward step of [`TrainKernels::batch_norm_relu_pool_train_nchw`].
+#[derive(Debug)]
+struct BatchNormPoolBackward;
+
+impl<B: TrainKernels> Backward<B, 3> for BatchNormPoolBackward {
+    /// Checkpointed input and gamma, the winners, the batch statistics, epsilon.
+    type State = (NodeId, NodeId, IntTensor<B>, FloatTensor<B>, FloatTensor<B>, f64);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
+        let [node_x, node_gamma, node_beta] = ops.parents.map(|p| p.map(|n| n.id));
+        let dy = grads.consume::<B>(&ops.node);
+        let (x_id, gamma_id, winners, mean, var, epsilon) = ops.state;
+        let x: FloatTensor<B> = checkpointer.retrieve_node_output(x_id);
+        let gamma: FloatTensor<B> = checkpointer.retrieve_node_output(gamma_id);
+        let (dx, dgamma, dbeta) = B::batch_norm_relu_pool_backward_nchw(x, winners, dy, gamma, mean, var, epsilon);
         register::<B, 3>(grads, [(node_x, dx), (node_gamma, dgamma), (node_beta, dbeta)]);
     }
 }
@@ -362,6 +381,60 @@ impl<B: TrainKernels, C: CheckpointStrategy> TrainKernels for Autodiff<B, C> {
         let (dx, dgamma, dbeta) = B::batch_norm_relu_backward_nchw(
             x.into_primitive(),
             y.into_primitive(),
+            dy.into_primitive(),
+            gamma.into_primitive(),
+            mean.into_primitive(),
+            var.into_primitive(),
+            epsilon,
+        );
+        (FloatTensor::<Self>::new(dx), FloatTensor::<Self>::new(dgamma), FloatTensor::<Self>::new(dbeta))
+    }
+
+    fn batch_norm_relu_pool_train_nchw(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, IntTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let prep = BatchNormPoolBackward.prepare::<C>([x.node(), gamma.node(), beta.node()]).compute_bound().stateful();
+        let untracked = |t| FloatTensor::<Self>::new(t);
+        match prep {
+            OpsKind::Tracked(mut prep) => {
+                let x_id = prep.checkpoint(&x);
+                let gamma_id = prep.checkpoint(&gamma);
+                let (out, winners, mean, var) = B::batch_norm_relu_pool_train_nchw(
+                    x.into_primitive(),
+                    gamma.into_primitive(),
+                    beta.into_primitive(),
+                    epsilon,
+                );
+                let state = (x_id, gamma_id, winners.clone(), mean.clone(), var.clone(), epsilon);
+                (prep.finish(state, out), winners, untracked(mean), untracked(var))
+            }
+            OpsKind::UnTracked(prep) => {
+                let (out, winners, mean, var) = B::batch_norm_relu_pool_train_nchw(
+                    x.into_primitive(),
+                    gamma.into_primitive(),
+                    beta.into_primitive(),
+                    epsilon,
+                );
+                (prep.finish(out), winners, untracked(mean), untracked(var))
+            }
+        }
+    }
+
+    fn batch_norm_relu_pool_backward_nchw(
+        x: FloatTensor<Self>,
+        winners: IntTensor<Self>,
+        dy: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        var: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let (dx, dgamma, dbeta) = B::batch_norm_relu_pool_backward_nchw(
+            x.into_primitive(),
+            winners,
             dy.into_primitive(),
             gamma.into_primitive(),
             mean.into_primitive(),

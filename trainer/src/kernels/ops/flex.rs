@@ -6,6 +6,7 @@ use burn::backend::{Flex, TensorData, TensorMetadata};
 use super::Geometry;
 use super::TrainKernels;
 use crate::kernels::batch_norm;
+use crate::kernels::batch_norm_pool;
 use crate::kernels::bce;
 use crate::kernels::conv::{self, ConvShape};
 use crate::kernels::linear::{self, Activation, LinearShape};
@@ -171,6 +172,44 @@ impl TrainKernels for Flex {
             values(&gamma),
             batch_norm::Statistics { mean: values(&mean), var: values(&var), epsilon },
             Some(values(&y)),
+        );
+        (tensor(dx, &[n, c, h, w]), tensor(dgamma, &[c]), tensor(dbeta, &[c]))
+    }
+
+    fn batch_norm_relu_pool_train_nchw(
+        x: FlexTensor,
+        gamma: FlexTensor,
+        beta: FlexTensor,
+        epsilon: f64,
+    ) -> (FlexTensor, FlexTensor, FlexTensor, FlexTensor) {
+        let ((x, [n, c, h, w]), gamma, beta) = (dense::<4>(x), gamma.to_contiguous(), beta.to_contiguous());
+        let (out, winners, mean, var) =
+            batch_norm_pool::forward(values(&x), c, [h, w], values(&gamma), values(&beta), epsilon);
+        let pooled = [n, c, h / 2, w / 2];
+        let winners = FlexTensor::from_data(TensorData::new(winners, pooled.to_vec()));
+        (tensor(out, &pooled), winners, tensor(mean, &[c]), tensor(var, &[c]))
+    }
+
+    fn batch_norm_relu_pool_backward_nchw(
+        x: FlexTensor,
+        winners: FlexTensor,
+        dy: FlexTensor,
+        gamma: FlexTensor,
+        mean: FlexTensor,
+        var: FlexTensor,
+        epsilon: f64,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let ((x, [n, c, h, w]), (dy, _), winners) = (dense::<4>(x), dense::<4>(dy), winners.to_contiguous());
+        let (gamma, mean, var) = (gamma.to_contiguous(), mean.to_contiguous(), var.to_contiguous());
+        let codes = winners.as_slice::<u8>().expect("the pooling winners are u8 codes");
+        let (dx, dgamma, dbeta) = batch_norm_pool::backward(
+            values(&x),
+            values(&dy),
+            codes,
+            c,
+            [h, w],
+            values(&gamma),
+            batch_norm::Statistics { mean: values(&mean), var: values(&var), epsilon },
         );
         (tensor(dx, &[n, c, h, w]), tensor(dgamma, &[c]), tensor(dbeta, &[c]))
     }

@@ -11,7 +11,7 @@
 //! This file declares the operations; `flex.rs` implements them on flex's storage, `autodiff.rs`
 //! records them for the backward pass.
 
-use burn::backend::{Backend, backend_extension, tensor::FloatTensor};
+use burn::backend::{Backend, backend_extension, tensor::FloatTensor, tensor::IntTensor};
 
 mod autodiff;
 mod flex;
@@ -123,6 +123,28 @@ pub trait TrainKernels: Backend {
     fn batch_norm_relu_backward_nchw(
         x: FloatTensor<Self>,
         y: FloatTensor<Self>,
+        dy: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        var: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+
+    /// Batch norm of `x` `[n, c, h, w]` with the batch's statistics, through a ReLU, then 2x2 max
+    /// pooling every 2: the pooled output, each window's winner (`u8` codes, see
+    /// [`crate::kernels::batch_norm_pool`]), and each channel's mean and biased variance.
+    fn batch_norm_relu_pool_train_nchw(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, IntTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+
+    /// The gradients of [`Self::batch_norm_relu_pool_train_nchw`] with respect to `x`, `gamma`
+    /// and `beta`, from the winners and the gradient `dy` of the pooled output.
+    fn batch_norm_relu_pool_backward_nchw(
+        x: FloatTensor<Self>,
+        winners: IntTensor<Self>,
         dy: FloatTensor<Self>,
         gamma: FloatTensor<Self>,
         mean: FloatTensor<Self>,
