@@ -451,7 +451,7 @@ mod tests {
         let mut cmd = super::super::command();
         let train = cmd.find_subcommand_mut("train").unwrap();
         let cnn = train.find_subcommand_mut("cnn").unwrap().render_long_help().to_string();
-        assert!(cnn.contains("[default: 13]") && cnn.contains("[default: 0.002]") && cnn.contains("cosine"), "{cnn}");
+        assert!(cnn.contains("[default: 20]") && cnn.contains("[default: 0.002]") && cnn.contains("cosine"), "{cnn}");
         let fc = train.find_subcommand_mut("fc-ae").unwrap().render_long_help().to_string();
         assert!(fc.contains("[default: 50]") && fc.contains("[default: 128]"), "{fc}");
         let _ = Cli::command();
