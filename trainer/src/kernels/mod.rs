@@ -201,13 +201,7 @@ pub fn batch_norm_relu_pool(norm: &BatchNorm, pool: &MaxPool2d, x: Tensor<4>) ->
 /// [`batch_norm_relu_pool`] on the own kernels where they apply and `own` is set.
 pub fn batch_norm_relu_pool_using(norm: &BatchNorm, pool: &MaxPool2d, x: Tensor<4>, own: bool) -> Tensor<4> {
     let [_, _, h, w] = x.dims();
-    let two_by_two = pool.kernel_size == [2, 2]
-        && pool.stride == [2, 2]
-        && matches!(pool.padding, PaddingConfig2d::Valid)
-        && pool.dilation == [1, 1]
-        && !pool.ceil_mode
-        && h >= 2
-        && w >= 2;
+    let two_by_two = plain_windows(pool) && pool.kernel_size == [2, 2] && pool.stride == [2, 2] && h >= 2 && w >= 2;
     if !(two_by_two && takes_own_batch_norm(norm, &x, own)) {
         return max_pool2d_using(pool, batch_norm_relu_using(norm, x, own), own);
     }
@@ -274,9 +268,8 @@ pub fn max_pool2d(module: &MaxPool2d, x: Tensor<4>) -> Tensor<4> {
 /// [`max_pool2d`] on the own kernels where they apply and `own` is set.
 fn max_pool2d_using(module: &MaxPool2d, x: Tensor<4>, own: bool) -> Tensor<4> {
     let [_, _, h, w] = x.dims();
-    let plain = matches!(module.padding, PaddingConfig2d::Valid) && module.dilation == [1, 1] && !module.ceil_mode;
     let fits = (0..2).all(|i| module.stride[i] > 0 && module.kernel_size[i] > 0 && [h, w][i] >= module.kernel_size[i]);
-    if !(own && plain && fits && flex_f32(&[(x.device(), x.dtype())])) {
+    if !(own && plain_windows(module) && fits && flex_f32(&[(x.device(), x.dtype())])) {
         return module.forward(x);
     }
     took_own();
@@ -285,6 +278,12 @@ fn max_pool2d_using(module: &MaxPool2d, x: Tensor<4>, own: bool) -> Tensor<4> {
         module.kernel_size,
         module.stride,
     ))
+}
+
+/// Whether a pooling's windows are what the own kernels take: no padding, no dilation, no ceil
+/// mode.
+fn plain_windows(module: &MaxPool2d) -> bool {
+    matches!(module.padding, PaddingConfig2d::Valid) && module.dilation == [1, 1] && !module.ceil_mode
 }
 
 /// `module.forward(x)`: on flex with `f32` (where [`own_kernels`] says so) with a mask from

@@ -264,26 +264,18 @@ impl<B: TrainKernels, C: CheckpointStrategy> TrainKernels for Autodiff<B, C> {
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
         let prep = BatchNormBackward.prepare::<C>([x.node(), gamma.node(), beta.node()]).compute_bound().stateful();
         let untracked = |t| FloatTensor::<Self>::new(t);
+        let run = |x: FloatTensor<Self>, gamma: FloatTensor<Self>| {
+            B::batch_norm_relu_train_nchw(x.into_primitive(), gamma.into_primitive(), beta.into_primitive(), epsilon)
+        };
         match prep {
             OpsKind::Tracked(mut prep) => {
-                let x_id = prep.checkpoint(&x);
-                let gamma_id = prep.checkpoint(&gamma);
-                let (out, mean, var) = B::batch_norm_relu_train_nchw(
-                    x.into_primitive(),
-                    gamma.into_primitive(),
-                    beta.into_primitive(),
-                    epsilon,
-                );
+                let (x_id, gamma_id) = (prep.checkpoint(&x), prep.checkpoint(&gamma));
+                let (out, mean, var) = run(x, gamma);
                 let out = prep.finish((x_id, gamma_id, out.clone(), mean.clone(), var.clone(), epsilon), out);
                 (out, untracked(mean), untracked(var))
             }
             OpsKind::UnTracked(prep) => {
-                let (out, mean, var) = B::batch_norm_relu_train_nchw(
-                    x.into_primitive(),
-                    gamma.into_primitive(),
-                    beta.into_primitive(),
-                    epsilon,
-                );
+                let (out, mean, var) = run(x, gamma);
                 (prep.finish(out), untracked(mean), untracked(var))
             }
         }
@@ -398,26 +390,23 @@ impl<B: TrainKernels, C: CheckpointStrategy> TrainKernels for Autodiff<B, C> {
     ) -> (FloatTensor<Self>, IntTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
         let prep = BatchNormPoolBackward.prepare::<C>([x.node(), gamma.node(), beta.node()]).compute_bound().stateful();
         let untracked = |t| FloatTensor::<Self>::new(t);
+        let run = |x: FloatTensor<Self>, gamma: FloatTensor<Self>| {
+            B::batch_norm_relu_pool_train_nchw(
+                x.into_primitive(),
+                gamma.into_primitive(),
+                beta.into_primitive(),
+                epsilon,
+            )
+        };
         match prep {
             OpsKind::Tracked(mut prep) => {
-                let x_id = prep.checkpoint(&x);
-                let gamma_id = prep.checkpoint(&gamma);
-                let (out, winners, mean, var) = B::batch_norm_relu_pool_train_nchw(
-                    x.into_primitive(),
-                    gamma.into_primitive(),
-                    beta.into_primitive(),
-                    epsilon,
-                );
+                let (x_id, gamma_id) = (prep.checkpoint(&x), prep.checkpoint(&gamma));
+                let (out, winners, mean, var) = run(x, gamma);
                 let state = (x_id, gamma_id, winners.clone(), mean.clone(), var.clone(), epsilon);
                 (prep.finish(state, out), winners, untracked(mean), untracked(var))
             }
             OpsKind::UnTracked(prep) => {
-                let (out, winners, mean, var) = B::batch_norm_relu_pool_train_nchw(
-                    x.into_primitive(),
-                    gamma.into_primitive(),
-                    beta.into_primitive(),
-                    epsilon,
-                );
+                let (out, winners, mean, var) = run(x, gamma);
                 (prep.finish(out), winners, untracked(mean), untracked(var))
             }
         }
