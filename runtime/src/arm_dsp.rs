@@ -8,7 +8,8 @@
 //!
 //! The intrinsics for these instructions (`core::arch::arm::__smlad`, ...) are unstable, so each
 //! is one `asm!` instruction here: a register-to-register operation that reads no memory and
-//! touches no stack, which is what every `unsafe` block below relies on.
+//! touches no stack, which is what every `unsafe` block below relies on, except the one in
+//! `dot4_px`, which also loads four words whose bounds it checks first.
 #![allow(unsafe_code)]
 
 use core::arch::asm;
@@ -76,10 +77,6 @@ fn smlad(a: u32, b: u32, acc: i32) -> i32 {
 /// firmware`).
 pub(crate) const IN_PLACE_BELOW_FOUR: bool = true;
 
-/// Transposed convolutions with fewer than four output channels compute four pixels at a time
-/// where all their taps lie inside the input: four pixels share each widened weight word (the last layer of the decoder, one channel: 318,600 -> 254,520 instructions, `cargo xtask firmware`).
-pub(crate) const QUAD_BELOW_FOUR: bool = true;
-
 /// The activation word's two pairs of lanes: bytes (0, 2) and (1, 3), widened as u8 or i8.
 #[inline(always)]
 fn widen_x<const SIGNED: bool>(x: [u8; 4]) -> (u32, u32) {
@@ -94,26 +91,86 @@ fn mac4(x: (u32, u32), w: [u8; 4], acc: i32) -> i32 {
     smlad(x.1, sxtb16_hi(v), smlad(x.0, sxtb16(v), acc))
 }
 
-/// `acc` plus the dot product of one widened weight word with four activation bytes.
-#[inline(always)]
-fn mac4_px<const SIGNED: bool>(w: (u32, u32), x: [u8; 4], acc: i32) -> i32 {
-    let x = widen_x::<SIGNED>(x);
-    smlad(w.1, x.1, smlad(w.0, x.0, acc))
-}
-
-/// One weight row against four pixels' patches interleaved word by word (as a group of four
-/// weight rows is): each weight word is loaded and widened once for four pixels.
+/// `acc` plus one weight row `w` (whole words) against four pixels' cells side by side in
+/// `cells` (pixel `p`'s at `p x w.len()`): each weight word is loaded and widened once, then one
+/// `asm!` block reads the four pixels' words for it through one pointer and the cell length and
+/// does their eight `SMLAD`s. Written out because the compiler, given four slices to walk, kept
+/// their pointers on the stack and reloaded them on every word.
 #[inline]
-pub(crate) fn dot4_px<const SIGNED: bool>(w: &[u8], patches: &[u8]) -> [i32; 4] {
-    let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
-    for (&ww, pw) in w.as_chunks::<4>().0.iter().zip(patches.as_chunks::<16>().0) {
-        let wv = widen_x::<true>(ww);
-        if let [x0, x1, x2, x3] = pw.as_chunks::<4>().0 {
-            a0 = mac4_px::<SIGNED>(wv, *x0, a0);
-            a1 = mac4_px::<SIGNED>(wv, *x1, a1);
-            a2 = mac4_px::<SIGNED>(wv, *x2, a2);
-            a3 = mac4_px::<SIGNED>(wv, *x3, a3);
+pub(crate) fn dot4_px<const SIGNED: bool>(acc: [i32; 4], w: &[u8], cells: &[u8]) -> [i32; 4] {
+    let [mut a0, mut a1, mut a2, mut a3] = acc;
+    let n = w.len() / 4 * 4;
+    if cells.len() < 4 * n {
+        // Callers pass four whole cells; a shorter slice is a bug, answered without reading.
+        return acc;
+    }
+    let mut c = cells.as_ptr();
+    for &ww in w.as_chunks::<4>().0 {
+        let (w0, w1) = widen_x::<true>(ww);
+        // SAFETY: `c` is `cells` plus 4j for word j < n / 4, and cells.len() >= 4n, so the four
+        // words read at c, c + n, c + 2n and c + 3n lie inside `cells` (unaligned word loads,
+        // which Armv7E-M performs on normal memory). The block writes only its register
+        // operands; `smlad` may set the sticky Q flag, so flags are not declared preserved.
+        unsafe {
+            if SIGNED {
+                asm!(
+                    "ldr {x}, [{c}]",
+                    "add {c3}, {c}, {n}, lsl #1",
+                    "sxtb16 {t}, {x}",
+                    "smlad {a0}, {w0}, {t}, {a0}",
+                    "sxtb16 {t}, {x}, ror #8",
+                    "smlad {a0}, {w1}, {t}, {a0}",
+                    "ldr {x}, [{c}, {n}]",
+                    "sxtb16 {t}, {x}",
+                    "smlad {a1}, {w0}, {t}, {a1}",
+                    "sxtb16 {t}, {x}, ror #8",
+                    "smlad {a1}, {w1}, {t}, {a1}",
+                    "ldr {x}, [{c3}]",
+                    "sxtb16 {t}, {x}",
+                    "smlad {a2}, {w0}, {t}, {a2}",
+                    "sxtb16 {t}, {x}, ror #8",
+                    "smlad {a2}, {w1}, {t}, {a2}",
+                    "ldr {x}, [{c3}, {n}]",
+                    "sxtb16 {t}, {x}",
+                    "smlad {a3}, {w0}, {t}, {a3}",
+                    "sxtb16 {t}, {x}, ror #8",
+                    "smlad {a3}, {w1}, {t}, {a3}",
+                    c = in(reg) c, n = in(reg) n, w0 = in(reg) w0, w1 = in(reg) w1,
+                    a0 = inout(reg) a0, a1 = inout(reg) a1, a2 = inout(reg) a2, a3 = inout(reg) a3,
+                    x = out(reg) _, t = out(reg) _, c3 = out(reg) _,
+                    options(readonly, nostack),
+                );
+            } else {
+                asm!(
+                    "ldr {x}, [{c}]",
+                    "add {c3}, {c}, {n}, lsl #1",
+                    "uxtb16 {t}, {x}",
+                    "smlad {a0}, {w0}, {t}, {a0}",
+                    "uxtb16 {t}, {x}, ror #8",
+                    "smlad {a0}, {w1}, {t}, {a0}",
+                    "ldr {x}, [{c}, {n}]",
+                    "uxtb16 {t}, {x}",
+                    "smlad {a1}, {w0}, {t}, {a1}",
+                    "uxtb16 {t}, {x}, ror #8",
+                    "smlad {a1}, {w1}, {t}, {a1}",
+                    "ldr {x}, [{c3}]",
+                    "uxtb16 {t}, {x}",
+                    "smlad {a2}, {w0}, {t}, {a2}",
+                    "uxtb16 {t}, {x}, ror #8",
+                    "smlad {a2}, {w1}, {t}, {a2}",
+                    "ldr {x}, [{c3}, {n}]",
+                    "uxtb16 {t}, {x}",
+                    "smlad {a3}, {w0}, {t}, {a3}",
+                    "uxtb16 {t}, {x}, ror #8",
+                    "smlad {a3}, {w1}, {t}, {a3}",
+                    c = in(reg) c, n = in(reg) n, w0 = in(reg) w0, w1 = in(reg) w1,
+                    a0 = inout(reg) a0, a1 = inout(reg) a1, a2 = inout(reg) a2, a3 = inout(reg) a3,
+                    x = out(reg) _, t = out(reg) _, c3 = out(reg) _,
+                    options(readonly, nostack),
+                );
+            }
         }
+        c = c.wrapping_add(4);
     }
     [a0, a1, a2, a3]
 }
@@ -135,14 +192,14 @@ pub(crate) fn dot<const SIGNED: bool>(x: &[u8], w: &[u8]) -> i32 {
     x_tail.iter().zip(w_tail).fold(acc, |acc, (&a, &b)| acc + value::<SIGNED>(a) * i32::from(b as i8))
 }
 
-/// Four dot products of `x` (whole words) with an interleaved group of four rows
+/// `acc` plus four dot products of `x` (whole words) with an interleaved group of four rows
 /// (`format::packed_at`): each activation word is loaded and widened once, and the four rows'
 /// words for it lie side by side, so one pointer walks the whole group and the loop keeps its
 /// four accumulators, the widened word and the pointers in registers: 16 multiply-accumulates in
 /// 8 `SMLAD`s, 2 + 8 widenings and 5 loads.
 #[inline]
-pub(crate) fn dot4<const SIGNED: bool>(x: &[u8], group: &[u8]) -> [i32; 4] {
-    let (mut a0, mut a1, mut a2, mut a3) = (0i32, 0i32, 0i32, 0i32);
+pub(crate) fn dot4<const SIGNED: bool>(acc: [i32; 4], x: &[u8], group: &[u8]) -> [i32; 4] {
+    let [mut a0, mut a1, mut a2, mut a3] = acc;
     for (&xw, gw) in x.as_chunks::<4>().0.iter().zip(group.as_chunks::<16>().0) {
         let xw = widen_x::<SIGNED>(xw);
         if let [w0, w1, w2, w3] = gw.as_chunks::<4>().0 {

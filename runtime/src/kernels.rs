@@ -154,10 +154,7 @@ pub(crate) fn patch_len(rec: &LayerRecord) -> usize {
     let s = usize::from(rec.stride).max(1);
     match rec.kind {
         LayerKind::Conv2d => padded_terms(kh * kw * ic),
-        // Below four output channels, then four pixels' patches side by side (`dot4_px`).
-        LayerKind::ConvTranspose2d => {
-            padded_terms(kh.div_ceil(s) * kw.div_ceil(s) * ic) * if rec.output.c < 4 { 5 } else { 1 }
-        }
+        LayerKind::ConvTranspose2d => padded_terms(kh.div_ceil(s) * kw.div_ceil(s) * ic),
         LayerKind::Linear if !ic.is_multiple_of(4) => padded_terms(ic),
         _ => 0,
     }
@@ -194,28 +191,30 @@ impl LayerRecord {
 /// functions call each other within the same feature set.
 ///
 /// `dot4` reads the 4-channel groups of `format::packed_at`: `x` is a patch of whole words (its
-/// padding zero) and `group` the four rows' words interleaved, `4 x x.len()` bytes.
+/// padding zero) and `group` the four rows' words interleaved, `4 x x.len()` bytes. `dot4_px` reads one
+/// weight row's words against four pixels' cells lying side by side (`cells` is `4 x w.len()`
+/// bytes: pixel `p`'s cell at `p x w.len()`), as the pixels of a transposed-convolution class do
+/// in the input. Both add to the accumulators they are given, so that a pixel's sum can be taken
+/// tap by tap.
 ///
-/// `kernel_set!(dots = path::to::module)` takes `dot` and `dot4` from that module instead of
-/// compiling the portable ones (the Cortex-M DSP and x86 VNNI builds, whose dot products are
-/// instructions the compiler does not emit by itself), optionally with a feature attribute too.
+/// `kernel_set!(dots = path::to::module)` takes `dot`, `dot4` and `dot4_px` from that module
+/// instead of compiling the portable ones (the Cortex-M DSP and x86 builds, whose dot products
+/// are instructions the compiler does not emit by itself), optionally with a feature attribute
+/// too.
 macro_rules! kernel_set {
     ($(#[$feature:meta])?) => {
         $crate::kernels::kernel_set!(@dots $(#[$feature])?);
         $crate::kernels::kernel_set!(@layers $(#[$feature])?);
     };
     (dots = $($dots:ident)::+ $(, #[$feature:meta])?) => {
-        pub(crate) use $($dots)::+::{IN_PLACE_BELOW_FOUR, QUAD_BELOW_FOUR, dot, dot4, dot4_px};
+        pub(crate) use $($dots)::+::{IN_PLACE_BELOW_FOUR, dot, dot4, dot4_px};
         $crate::kernels::kernel_set!(@layers $(#[$feature])?);
     };
     (@dots $(#[$feature:meta])?) => {
         /// Whether transposed convolutions with fewer than four output channels dot each tap's
-        /// cell where it lies in the input instead of gathering a patch (see the `dots` modules).
-        const IN_PLACE_BELOW_FOUR: bool = false;
-
-        /// Whether transposed convolutions with fewer than four output channels compute four
-        /// pixels at a time (`dot4_px`) where all their taps lie inside the input.
-        const QUAD_BELOW_FOUR: bool = true;
+        /// cell where it lies in the input (at the border, where four pixels do not fit) instead
+        /// of gathering a patch (see the `dots` modules).
+        const IN_PLACE_BELOW_FOUR: bool = true;
 
         /// An activation byte's value.
         #[inline]
@@ -232,12 +231,12 @@ macro_rules! kernel_set {
             x.iter().zip(w).fold(0i32, |acc, (&a, &b)| acc + value::<SIGNED>(a) * i32::from(b as i8))
         }
 
-        /// Four dot products of `x` (whole words) with an interleaved group of four rows: each
-        /// activation word is widened once, and the four rows' words for it lie side by side.
+        /// `acc` plus four dot products of `x` (whole words) with an interleaved group of four
+        /// rows: each activation word is widened once, and the four rows' words for it lie side
+        /// by side.
         #[inline]
         $(#[$feature])?
-        fn dot4<const SIGNED: bool>(x: &[u8], group: &[u8]) -> [i32; 4] {
-            let mut acc = [0i32; 4];
+        fn dot4<const SIGNED: bool>(mut acc: [i32; 4], x: &[u8], group: &[u8]) -> [i32; 4] {
             for (xw, gw) in x.as_chunks::<4>().0.iter().zip(group.as_chunks::<16>().0) {
                 let xv = xw.map(|v| value::<SIGNED>(v));
                 for (a, row) in acc.iter_mut().zip(gw.as_chunks::<4>().0) {
@@ -247,17 +246,14 @@ macro_rules! kernel_set {
             acc
         }
 
-        /// One weight row `w` against four pixels' patches interleaved word by word (word `j` of
-        /// pixel 0, 1, 2, 3, then word `j + 1`): four dot products sharing the weights.
+        /// `acc` plus one weight row `w` (whole words) against four pixels' cells side by side
+        /// (pixel `p`'s at `p x w.len()` in `cells`): four dot products sharing the weights.
         #[inline]
         $(#[$feature])?
-        fn dot4_px<const SIGNED: bool>(w: &[u8], patches: &[u8]) -> [i32; 4] {
-            let mut acc = [0i32; 4];
-            for (ww, pw) in w.as_chunks::<4>().0.iter().zip(patches.as_chunks::<16>().0) {
-                let wv = ww.map(|b| i32::from(b as i8));
-                for (a, px) in acc.iter_mut().zip(pw.as_chunks::<4>().0) {
-                    *a += px.iter().zip(&wv).map(|(&x, &w)| value::<SIGNED>(x) * w).sum::<i32>();
-                }
+        fn dot4_px<const SIGNED: bool>(mut acc: [i32; 4], w: &[u8], cells: &[u8]) -> [i32; 4] {
+            let n = w.len();
+            for (p, a) in acc.iter_mut().enumerate() {
+                *a += dot::<SIGNED>(cells.get(p * n..(p + 1) * n).unwrap_or_default(), w);
             }
             acc
         }
@@ -299,7 +295,7 @@ macro_rules! kernel_set {
             let mut groups = rows.chunks_exact(4 * kp);
             let mut params = biases.chunks_exact(4).zip(requants.chunks_exact(4));
             for ((dst, g), (b, r)) in (&mut outs).zip(&mut groups).zip(&mut params) {
-                let acc = dot4::<SIGNED>(patch, g);
+                let acc = dot4::<SIGNED>([0; 4], patch, g);
                 for (((d, a), b), r) in dst.iter_mut().zip(acc).zip(b).zip(r) {
                     store(d, a, b, r, range);
                 }
@@ -414,24 +410,18 @@ macro_rules! kernel_set {
                             let nkx = class_taps(kw, s, rx);
                             let k = nky * nkx * ic;
                             let kp = padded_terms(k);
-                            // One pixel's patch, then (below four output channels) four pixels'
-                            // patches interleaved for `dot4_px`: each layout owns its bytes, so
-                            // the zero padding of each is written once per class.
-                            let (patch, quads) =
-                                patch.get_mut(..if oc < 4 { 5 * kp } else { kp }).ok_or(err)?.split_at_mut(kp);
+                            let patch = patch.get_mut(..kp).ok_or(err)?;
                             patch.get_mut(k..).unwrap_or_default().fill(0);
                             let rows = tables.w.get(block..block + oc * kp).ok_or(err)?;
                             block += oc * kp;
                             // The first output row and column of the class.
                             let (oy0, ox0) = ((ry + s - pad % s) % s, (rx + s - pad % s) % s);
-                            // Below four output channels no group shares a patch: four pixels share
-                            // each weight word instead (their patches interleaved word by word,
-                            // `dot4_px`), the padding of every patch zero.
-                            // (Cells of whole words only: they are copied word by word.)
-                            let quad = QUAD_BELOW_FOUR && oc < 4 && k > 0 && ic.is_multiple_of(4);
-                            if quad {
-                                quads.fill(0);
-                            }
+                            // Below four output channels no group shares a patch: four
+                            // neighbouring pixels of the class share each weight word instead
+                            // (`dot4_px`). Their cells for one tap lie side by side in the input
+                            // (columns qx - kxi .. qx - kxi + 4), so they are read in place.
+                            // (Cells of whole words only: `dot4_px` reads words.)
+                            let quad = oc < 4 && k > 0 && ic.is_multiple_of(4);
                             let per_row = if ox0 < ow { (ow - ox0).div_ceil(s) } else { 0 };
                             for oy in (oy0..oh).step_by(s) {
                                 let qy = (oy + pad - ry) / s;
@@ -442,12 +432,18 @@ macro_rules! kernel_set {
                                     let qx = (ox + pad - rx) / s;
                                     // Pixel n + j reads input column qx + j.
                                     if quad && rows_inside && n + 4 <= per_row && qx + 1 >= nkx && qx + 3 < iw {
-                                        $crate::kernels::gather_quad(input, quads, (qy, qx), (iw, ic), (nky, nkx))?;
                                         let biases = tables.bias.as_chunks::<4>().0;
                                         let requants = tables.requant.as_chunks::<REQUANT_LEN>().0;
                                         let channels = rows.chunks_exact(kp).zip(biases.iter().zip(requants));
                                         for (c, (row, (b, r))) in channels.enumerate().take(oc) {
-                                            let acc = dot4_px::<SIGNED>(row, &*quads);
+                                            // Tap (kyi, kxi) of pixel 0 is input (qy - kyi, qx - kxi),
+                                            // and the other three pixels' cells follow it.
+                                            let mut acc = [0i32; 4];
+                                            for (t, w) in row.get(..k).unwrap_or_default().chunks_exact(ic).enumerate() {
+                                                let (kyi, kxi) = (t / nkx, t % nkx);
+                                                let at = ((qy - kyi) * iw + qx - kxi) * ic;
+                                                acc = dot4_px::<SIGNED>(acc, w, input.get(at..at + 4 * ic).ok_or(err)?);
+                                            }
                                             for (p, a) in acc.into_iter().enumerate() {
                                                 let at = (oy * ow + ox + p * s) * oc + c;
                                                 store(output.get_mut(at).ok_or(err)?, a, b, r, range);
@@ -519,37 +515,6 @@ macro_rules! kernel_set {
             Ok(())
         }
     };
-}
-
-/// Gathers the patches of four neighbouring output pixels of a transposed-convolution class
-/// (input columns `qx .. qx + 4`, every tap inside the input, cells of whole words) into `quads`,
-/// interleaved word by word as `dot4_px` reads them: word `j` of pixel `p`'s patch at
-/// `16 j + 4 p`. Outside `kernel_set!` so that every build shares one copy (flash on the
-/// Cortex-M4).
-#[inline(never)]
-pub(crate) fn gather_quad(
-    input: &[u8],
-    quads: &mut [u8],
-    (qy, qx): (usize, usize),
-    (iw, ic): (usize, usize),
-    (nky, nkx): (usize, usize),
-) -> Result<(), Error> {
-    let err = Error::BadShape { layer: 0 };
-    for p in 0..4 {
-        for kyi in 0..nky {
-            for kxi in 0..nkx {
-                let t0 = (kyi * nkx + kxi) * ic;
-                let at = ((qy - kyi) * iw + qx + p - kxi) * ic;
-                let cell = input.get(at..at + ic).ok_or(err)?;
-                // Word j of the cell is the patch's word t0 / 4 + j.
-                for (j, w) in cell.as_chunks::<4>().0.iter().enumerate() {
-                    let to = (t0 / 4 + j) * 16 + p * 4;
-                    copy_run(quads.get_mut(to..to + 4).ok_or(err)?, w);
-                }
-            }
-        }
-    }
-    Ok(())
 }
 
 pub(crate) use kernel_set;

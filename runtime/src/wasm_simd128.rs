@@ -16,12 +16,6 @@ use core::arch::wasm32::{
 /// Transposed convolutions gather a patch, as on the other vector builds.
 pub(crate) const IN_PLACE_BELOW_FOUR: bool = false;
 
-/// Transposed convolutions with fewer than four output channels compute four pixels at a time
-/// (`dot4_px`), as every build does: on this build it made no difference beyond the noise of
-/// interleaved timing runs, and one code path for all builds is what `check_kernel_builds` and the
-/// targets' digests compare.
-pub(crate) const QUAD_BELOW_FOUR: bool = true;
-
 /// Dot product of activations `x` (u8 or i8) with i8 weights `w` over their common length: the
 /// plain loop, which LLVM vectorises with simd128.
 #[inline]
@@ -32,25 +26,41 @@ pub(crate) fn dot<const SIGNED: bool>(x: &[u8], w: &[u8]) -> i32 {
     })
 }
 
-/// Four dot products of `x` (whole words) with an interleaved group of four rows, `4 x x.len()`
-/// bytes: two `i32x4.dot_i16x8_s` per activation word.
+/// `acc` plus four dot products of `x` (whole words) with an interleaved group of four rows,
+/// `4 x x.len()` bytes: two `i32x4.dot_i16x8_s` per activation word.
 #[inline]
-pub(crate) fn dot4<const SIGNED: bool>(x: &[u8], group: &[u8]) -> [i32; 4] {
-    dot4_signs::<SIGNED, true>(x, group)
+pub(crate) fn dot4<const SIGNED: bool>(acc: [i32; 4], x: &[u8], group: &[u8]) -> [i32; 4] {
+    let steps = x.as_chunks::<4>().0.iter().zip(group.as_chunks::<16>().0);
+    add(acc, dot4_steps::<SIGNED, true>(steps.map(|(xw, gw)| (*xw, *gw))))
 }
 
-/// One weight row against four pixels' interleaved patches: `dot4` with the operands' signedness
-/// swapped (the products are the same).
+/// `acc` plus one weight row against four pixels' cells side by side (pixel `p`'s at
+/// `p x w.len()`): `dot4` with the operands' signedness swapped (the products are the same).
 #[inline]
-pub(crate) fn dot4_px<const SIGNED: bool>(w: &[u8], patches: &[u8]) -> [i32; 4] {
-    dot4_signs::<true, SIGNED>(w, patches)
+pub(crate) fn dot4_px<const SIGNED: bool>(acc: [i32; 4], w: &[u8], cells: &[u8]) -> [i32; 4] {
+    let n = w.len() / 4 * 4;
+    let px = |p: usize| cells.get(p * n..(p + 1) * n).unwrap_or_default().as_chunks::<4>().0;
+    let words = w.as_chunks::<4>().0.iter().zip(px(0)).zip(px(1)).zip(px(2)).zip(px(3));
+    let steps = words
+        .map(|((((ww, x0), x1), x2), x3)| (*ww, [*x0, *x1, *x2, *x3].as_flattened().try_into().unwrap_or([0; 16])));
+    add(acc, dot4_steps::<true, SIGNED>(steps))
 }
 
+/// Lane-wise sum of two sets of four sums.
 #[inline]
-fn dot4_signs<const X_SIGNED: bool, const G_SIGNED: bool>(x: &[u8], group: &[u8]) -> [i32; 4] {
+fn add(a: [i32; 4], b: [i32; 4]) -> [i32; 4] {
+    [a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3]]
+}
+
+/// Four sums over steps of (a word, 16 interleaved bytes): byte `4r + t` of the 16 is row (or
+/// pixel) `r`, byte `t`, multiplied by byte `t` of the word.
+#[inline]
+fn dot4_steps<const X_SIGNED: bool, const G_SIGNED: bool>(
+    steps: impl Iterator<Item = ([u8; 4], [u8; 16])>,
+) -> [i32; 4] {
     let (mut rows01, mut rows23): (v128, v128) = (i64x2_splat(0), i64x2_splat(0));
-    for (xw, gw) in x.as_chunks::<4>().0.iter().zip(group.as_chunks::<16>().0) {
-        let word = u32x4_splat(u32::from_le_bytes(*xw));
+    for (xw, gw) in steps {
+        let word = u32x4_splat(u32::from_le_bytes(xw));
         let values = if X_SIGNED { i16x8_extend_low_i8x16(word) } else { u16x8_extend_low_u8x16(word) };
         // SAFETY: `gw` is a 16-byte array; the load reads exactly those bytes (wasm loads need
         // no alignment).

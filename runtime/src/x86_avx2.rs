@@ -19,12 +19,6 @@ use core::arch::x86_64::{
 /// place.
 pub(crate) const IN_PLACE_BELOW_FOUR: bool = false;
 
-/// Transposed convolutions with fewer than four output channels compute four pixels at a time
-/// (`dot4_px`), as every build does: on this build it made no difference beyond the noise of
-/// interleaved timing runs, and one code path for all builds is what `check_kernel_builds` and the
-/// targets' digests compare.
-pub(crate) const QUAD_BELOW_FOUR: bool = true;
-
 /// Dot product of activations `x` (u8 or i8) with i8 weights `w` over their common length: the
 /// plain loop, vectorised by LLVM for AVX2.
 #[inline]
@@ -36,29 +30,45 @@ pub(crate) fn dot<const SIGNED: bool>(x: &[u8], w: &[u8]) -> i32 {
     })
 }
 
-/// Four dot products of `x` (whole words) with an interleaved group of four rows, `4 x x.len()`
-/// bytes: one `vpmaddwd` per activation word.
+/// `acc` plus four dot products of `x` (whole words) with an interleaved group of four rows,
+/// `4 x x.len()` bytes: one `vpmaddwd` per activation word.
 #[inline]
 #[target_feature(enable = "avx2")]
-pub(crate) fn dot4<const SIGNED: bool>(x: &[u8], group: &[u8]) -> [i32; 4] {
-    dot4_signs::<SIGNED, true>(x, group)
+pub(crate) fn dot4<const SIGNED: bool>(acc: [i32; 4], x: &[u8], group: &[u8]) -> [i32; 4] {
+    let steps = x.as_chunks::<4>().0.iter().zip(group.as_chunks::<16>().0);
+    add(acc, dot4_steps::<SIGNED, true>(steps.map(|(xw, gw)| (*xw, *gw))))
 }
 
-/// One weight row (`w`, i8) against four pixels' patches interleaved like a group (u8 or i8
-/// activations): the products are the same, so this is `dot4` with the signedness of the two
-/// operands swapped.
+/// `acc` plus one weight row `w` (i8, whole words) against four pixels' cells side by side in
+/// `cells` (u8 or i8 activations, pixel `p`'s at `p x w.len()`): the products are `dot4`'s with
+/// the operands' signedness swapped, the four pixels' words taking the place of a group's.
 #[inline]
 #[target_feature(enable = "avx2")]
-pub(crate) fn dot4_px<const SIGNED: bool>(w: &[u8], patches: &[u8]) -> [i32; 4] {
-    dot4_signs::<true, SIGNED>(w, patches)
+pub(crate) fn dot4_px<const SIGNED: bool>(acc: [i32; 4], w: &[u8], cells: &[u8]) -> [i32; 4] {
+    let n = w.len() / 4 * 4;
+    let px = |p: usize| cells.get(p * n..(p + 1) * n).unwrap_or_default().as_chunks::<4>().0;
+    let words = w.as_chunks::<4>().0.iter().zip(px(0)).zip(px(1)).zip(px(2)).zip(px(3));
+    let steps = words
+        .map(|((((ww, x0), x1), x2), x3)| (*ww, [*x0, *x1, *x2, *x3].as_flattened().try_into().unwrap_or([0; 16])));
+    add(acc, dot4_steps::<true, SIGNED>(steps))
 }
 
+/// Lane-wise sum of two sets of four sums.
+#[inline]
+fn add(a: [i32; 4], b: [i32; 4]) -> [i32; 4] {
+    [a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3]]
+}
+
+/// Four sums over steps of (a word, 16 interleaved bytes): lane `4r + t` of the 16 is row (or
+/// pixel) `r`, byte `t`, multiplied by byte `t` of the word.
 #[inline]
 #[target_feature(enable = "avx2")]
-fn dot4_signs<const X_SIGNED: bool, const G_SIGNED: bool>(x: &[u8], group: &[u8]) -> [i32; 4] {
+fn dot4_steps<const X_SIGNED: bool, const G_SIGNED: bool>(
+    steps: impl Iterator<Item = ([u8; 4], [u8; 16])>,
+) -> [i32; 4] {
     let mut acc: __m256i = _mm256_setzero_si256();
-    for (xw, gw) in x.as_chunks::<4>().0.iter().zip(group.as_chunks::<16>().0) {
-        let word = _mm_cvtsi32_si128(i32::from_le_bytes(*xw));
+    for (xw, gw) in steps {
+        let word = _mm_cvtsi32_si128(i32::from_le_bytes(xw));
         let values = if X_SIGNED { _mm_cvtepi8_epi16(word) } else { _mm_cvtepu8_epi16(word) };
         // The word's four i16 values are the low 64 bits: repeated over all four quarters.
         let spread = _mm256_broadcastq_epi64(values);

@@ -23,12 +23,6 @@ use core::arch::x86_64::{
 /// cell cost more than the gather (decode about 20% slower in place, `examples/time_entries`).
 pub(crate) const IN_PLACE_BELOW_FOUR: bool = false;
 
-/// Transposed convolutions with fewer than four output channels compute four pixels at a time
-/// (`dot4_px`), as every build does: on this build it made no difference beyond the noise of
-/// interleaved timing runs, and one code path for all builds is what `check_kernel_builds` and the
-/// targets' digests compare.
-pub(crate) const QUAD_BELOW_FOUR: bool = true;
-
 /// The mask of the `left` (or 64) bytes from here to the end.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
@@ -77,32 +71,41 @@ pub(crate) fn dot<const SIGNED: bool>(x: &[u8], w: &[u8]) -> i32 {
     if SIGNED { sum - 128 * _mm512_reduce_add_epi32(wsum) } else { sum }
 }
 
-/// Four dot products of `x` (whole words) with an interleaved group of four rows
+/// `acc` plus four dot products of `x` (whole words) with an interleaved group of four rows
 /// (`format::packed_at`). Each step takes four activation words (16 bytes) and the 64 group
 /// bytes that go with them: the words are spread so that dword lane `4j + r` holds activation
 /// word `j`, which the group has beside row `r`'s word `j`, and one `vpdpbusd` does all 64
 /// multiply-accumulates. Each row's sum is its lanes `r, r + 4, ...` added at the end.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-pub(crate) fn dot4<const SIGNED: bool>(x: &[u8], group: &[u8]) -> [i32; 4] {
-    spread_dot4::<SIGNED, false>(x, group)
+pub(crate) fn dot4<const SIGNED: bool>(acc: [i32; 4], x: &[u8], group: &[u8]) -> [i32; 4] {
+    let sums = spread_dot4::<SIGNED>(x, group);
+    [acc[0] + sums[0], acc[1] + sums[1], acc[2] + sums[2], acc[3] + sums[3]]
 }
 
-/// One weight row (`w`) against four pixels' patches interleaved word by word (as `dot4`'s
-/// group): here the row's words are spread and the patches are the activations.
+/// `acc` plus one weight row `w` against four pixels' cells side by side in `cells` (pixel `p`'s
+/// at `p x w.len()`): a `dot` per pixel, each a masked load and a `vpdpbusd` (the cells of the
+/// transposed convolutions that take this path are a few words).
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-pub(crate) fn dot4_px<const SIGNED: bool>(w: &[u8], patches: &[u8]) -> [i32; 4] {
-    spread_dot4::<SIGNED, true>(w, patches)
+pub(crate) fn dot4_px<const SIGNED: bool>(acc: [i32; 4], w: &[u8], cells: &[u8]) -> [i32; 4] {
+    let n = w.len();
+    let cell = |p: usize| cells.get(p * n..(p + 1) * n).unwrap_or_default();
+    [
+        acc[0] + dot::<SIGNED>(cell(0), w),
+        acc[1] + dot::<SIGNED>(cell(1), w),
+        acc[2] + dot::<SIGNED>(cell(2), w),
+        acc[3] + dot::<SIGNED>(cell(3), w),
+    ]
 }
 
-/// The loop of `dot4` and `dot4_px`: `words` spread over the lanes against 64 bytes of
-/// `interleaved` per step. `vpdpbusd` takes the activations unsigned: the spread words when
-/// `!PIXELS`, the interleaved bytes when `PIXELS`; signed activations are shifted by 128 and
-/// `128 x` the weights' sum (a second `vpdpbusd` against ones) is taken off after.
+/// The loop of `dot4`: the activation `words` spread over the lanes against 64 bytes of
+/// `interleaved` weights per step. `vpdpbusd` takes the activations unsigned: signed ones are
+/// shifted by 128 and `128 x` the weights' sum (a second `vpdpbusd` against ones) is taken off
+/// after.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-fn spread_dot4<const SIGNED: bool, const PIXELS: bool>(words: &[u8], interleaved: &[u8]) -> [i32; 4] {
+fn spread_dot4<const SIGNED: bool>(words: &[u8], interleaved: &[u8]) -> [i32; 4] {
     let n = (words.len() / 4).min(interleaved.len() / 16) * 4;
     let ones = _mm512_set1_epi8(1);
     let spread = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
@@ -113,8 +116,7 @@ fn spread_dot4<const SIGNED: bool, const PIXELS: bool>(words: &[u8], interleaved
         // SAFETY: i < n <= words.len() and the mask selects min(16, n - i) bytes of it; likewise
         // 4 * i < 4 * n <= interleaved.len() and min(64, 4 * (n - i)) bytes of it.
         let (sv, iv) = unsafe { (load(words, i, mask(left.min(16))), load(interleaved, 4 * i, mask(4 * left))) };
-        let sv = _mm512_permutexvar_epi32(spread, sv);
-        let (activations, weights) = if PIXELS { (iv, sv) } else { (sv, iv) };
+        let (activations, weights) = (_mm512_permutexvar_epi32(spread, sv), iv);
         // Masked-off activation lanes may be 128 after the shift; their weights are 0.
         acc = _mm512_dpbusd_epi32(acc, unsigned::<SIGNED>(activations), weights);
         if SIGNED {

@@ -155,6 +155,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     install::apt(&[
         ("qemu-system-arm", "/usr/bin/qemu-system-arm"),
         ("gcc-arm-none-eabi", "/usr/bin/arm-none-eabi-gcc"),
+        // The C check's `string.h`: gcc only recommends it, and apt runs without recommends.
+        ("libnewlib-arm-none-eabi", "/usr/lib/arm-none-eabi/include/string.h"),
     ])?;
     let dir = shell::root().join("firmware-demo/cortex-m4");
     // Absolute paths: the build script runs in another folder.
