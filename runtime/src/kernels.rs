@@ -290,21 +290,25 @@ macro_rules! kernel_set {
                 }
                 return;
             }
+            // The groups are split off `rows` one at a time: `chunks_exact(4 * kp)` would divide
+            // by that length on every call (one call per output pixel); chunks of four shift.
             let done = out.len() - out.len() % 4;
-            let mut outs = out.chunks_exact_mut(4);
-            let mut groups = rows.chunks_exact(4 * kp);
-            let mut params = biases.chunks_exact(4).zip(requants.chunks_exact(4));
-            for ((dst, g), (b, r)) in (&mut outs).zip(&mut groups).zip(&mut params) {
+            let mut left = rows;
+            let (outs, rest) = out.split_at_mut(done);
+            let params = biases.chunks_exact(4).zip(requants.chunks_exact(4));
+            for (dst, (b, r)) in outs.as_chunks_mut::<4>().0.iter_mut().zip(params) {
+                let Some((g, tail)) = left.split_at_checked(4 * kp) else { return };
+                left = tail;
                 let acc = dot4::<SIGNED>([0; 4], patch, g);
                 for (((d, a), b), r) in dst.iter_mut().zip(acc).zip(b).zip(r) {
                     store(d, a, b, r, range);
                 }
             }
             // The last channels, fewer than four, in plain rows.
-            let rest = outs.into_remainder();
-            let rows = rows.get(done * kp..).unwrap_or_default().chunks_exact(kp);
             let params = biases.get(done..).unwrap_or_default().iter().zip(requants.get(done..).unwrap_or_default());
-            for ((dst, w), (b, r)) in rest.iter_mut().zip(rows).zip(params) {
+            for (dst, (b, r)) in rest.iter_mut().zip(params) {
+                let Some((w, tail)) = left.split_at_checked(kp) else { return };
+                left = tail;
                 store(dst, dot::<SIGNED>(patch, w), b, r, range);
             }
         }

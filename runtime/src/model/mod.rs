@@ -710,6 +710,11 @@ impl<'a> Model<'a> {
     fn write_image(&self, q: &[u8], signed: bool, scale: f32, image: &mut [f32]) {
         let s = self.header.input;
         let (c, hw) = (usize::from(s.c), usize::from(s.h) * usize::from(s.w));
+        if c == 1 {
+            // One channel: the bytes are the plane already.
+            dequantize(q.get(..hw).unwrap_or_default(), signed, scale, image);
+            return;
+        }
         for (p, pixel) in q.chunks_exact(c.max(1)).enumerate() {
             for (ch, &b) in pixel.iter().enumerate() {
                 if let Some(v) = image.get_mut(ch * hw + p) {
