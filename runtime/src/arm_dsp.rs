@@ -112,62 +112,42 @@ pub(crate) fn dot4_px<const SIGNED: bool>(acc: [i32; 4], w: &[u8], cells: &[u8])
         // which Armv7E-M performs on normal memory). The block writes only its register
         // operands; `smlad` may set the sticky Q flag, so flags are not declared preserved.
         unsafe {
+            // One block per widening (`SXTB16` for signed activations, `UXTB16` otherwise).
+            macro_rules! four_pixels {
+                ($widen:literal) => {
+                    asm!(
+                        "ldr {x}, [{c}]",
+                        "add {c3}, {c}, {n}, lsl #1",
+                        concat!($widen, " {t}, {x}"),
+                        "smlad {a0}, {w0}, {t}, {a0}",
+                        concat!($widen, " {t}, {x}, ror #8"),
+                        "smlad {a0}, {w1}, {t}, {a0}",
+                        "ldr {x}, [{c}, {n}]",
+                        concat!($widen, " {t}, {x}"),
+                        "smlad {a1}, {w0}, {t}, {a1}",
+                        concat!($widen, " {t}, {x}, ror #8"),
+                        "smlad {a1}, {w1}, {t}, {a1}",
+                        "ldr {x}, [{c3}]",
+                        concat!($widen, " {t}, {x}"),
+                        "smlad {a2}, {w0}, {t}, {a2}",
+                        concat!($widen, " {t}, {x}, ror #8"),
+                        "smlad {a2}, {w1}, {t}, {a2}",
+                        "ldr {x}, [{c3}, {n}]",
+                        concat!($widen, " {t}, {x}"),
+                        "smlad {a3}, {w0}, {t}, {a3}",
+                        concat!($widen, " {t}, {x}, ror #8"),
+                        "smlad {a3}, {w1}, {t}, {a3}",
+                        c = in(reg) c, n = in(reg) n, w0 = in(reg) w0, w1 = in(reg) w1,
+                        a0 = inout(reg) a0, a1 = inout(reg) a1, a2 = inout(reg) a2, a3 = inout(reg) a3,
+                        x = out(reg) _, t = out(reg) _, c3 = out(reg) _,
+                        options(readonly, nostack),
+                    )
+                };
+            }
             if SIGNED {
-                asm!(
-                    "ldr {x}, [{c}]",
-                    "add {c3}, {c}, {n}, lsl #1",
-                    "sxtb16 {t}, {x}",
-                    "smlad {a0}, {w0}, {t}, {a0}",
-                    "sxtb16 {t}, {x}, ror #8",
-                    "smlad {a0}, {w1}, {t}, {a0}",
-                    "ldr {x}, [{c}, {n}]",
-                    "sxtb16 {t}, {x}",
-                    "smlad {a1}, {w0}, {t}, {a1}",
-                    "sxtb16 {t}, {x}, ror #8",
-                    "smlad {a1}, {w1}, {t}, {a1}",
-                    "ldr {x}, [{c3}]",
-                    "sxtb16 {t}, {x}",
-                    "smlad {a2}, {w0}, {t}, {a2}",
-                    "sxtb16 {t}, {x}, ror #8",
-                    "smlad {a2}, {w1}, {t}, {a2}",
-                    "ldr {x}, [{c3}, {n}]",
-                    "sxtb16 {t}, {x}",
-                    "smlad {a3}, {w0}, {t}, {a3}",
-                    "sxtb16 {t}, {x}, ror #8",
-                    "smlad {a3}, {w1}, {t}, {a3}",
-                    c = in(reg) c, n = in(reg) n, w0 = in(reg) w0, w1 = in(reg) w1,
-                    a0 = inout(reg) a0, a1 = inout(reg) a1, a2 = inout(reg) a2, a3 = inout(reg) a3,
-                    x = out(reg) _, t = out(reg) _, c3 = out(reg) _,
-                    options(readonly, nostack),
-                );
+                four_pixels!("sxtb16");
             } else {
-                asm!(
-                    "ldr {x}, [{c}]",
-                    "add {c3}, {c}, {n}, lsl #1",
-                    "uxtb16 {t}, {x}",
-                    "smlad {a0}, {w0}, {t}, {a0}",
-                    "uxtb16 {t}, {x}, ror #8",
-                    "smlad {a0}, {w1}, {t}, {a0}",
-                    "ldr {x}, [{c}, {n}]",
-                    "uxtb16 {t}, {x}",
-                    "smlad {a1}, {w0}, {t}, {a1}",
-                    "uxtb16 {t}, {x}, ror #8",
-                    "smlad {a1}, {w1}, {t}, {a1}",
-                    "ldr {x}, [{c3}]",
-                    "uxtb16 {t}, {x}",
-                    "smlad {a2}, {w0}, {t}, {a2}",
-                    "uxtb16 {t}, {x}, ror #8",
-                    "smlad {a2}, {w1}, {t}, {a2}",
-                    "ldr {x}, [{c3}, {n}]",
-                    "uxtb16 {t}, {x}",
-                    "smlad {a3}, {w0}, {t}, {a3}",
-                    "uxtb16 {t}, {x}, ror #8",
-                    "smlad {a3}, {w1}, {t}, {a3}",
-                    c = in(reg) c, n = in(reg) n, w0 = in(reg) w0, w1 = in(reg) w1,
-                    a0 = inout(reg) a0, a1 = inout(reg) a1, a2 = inout(reg) a2, a3 = inout(reg) a3,
-                    x = out(reg) _, t = out(reg) _, c3 = out(reg) _,
-                    options(readonly, nostack),
-                );
+                four_pixels!("uxtb16");
             }
         }
         c = c.wrapping_add(4);

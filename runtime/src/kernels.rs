@@ -523,6 +523,27 @@ macro_rules! kernel_set {
 
 pub(crate) use kernel_set;
 
+/// Lane-wise sum of two sets of four sums (the vector builds' `dot4` and `dot4_px` add their
+/// result to the running sums they are given).
+#[cfg(any(all(feature = "std", target_arch = "x86_64"), all(target_arch = "wasm32", target_feature = "simd128")))]
+#[inline]
+pub(crate) fn add4(a: [i32; 4], b: [i32; 4]) -> [i32; 4] {
+    [a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3]]
+}
+
+/// The words of one weight row `w` beside the four pixels' words that go with each, taken from
+/// four cells side by side in `cells` (pixel `p`'s at `p x w.len()`) and laid out as a group's 16
+/// bytes (pixel `p`'s word at `4p`): what the vector builds' `dot4` step multiplies, with the
+/// operands' roles swapped.
+#[cfg(any(all(feature = "std", target_arch = "x86_64"), all(target_arch = "wasm32", target_feature = "simd128")))]
+#[inline]
+pub(crate) fn cell_words<'a>(w: &'a [u8], cells: &'a [u8]) -> impl Iterator<Item = ([u8; 4], [u8; 16])> + 'a {
+    let n = w.len() / 4 * 4;
+    let px = move |p: usize| cells.get(p * n..(p + 1) * n).unwrap_or_default().as_chunks::<4>().0;
+    let words = w.as_chunks::<4>().0.iter().zip(px(0)).zip(px(1)).zip(px(2)).zip(px(3));
+    words.map(|((((ww, x0), x1), x2), x3)| (*ww, [*x0, *x1, *x2, *x3].as_flattened().try_into().unwrap_or([0; 16])))
+}
+
 /// The kernels compiled for the target's baseline features (with simd128 dot products in a
 /// WebAssembly module built with that feature).
 pub(crate) mod portable {

@@ -8,6 +8,8 @@
 //! is exact (|255 x 128| x 2 < 2^31), so the results are the portable kernels' bits.
 #![allow(unsafe_code)]
 
+use crate::kernels::{add4, cell_words};
+
 use core::arch::wasm32::{
     i16x8_extend_high_i8x16, i16x8_extend_low_i8x16, i32x4_add, i32x4_dot_i16x8, i32x4_extract_lane, i64x2_splat,
     u16x8_extend_high_u8x16, u16x8_extend_low_u8x16, u32x4_splat, v128, v128_load,
@@ -31,25 +33,14 @@ pub(crate) fn dot<const SIGNED: bool>(x: &[u8], w: &[u8]) -> i32 {
 #[inline]
 pub(crate) fn dot4<const SIGNED: bool>(acc: [i32; 4], x: &[u8], group: &[u8]) -> [i32; 4] {
     let steps = x.as_chunks::<4>().0.iter().zip(group.as_chunks::<16>().0);
-    add(acc, dot4_steps::<SIGNED, true>(steps.map(|(xw, gw)| (*xw, *gw))))
+    add4(acc, dot4_steps::<SIGNED, true>(steps.map(|(xw, gw)| (*xw, *gw))))
 }
 
 /// `acc` plus one weight row against four pixels' cells side by side (pixel `p`'s at
 /// `p x w.len()`): `dot4` with the operands' signedness swapped (the products are the same).
 #[inline]
 pub(crate) fn dot4_px<const SIGNED: bool>(acc: [i32; 4], w: &[u8], cells: &[u8]) -> [i32; 4] {
-    let n = w.len() / 4 * 4;
-    let px = |p: usize| cells.get(p * n..(p + 1) * n).unwrap_or_default().as_chunks::<4>().0;
-    let words = w.as_chunks::<4>().0.iter().zip(px(0)).zip(px(1)).zip(px(2)).zip(px(3));
-    let steps = words
-        .map(|((((ww, x0), x1), x2), x3)| (*ww, [*x0, *x1, *x2, *x3].as_flattened().try_into().unwrap_or([0; 16])));
-    add(acc, dot4_steps::<true, SIGNED>(steps))
-}
-
-/// Lane-wise sum of two sets of four sums.
-#[inline]
-fn add(a: [i32; 4], b: [i32; 4]) -> [i32; 4] {
-    [a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3]]
+    add4(acc, dot4_steps::<true, SIGNED>(cell_words(w, cells)))
 }
 
 /// Four sums over steps of (a word, 16 interleaved bytes): byte `4r + t` of the 16 is row (or

@@ -9,6 +9,8 @@
 //! which LLVM vectorises with AVX2 by itself.
 #![allow(unsafe_code)]
 
+use crate::kernels::{add4, cell_words};
+
 use core::arch::x86_64::{
     __m256i, _mm_cvtepi8_epi16, _mm_cvtepu8_epi16, _mm_cvtsi32_si128, _mm_loadu_si128, _mm_storeu_si128,
     _mm256_add_epi32, _mm256_broadcastq_epi64, _mm256_castsi256_si128, _mm256_cvtepi8_epi16, _mm256_cvtepu8_epi16,
@@ -36,7 +38,7 @@ pub(crate) fn dot<const SIGNED: bool>(x: &[u8], w: &[u8]) -> i32 {
 #[target_feature(enable = "avx2")]
 pub(crate) fn dot4<const SIGNED: bool>(acc: [i32; 4], x: &[u8], group: &[u8]) -> [i32; 4] {
     let steps = x.as_chunks::<4>().0.iter().zip(group.as_chunks::<16>().0);
-    add(acc, dot4_steps::<SIGNED, true>(steps.map(|(xw, gw)| (*xw, *gw))))
+    add4(acc, dot4_steps::<SIGNED, true>(steps.map(|(xw, gw)| (*xw, *gw))))
 }
 
 /// `acc` plus one weight row `w` (i8, whole words) against four pixels' cells side by side in
@@ -45,18 +47,7 @@ pub(crate) fn dot4<const SIGNED: bool>(acc: [i32; 4], x: &[u8], group: &[u8]) ->
 #[inline]
 #[target_feature(enable = "avx2")]
 pub(crate) fn dot4_px<const SIGNED: bool>(acc: [i32; 4], w: &[u8], cells: &[u8]) -> [i32; 4] {
-    let n = w.len() / 4 * 4;
-    let px = |p: usize| cells.get(p * n..(p + 1) * n).unwrap_or_default().as_chunks::<4>().0;
-    let words = w.as_chunks::<4>().0.iter().zip(px(0)).zip(px(1)).zip(px(2)).zip(px(3));
-    let steps = words
-        .map(|((((ww, x0), x1), x2), x3)| (*ww, [*x0, *x1, *x2, *x3].as_flattened().try_into().unwrap_or([0; 16])));
-    add(acc, dot4_steps::<true, SIGNED>(steps))
-}
-
-/// Lane-wise sum of two sets of four sums.
-#[inline]
-fn add(a: [i32; 4], b: [i32; 4]) -> [i32; 4] {
-    [a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3]]
+    add4(acc, dot4_steps::<true, SIGNED>(cell_words(w, cells)))
 }
 
 /// Four sums over steps of (a word, 16 interleaved bytes): lane `4r + t` of the 16 is row (or

@@ -79,8 +79,7 @@ pub(crate) fn dot<const SIGNED: bool>(x: &[u8], w: &[u8]) -> i32 {
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 pub(crate) fn dot4<const SIGNED: bool>(acc: [i32; 4], x: &[u8], group: &[u8]) -> [i32; 4] {
-    let sums = spread_dot4::<SIGNED>(x, group);
-    [acc[0] + sums[0], acc[1] + sums[1], acc[2] + sums[2], acc[3] + sums[3]]
+    crate::kernels::add4(acc, spread_dot4::<SIGNED>(x, group))
 }
 
 /// `acc` plus one weight row `w` against four pixels' cells side by side in `cells` (pixel `p`'s
