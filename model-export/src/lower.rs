@@ -140,9 +140,20 @@ pub(crate) fn lower(
             Layer::Unflatten { .. } => {
                 if next[1] * next[2] > 1 && next[0] > 1 {
                     let order = channel_last_order(next);
-                    let prev = out.last_mut().filter(|p| matches!(p.layer, Layer::Linear { .. })).ok_or_else(|| {
-                        unsupported(i, "unflatten to several channels must directly follow a linear layer")
-                    })?;
+                    // Elementwise activations in between commute with the permutation, so the
+                    // linear layer before them writes its outputs channel-last.
+                    let prev = out
+                        .iter_mut()
+                        .rev()
+                        .find(|p| !matches!(p.layer, Layer::Sigmoid | Layer::Tanh))
+                        .filter(|p| matches!(p.layer, Layer::Linear { .. }))
+                        .ok_or_else(|| {
+                            unsupported(
+                                i,
+                                "unflatten to several channels must follow a linear layer (and elementwise \
+                                 activations only)",
+                            )
+                        })?;
                     prev.out_perm = Some(order);
                 }
                 out.push(Lowered::new(layer.clone(), shape, next));

@@ -15,16 +15,26 @@ use crate::train::Placement;
 /// Where the images come from and how many to use.
 #[derive(Debug, Clone, Args)]
 pub struct DataArgs {
-    /// Dataset to use. MNIST needs --data (there is no package or bundled sample for it).
+    /// Dataset to use. MNIST, CIFAR-10 and folders need --data (only Fashion-MNIST has a package
+    /// and a bundled sample).
     #[arg(long, value_enum, default_value = "fashion-mnist")]
     pub dataset: DatasetKind,
 
-    /// Folder holding the four IDX files (train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz],
-    /// t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz]). Without it: $BOTTLENECK_DATA, then
-    /// /usr/share/datasets/fashion-mnist (Debian's dataset-fashion-mnist), then the small sample
-    /// shipped in the repository.
+    /// Where the files are. For the MNIST family: a folder holding the four IDX files
+    /// (train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], t10k-images-idx3-ubyte[.gz],
+    /// t10k-labels-idx1-ubyte[.gz]). For cifar10: where cifar-10-binary.tar.gz was unpacked. For
+    /// folder: one sub-folder of PNG or JPEG files per class (or train/ and test/, each with class
+    /// sub-folders; otherwise every fifth file of each class is the test split). Without it:
+    /// $BOTTLENECK_DATA, then /usr/share/datasets/fashion-mnist (Debian's dataset-fashion-mnist),
+    /// then the small sample shipped in the repository.
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
+
+    /// Resize every image to NxN (centre-cropped to a square first). Needed when a folder's images
+    /// differ in size; the convolutional models need N of at least 12. Images with any colour make
+    /// the whole set RGB; otherwise it is grey.
+    #[arg(long, value_name = "N")]
+    pub image_size: Option<usize>,
 
     /// Use at most N training images (a stratified subset), e.g. for a quick try.
     #[arg(long, value_name = "N")]
@@ -49,6 +59,7 @@ impl DataArgs {
             limit_train: self.limit_train,
             limit_test: self.limit_test,
             valid_fraction: self.valid_fraction,
+            image_size: self.image_size,
         }
     }
 }

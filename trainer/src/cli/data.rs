@@ -61,7 +61,8 @@ fn print_summary(ds: &Dataset, args: &DataArgs, seed: u64) {
     let classes = ds.classes();
     println!("dataset: {}", ds.kind);
     println!("source:  {}", ds.source);
-    println!("images:  {}x{}, {} channel", ds.train.height, ds.train.width, ds.train.channels);
+    let colour = if ds.train.channels == 1 { "grey".to_string() } else { format!("{} channels", ds.train.channels) };
+    println!("images:  {}x{}, {colour}", ds.train.height, ds.train.width);
     println!(
         "splits:  train {} (of which {} held out for validation, --valid-fraction {}), test {}",
         p.train.len() + p.valid.len(),
@@ -70,13 +71,14 @@ fn print_summary(ds: &Dataset, args: &DataArgs, seed: u64) {
         p.test.len()
     );
     println!();
-    println!("{:<14} {:>8} {:>8} {:>8}", "class", "train", "valid", "test");
+    let width = classes.iter().map(|c| c.chars().count() + 4).max().unwrap_or(0).max(14);
+    println!("{:<width$} {:>8} {:>8} {:>8}", "class", "train", "valid", "test");
     let (tr, va, te) =
         (p.train.class_counts(classes.len()), p.valid.class_counts(classes.len()), p.test.class_counts(classes.len()));
     for (c, name) in classes.iter().enumerate() {
-        println!("{:<14} {:>8} {:>8} {:>8}", format!("{c} {name}"), tr[c], va[c], te[c]);
+        println!("{:<width$} {:>8} {:>8} {:>8}", format!("{c} {name}"), tr[c], va[c], te[c]);
     }
-    println!("{:<14} {:>8} {:>8} {:>8}", "total", p.train.len(), p.valid.len(), p.test.len());
+    println!("{:<width$} {:>8} {:>8} {:>8}", "total", p.train.len(), p.valid.len(), p.test.len());
 }
 
 impl SampleCmd {
@@ -84,6 +86,12 @@ impl SampleCmd {
         anyhow::ensure!(
             ds.kind == DatasetKind::FashionMnist || self.out != Path::new(source::SAMPLE_DIR),
             "the bundled sample is Fashion-MNIST"
+        );
+        anyhow::ensure!(
+            ds.train.channels == 1,
+            "IDX files hold grey images; {} has {} channels (copy the image folder instead)",
+            ds.source,
+            ds.train.channels
         );
         let train = stratified_subset(&ds.train, self.train, self.sample_seed);
         let test = stratified_subset(&ds.test, self.test, self.sample_seed);

@@ -280,7 +280,7 @@ impl Common {
         let selection = self.data.selection();
         let ds = selection.load()?;
         let train = TrainSpec::resolve(kind, &self.train.overrides(), 0);
-        let data = DataSpec::Images(selection.spec(&ds, train.seed));
+        let data = DataSpec::Images(selection.spec(&ds, train.seed)?);
         Ok(Resolved { config: RunConfig::new(model, train, data), data: Some(ds), out: self.out, snapshot_every })
     }
 }

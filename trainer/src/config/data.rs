@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::prepare::prepare_fold;
 use crate::data::source::{self, DATA_ENV};
 pub use crate::data::split::FoldSpec;
-use crate::data::{DataSource, Dataset, DatasetKind, Origin, Prepared, prepare};
+use crate::data::{DataSource, Dataset, DatasetKind, ImageShape, Origin, Prepared, prepare};
 
 /// What a run trains on.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -66,6 +66,15 @@ pub struct ImageData {
     /// the validation split, instead of `valid_fraction`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fold: Option<FoldSpec>,
+    /// Images resized to this side (`--image-size`); `None`: their own size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_size: Option<usize>,
+    /// The images' shape as the models take them (runs written before it was recorded: 28x28 grey).
+    #[serde(default)]
+    pub shape: ImageShape,
+    /// Class names by label (runs written before they were recorded: the dataset's fixed names).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub classes: Vec<String>,
 }
 
 impl ImageData {
@@ -95,10 +104,20 @@ impl ImageData {
             None => DataSource { origin: Origin::Run, dir: self.dir.clone() },
         };
         let from_run = source.origin == Origin::Run;
-        source::load(self.dataset, source).map_err(|e| {
+        source::load(self.dataset, source, self.image_size).map_err(|e| {
             let e = anyhow::Error::new(e);
             if from_run { e.context(format!("loading the data recorded in {}", config.display())) } else { e }
         })
+    }
+
+    /// Class names by label: the recorded ones, or the dataset's fixed names for older runs.
+    #[must_use]
+    pub fn class_names(&self) -> Vec<String> {
+        if self.classes.is_empty() {
+            self.dataset.known_classes().unwrap_or_default().iter().map(|c| (*c).to_string()).collect()
+        } else {
+            self.classes.clone()
+        }
     }
 }
 
@@ -108,7 +127,7 @@ impl ImageData {
 pub struct DataSelection {
     /// Dataset.
     pub dataset: DatasetKind,
-    /// Folder of the IDX files; `None`: `BOTTLENECK_DATA`, Debian's package, the bundled sample.
+    /// Folder of the files; `None`: `BOTTLENECK_DATA`, Debian's package, the bundled sample.
     pub dir: Option<PathBuf>,
     /// At most this many training images.
     pub limit_train: Option<usize>,
@@ -116,6 +135,8 @@ pub struct DataSelection {
     pub limit_test: Option<usize>,
     /// Share of the training images held out for validation.
     pub valid_fraction: f64,
+    /// Resize the images to this side (`--image-size`).
+    pub image_size: Option<usize>,
 }
 
 impl Default for DataSelection {
@@ -126,6 +147,7 @@ impl Default for DataSelection {
             limit_train: None,
             limit_test: None,
             valid_fraction: Self::DEFAULT_VALID_FRACTION,
+            image_size: None,
         }
     }
 }
@@ -142,12 +164,14 @@ impl DataSelection {
     pub fn load(&self) -> anyhow::Result<Dataset> {
         let env = std::env::var_os(DATA_ENV).map(PathBuf::from);
         let src = source::locate(self.dataset, self.dir.as_deref(), env.as_deref())?;
-        Ok(source::load(self.dataset, src)?)
+        Ok(source::load(self.dataset, src, self.image_size)?)
     }
 
     /// The run's record of this selection on `data`, with the split sizes for `seed`.
-    #[must_use]
-    pub fn spec(&self, data: &Dataset, seed: u64) -> ImageData {
+    ///
+    /// # Errors
+    /// When the images are not square (the models take square images).
+    pub fn spec(&self, data: &Dataset, seed: u64) -> anyhow::Result<ImageData> {
         let mut spec = ImageData {
             dataset: data.kind,
             dir: data.source.dir.clone(),
@@ -158,9 +182,12 @@ impl DataSelection {
             valid_images: 0,
             test_images: 0,
             fold: None,
+            image_size: self.image_size,
+            shape: data.train.shape()?,
+            classes: data.classes.clone(),
         };
         spec.count(data, seed);
-        spec
+        Ok(spec)
     }
 }
 

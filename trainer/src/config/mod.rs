@@ -32,9 +32,13 @@ pub struct RunConfig {
 }
 
 impl RunConfig {
-    /// A configuration of this version of bottleneck.
+    /// A configuration of this version of bottleneck; an image model is fitted to the data's
+    /// shape and classes ([`ModelSpec::fit_to`]).
     #[must_use]
-    pub fn new(model: ModelSpec, train: TrainSpec, data: DataSpec) -> Self {
+    pub fn new(mut model: ModelSpec, train: TrainSpec, data: DataSpec) -> Self {
+        if let DataSpec::Images(d) = &data {
+            model.fit_to(d.shape, d.class_names().len());
+        }
         Self { format: RUN_FORMAT, bottleneck_version: env!("CARGO_PKG_VERSION").to_string(), model, train, data }
     }
 
@@ -82,6 +86,7 @@ impl RunConfig {
             t.optim.momentum
         );
         if let DataSpec::Images(d) = &self.data {
+            self.model.check_input(d.shape)?;
             anyhow::ensure!(
                 (0.0..1.0).contains(&d.valid_fraction),
                 "data.valid_fraction = {} is outside [0, 1)",

@@ -5,8 +5,10 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::defaults::ModelKind;
+use crate::data::ImageShape;
 use crate::models::classifier::{ClassifierConfig, Mode};
 use crate::models::cnn::CnnConfig;
+use crate::models::conv_ae;
 use crate::models::conv_ae::ConvAeConfig;
 use crate::models::fc_ae::FcAeConfig;
 use crate::models::toy::ToyAeConfig;
@@ -187,7 +189,7 @@ impl CnnSpec {
     pub fn blocks(widths: &[usize], convs: &[usize]) -> anyhow::Result<Vec<usize>> {
         anyhow::ensure!(
             !widths.is_empty() && widths.len() <= 4 && widths.iter().all(|&w| w > 0),
-            "--widths takes 1 to 4 positive channel counts (each block halves the 28x28 image)"
+            "--widths takes 1 to 4 positive channel counts (each block halves the image)"
         );
         let convs = match convs {
             [n] => vec![*n; widths.len()],
@@ -204,6 +206,48 @@ impl CnnSpec {
 }
 
 impl ModelSpec {
+    /// Sets the images the model takes and the classes it tells apart (from the data it trains
+    /// on); imported and toy models keep theirs.
+    pub fn fit_to(&mut self, input: ImageShape, classes: usize) {
+        match self {
+            Self::ConvAe(c) => c.input = Some(input),
+            Self::DenoisingAe(d) => d.network.input = Some(input),
+            Self::FcAe(c) => c.input = Some(input),
+            Self::ConvVae(c) => c.input = Some(input),
+            Self::Classifier(c) => (c.network.input, c.network.classes) = (Some(input), classes),
+            Self::Cnn(c) => (c.network.input, c.network.classes) = (Some(input), classes),
+            Self::ToyAe(_) | Self::Imported(_) => {}
+        }
+    }
+
+    /// Checks that the model can take `input` images.
+    ///
+    /// # Errors
+    /// For images too small for its convolutions, naming the smallest side that works.
+    pub fn check_input(&self, input: ImageShape) -> anyhow::Result<()> {
+        let convolutional =
+            matches!(self, Self::ConvAe(_) | Self::DenoisingAe(_) | Self::ConvVae(_) | Self::Classifier(_));
+        anyhow::ensure!(
+            !convolutional || input.side >= conv_ae::MIN_SIDE,
+            "{} takes images of at least {min}x{min} pixels (its three stride-2 convolutions), these are \
+             {input}; pass --image-size {min} or more",
+            self.kind(),
+            min = conv_ae::MIN_SIDE
+        );
+        if let Self::Cnn(c) = self {
+            let need = 1 << c.network.widths.len();
+            anyhow::ensure!(
+                input.side >= need,
+                "cnn with {} blocks halves the image {} times and needs at least {need}x{need} pixels, these \
+                 are {input}; pass --image-size {need} or more, or fewer --widths",
+                c.network.widths.len(),
+                c.network.widths.len()
+            );
+        }
+        anyhow::ensure!(input.channels > 0 && input.side > 0, "images of {input} hold no pixel");
+        Ok(())
+    }
+
     /// The default model of `kind` (a classifier: fine-tuned, with no pretrained run set yet).
     #[must_use]
     pub fn default_for(kind: ModelKind) -> Self {

@@ -11,14 +11,21 @@ fn example_rng(seed: u64, stream: &str, epoch: usize, index: usize) -> SplitMix6
     )
 }
 
-/// Shifts a `side x side` image by up to `max_shift` pixels in each direction (zeros enter) and
-/// mirrors it left-right with probability 1/2, in place.
+/// Shifts a channel-major image of `side x side` planes by up to `max_shift` pixels in each
+/// direction (zeros enter) and mirrors it left-right with probability 1/2, in place; every
+/// channel moves alike.
 pub fn shift_and_flip(img: &mut [f32], side: usize, max_shift: usize, seed: u64, epoch: usize, index: usize) {
     let mut r = example_rng(seed, "augment", epoch, index);
     let span = 2 * max_shift + 1;
     let dy = r.below(span) as isize - max_shift as isize;
     let dx = r.below(span) as isize - max_shift as isize;
     let flip = r.next_u64() & 1 == 1;
+    for plane in img.chunks_exact_mut(side * side) {
+        shift_plane(plane, side, dy, dx, flip);
+    }
+}
+
+fn shift_plane(img: &mut [f32], side: usize, dy: isize, dx: isize, flip: bool) {
     let src = img.to_vec();
     for y in 0..side {
         for x in 0..side {

@@ -14,13 +14,20 @@ pub enum DatasetKind {
     FashionMnist,
     /// LeCun's MNIST digits (same file format; bring the files with `--data`).
     Mnist,
+    /// CIFAR-10's binary batches (`data_batch_1.bin` .. `data_batch_5.bin`, `test_batch.bin`):
+    /// 32x32 colour images, 10 classes; bring the files with `--data`.
+    Cifar10,
+    /// An image folder: one sub-folder per class (or `train/` and `test/`, each with class
+    /// sub-folders) of PNG or JPEG files; class names are the folder names.
+    Folder,
 }
 
 impl DatasetKind {
-    /// Class names, by label.
+    /// Class names, by label, for datasets whose classes are fixed (`None` for a folder, whose
+    /// classes are its sub-folders).
     #[must_use]
-    pub fn classes(self) -> &'static [&'static str] {
-        match self {
+    pub fn known_classes(self) -> Option<&'static [&'static str]> {
+        Some(match self {
             Self::FashionMnist => &[
                 "T-shirt/top",
                 "Trouser",
@@ -34,7 +41,9 @@ impl DatasetKind {
                 "Ankle boot",
             ],
             Self::Mnist => &["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
-        }
+            Self::Cifar10 => &CIFAR10_CLASSES,
+            Self::Folder => return None,
+        })
     }
 
     /// The name used on the command line and in run directories.
@@ -43,7 +52,53 @@ impl DatasetKind {
         match self {
             Self::FashionMnist => "fashion-mnist",
             Self::Mnist => "mnist",
+            Self::Cifar10 => "cifar10",
+            Self::Folder => "folder",
         }
+    }
+}
+
+/// CIFAR-10's classes, by label (as its `batches.meta.txt` lists them).
+pub const CIFAR10_CLASSES: [&str; 10] =
+    ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
+
+/// Channels and side of the square images a model takes (its input shape).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageShape {
+    /// 1 (grey) or 3 (RGB).
+    pub channels: usize,
+    /// Rows and columns.
+    pub side: usize,
+}
+
+impl ImageShape {
+    /// Fashion-MNIST's 28x28 grey images (what run directories written before the shape was
+    /// recorded were trained on).
+    pub const FASHION_MNIST: Self = Self { channels: 1, side: 28 };
+
+    /// Values per image.
+    #[must_use]
+    pub fn len(self) -> usize {
+        self.channels * self.side * self.side
+    }
+
+    /// Whether an image holds no value.
+    #[must_use]
+    pub fn is_empty(self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Default for ImageShape {
+    fn default() -> Self {
+        Self::FASHION_MNIST
+    }
+}
+
+impl fmt::Display for ImageShape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = if self.channels == 1 { "grey".to_string() } else { format!("{}-channel", self.channels) };
+        write!(f, "{}x{} {what}", self.side, self.side)
     }
 }
 
@@ -117,6 +172,20 @@ impl ImageSet {
         self.subset(&idx)
     }
 
+    /// The images' shape, or why a model cannot take them (they are not square).
+    ///
+    /// # Errors
+    /// For images that are not square.
+    pub fn shape(&self) -> anyhow::Result<ImageShape> {
+        anyhow::ensure!(
+            self.height == self.width,
+            "the images are {}x{} but the models take square images; pass --image-size N to resize them",
+            self.height,
+            self.width
+        );
+        Ok(ImageShape { channels: self.channels, side: self.height })
+    }
+
     /// Images per class, indexed by label.
     #[must_use]
     pub fn class_counts(&self, classes: usize) -> Vec<usize> {
@@ -137,6 +206,8 @@ pub struct Dataset {
     pub kind: DatasetKind,
     /// Where the files were found.
     pub source: DataSource,
+    /// Class names, by label.
+    pub classes: Vec<String>,
     /// The official training split (validation sets are carved out of it).
     pub train: ImageSet,
     /// The official test split, never trained on.
@@ -146,7 +217,7 @@ pub struct Dataset {
 impl Dataset {
     /// Class names, by label.
     #[must_use]
-    pub fn classes(&self) -> &'static [&'static str] {
-        self.kind.classes()
+    pub fn classes(&self) -> &[String] {
+        &self.classes
     }
 }

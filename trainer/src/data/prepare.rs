@@ -74,6 +74,7 @@ mod tests {
         Dataset {
             kind: DatasetKind::FashionMnist,
             source: DataSource { origin: Origin::Flag, dir: "x".into() },
+            classes: (0..10).map(|c| c.to_string()).collect(),
             train: set(503),
             test: set(50),
         }

@@ -1,5 +1,6 @@
-//! Finding a dataset's IDX files: `--data`, then `BOTTLENECK_DATA`, then Debian's
-//! `dataset-fashion-mnist`, then the sample shipped in the repository.
+//! Finding and loading a dataset: `--data`, then `BOTTLENECK_DATA`, then (for Fashion-MNIST)
+//! Debian's `dataset-fashion-mnist`, then the sample shipped in the repository; IDX files here,
+//! CIFAR-10 batches and image folders in their own modules.
 
 use std::path::{Path, PathBuf};
 
@@ -22,10 +23,46 @@ pub enum DataError {
     Missing { dir: PathBuf, origin: &'static str, stem: &'static str },
     #[error(
         "no {kind} files found: {kind} has no Debian package and no bundled sample; pass --data DIR \
-         or set {DATA_ENV} to a folder holding train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, \
-         t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz"
+         or set {DATA_ENV} to {}",
+        what_to_bring(*kind)
     )]
     NoSource { kind: DatasetKind },
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: not a readable image ({source}); remove or replace the file")]
+    Image { path: PathBuf, source: image::ImageError },
+    #[error(
+        "{dir} has no class sub-folders; an image folder holds one sub-folder of PNG or JPEG files per \
+         class (or train/ and test/, each with class sub-folders)"
+    )]
+    NoClasses { dir: PathBuf },
+    #[error("{dir}: the class folder holds no PNG or JPEG file")]
+    EmptyClass { dir: PathBuf },
+    #[error("{dir}: this test class has no folder in {train}; both splits must use the training split's classes")]
+    UnknownClass { dir: PathBuf, train: PathBuf },
+    #[error("{dir}: {classes} classes; at most 256 are supported (labels are bytes)")]
+    TooManyClasses { dir: PathBuf, classes: usize },
+    #[error("the image folder holds no image")]
+    NoImages,
+    #[error(
+        "images differ in size ({first} is {}x{}, {other} is {}x{}); pass --image-size N to resize them all \
+         to NxN",
+        first_size.0, first_size.1, other_size.0, other_size.1
+    )]
+    MixedSizes { first: PathBuf, first_size: (u32, u32), other: PathBuf, other_size: (u32, u32) },
+    #[error("{path}: images are {}x{}, not square; pass --image-size N to centre-crop and resize them to NxN", size.0, size.1)]
+    NotSquare { path: PathBuf, size: (u32, u32) },
+    #[error(
+        "{dir}: no CIFAR-10 binary batches (data_batch_1.bin .. data_batch_5.bin and test_batch.bin) in \
+         it or in its cifar-10-batches-bin/; unpack cifar-10-binary.tar.gz there"
+    )]
+    NoCifar { dir: PathBuf },
+    #[error(
+        "{path}: {len} bytes is not a whole number of CIFAR-10 records (3073 bytes each); the file is truncated or not a CIFAR-10 batch"
+    )]
+    BadCifar { path: PathBuf, len: usize },
+    #[error("--image-size {0} is too small (at least 4 pixels)")]
+    TinySize(usize),
     #[error(
         "no Fashion-MNIST found: neither {DEBIAN_DIR} nor the bundled sample at {sample} exists; \
          run `apt-get install dataset-fashion-mnist`, pass --data DIR, or set {DATA_ENV}"
@@ -39,6 +76,18 @@ pub enum DataError {
     BadLabel { path: PathBuf, index: usize, label: u8, classes: usize },
     #[error("{test}: images are {test_h}x{test_w} but the training images in {train} are {train_h}x{train_w}")]
     ShapeMismatch { train: PathBuf, test: PathBuf, train_h: usize, train_w: usize, test_h: usize, test_w: usize },
+}
+
+/// What a user must point `--data` at for `kind`.
+fn what_to_bring(kind: DatasetKind) -> &'static str {
+    match kind {
+        DatasetKind::FashionMnist | DatasetKind::Mnist => {
+            "a folder holding train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz \
+             and t10k-labels-idx1-ubyte.gz"
+        }
+        DatasetKind::Cifar10 => "the folder where cifar-10-binary.tar.gz was unpacked",
+        DatasetKind::Folder => "an image folder (one sub-folder of PNG or JPEG files per class)",
+    }
 }
 
 const STEMS: [(&str, &str); 4] = [
@@ -133,15 +182,34 @@ fn load_split(
     Ok((set, img_path))
 }
 
-/// Loads both official splits of `kind` from `source`, checking every file.
+/// Loads both official splits of `kind` from `source`, checking every file, and resizes the
+/// images to `image_size x image_size` when given (centre-cropped to a square first).
 ///
 /// # Errors
-/// Any [`DataError`]: a missing file, a corrupt IDX file, counts or shapes that disagree, a label out
-/// of range.
-pub fn load(kind: DatasetKind, source: DataSource) -> Result<Dataset, DataError> {
-    let classes = kind.classes().len();
-    let (train, train_path) = load_split(&source, STEMS[0], STEMS[1], classes)?;
-    let (test, test_path) = load_split(&source, STEMS[2], STEMS[3], classes)?;
+/// Any [`DataError`]: a missing file, a corrupt IDX file or image, counts or shapes that disagree,
+/// a label out of range.
+pub fn load(kind: DatasetKind, source: DataSource, image_size: Option<usize>) -> Result<Dataset, DataError> {
+    if let Some(s) = image_size.filter(|&s| s < 4) {
+        return Err(DataError::TinySize(s));
+    }
+    let (classes, train, test) = match kind {
+        DatasetKind::FashionMnist | DatasetKind::Mnist => load_idx(kind, &source)?,
+        DatasetKind::Cifar10 => super::cifar::load(&source.dir)?,
+        DatasetKind::Folder => super::folder::load(&source.dir, image_size)?,
+    };
+    let (train, test) = match image_size {
+        Some(side) => (train.resized(side), test.resized(side)),
+        None => (train, test),
+    };
+    Ok(Dataset { kind, source, classes, train, test })
+}
+
+/// The two splits of an IDX dataset.
+fn load_idx(kind: DatasetKind, source: &DataSource) -> Result<(Vec<String>, ImageSet, ImageSet), DataError> {
+    let names = kind.known_classes().unwrap_or_default();
+    let classes = names.len();
+    let (train, train_path) = load_split(source, STEMS[0], STEMS[1], classes)?;
+    let (test, test_path) = load_split(source, STEMS[2], STEMS[3], classes)?;
     if (train.height, train.width) != (test.height, test.width) {
         return Err(DataError::ShapeMismatch {
             train: train_path,
@@ -152,7 +220,7 @@ pub fn load(kind: DatasetKind, source: DataSource) -> Result<Dataset, DataError>
             test_w: test.width,
         });
     }
-    Ok(Dataset { kind, source, train, test })
+    Ok((names.iter().map(|c| (*c).to_string()).collect(), train, test))
 }
 
 /// Writes a split as gzip IDX files named like the originals (`prefix` is `train` or `t10k`).
@@ -201,11 +269,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         write_set(dir.path(), 30, 10);
         let src = DataSource { origin: Origin::Flag, dir: dir.path().into() };
-        let ds = load(DatasetKind::FashionMnist, src.clone()).unwrap();
+        let ds = load(DatasetKind::FashionMnist, src.clone(), None).unwrap();
         assert_eq!((ds.train.len(), ds.test.len(), ds.train.height), (30, 10, 4));
         assert_eq!(ds.train.class_counts(10), vec![3; 10]);
         std::fs::remove_file(dir.path().join("t10k-labels-idx1-ubyte.gz")).unwrap();
-        let err = load(DatasetKind::FashionMnist, src).unwrap_err();
+        let err = load(DatasetKind::FashionMnist, src, None).unwrap_err();
         assert!(matches!(err, DataError::Missing { stem: "t10k-labels-idx1-ubyte", .. }), "{err}");
     }
 
@@ -217,7 +285,7 @@ mod tests {
         let path = dir.path().join("train-labels-idx1-ubyte.gz");
         labels.write_gz(std::fs::File::create(&path).unwrap()).unwrap();
         let src = DataSource { origin: Origin::Flag, dir: dir.path().into() };
-        let err = load(DatasetKind::FashionMnist, src).unwrap_err();
+        let err = load(DatasetKind::FashionMnist, src, None).unwrap_err();
         assert!(matches!(err, DataError::CountMismatch { n_images: 30, n_labels: 29, .. }), "{err}");
     }
 
@@ -228,7 +296,7 @@ mod tests {
         let labels = IdxArray { dims: vec![12], data: vec![3, 1, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0] };
         labels.write_gz(std::fs::File::create(dir.path().join("train-labels-idx1-ubyte.gz")).unwrap()).unwrap();
         let src = DataSource { origin: Origin::Flag, dir: dir.path().into() };
-        let err = load(DatasetKind::FashionMnist, src).unwrap_err();
+        let err = load(DatasetKind::FashionMnist, src, None).unwrap_err();
         assert!(matches!(err, DataError::BadLabel { index: 2, label: 12, .. }), "{err}");
     }
 }

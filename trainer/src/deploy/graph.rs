@@ -38,23 +38,24 @@ pub fn check_exportable(model: &LoadedModel, config: &RunConfig) -> anyhow::Resu
 pub fn graph(
     model: &LoadedModel,
     config: &RunConfig,
-    classes: &[&str],
+    classes: &[String],
     stats: Option<LatentStats>,
 ) -> anyhow::Result<Graph> {
     let metadata = vec![
         ("bottleneck.version".to_string(), env!("CARGO_PKG_VERSION").to_string()),
         ("bottleneck.config".to_string(), toml::to_string(config).context("serialising the config")?),
     ];
+    let shape = config.data.images().map(|d| d.shape).unwrap_or_default();
     let base = |variant, input_range, latent, encoder, decoder, classifier| Graph {
         name: config.model.kind().to_string(),
         variant,
-        input: [1, 28, 28],
+        input: [shape.channels, shape.side, shape.side],
         input_range,
         latent,
         encoder,
         decoder,
         classifier,
-        classes: classes.iter().map(|c| (*c).to_string()).collect(),
+        classes: classes.to_vec(),
         latent_stats: stats.clone(),
         metadata: metadata.clone(),
     };

@@ -87,7 +87,7 @@ fn populate(req: &ImportRequest, run: &RunDir, data: &Dataset) -> anyhow::Result
         &TrainOverrides { epochs: Some(0), weight_decay: Some(0.0), ..TrainOverrides::default() },
         0,
     );
-    let images = req.selection.spec(data, train.seed);
+    let images = req.selection.spec(data, train.seed)?;
     let mut config = RunConfig::new(ModelSpec::Imported(spec.clone()), train, DataSpec::Images(images));
     let mut g = graph(run, &spec, &config)?;
     if req.input_range == RangeChoice::Auto && ends_in_tanh(&g.decoder) {

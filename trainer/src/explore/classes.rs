@@ -36,7 +36,7 @@ pub struct Report {
 
 /// The report of `predicted` against `truth` (class indices) for `names`.
 #[must_use]
-pub fn report(truth: &[u8], predicted: &[usize], names: &[&str]) -> Report {
+pub fn report(truth: &[u8], predicted: &[usize], names: &[String]) -> Report {
     let k = names.len();
     let mut confusion = vec![vec![0usize; k]; k];
     for (&t, &p) in truth.iter().zip(predicted) {
@@ -129,7 +129,7 @@ mod tests {
     fn matches_scikit_learns_example() {
         let truth = [0u8, 1, 2, 2, 2];
         let predicted = [0usize, 0, 2, 2, 1];
-        let r = report(&truth, &predicted, &["class 0", "class 1", "class 2"]);
+        let r = report(&truth, &predicted, &["class 0".into(), "class 1".into(), "class 2".into()]);
         let p: Vec<f64> = r.rows.iter().map(|x| (x.precision * 100.0).round() / 100.0).collect();
         let rec: Vec<f64> = r.rows.iter().map(|x| (x.recall * 100.0).round() / 100.0).collect();
         let f: Vec<f64> = r.rows.iter().map(|x| (x.f1 * 100.0).round() / 100.0).collect();

@@ -120,7 +120,7 @@ pub fn explore(
 fn codes(
     model: &LoadedModel,
     test: &ImageSet,
-    names: &[&str],
+    names: &[String],
     kind: &str,
     run: &RunDir,
     dir: &Path,
@@ -140,7 +140,7 @@ fn codes(
     csv.push('\n');
     for (i, row) in codes.chunks(dim).enumerate() {
         let label = set.labels[i];
-        let _ = write!(csv, "{label},{}", names.get(usize::from(label)).copied().unwrap_or("?"));
+        let _ = write!(csv, "{label},{}", names.get(usize::from(label)).map_or("?", String::as_str));
         for v in row {
             let _ = write!(csv, ",{v}");
         }
@@ -208,8 +208,13 @@ fn codes(
         let mut csv = String::from("label,class,x,y\n");
         for (i, p) in e.chunks(2).enumerate() {
             let label = set.labels[i];
-            let _ =
-                writeln!(csv, "{label},{},{},{}", names.get(usize::from(label)).copied().unwrap_or("?"), p[0], p[1]);
+            let _ = writeln!(
+                csv,
+                "{label},{},{},{}",
+                names.get(usize::from(label)).map_or("?", String::as_str),
+                p[0],
+                p[1]
+            );
         }
         write(&dir.join("tsne.csv"), &csv, &mut out.files)?;
         // Trustworthiness is quadratic: on the first 2,000 codes at most.
@@ -235,7 +240,7 @@ fn codes(
 fn classify(
     model: &LoadedModel,
     test: &ImageSet,
-    names: &[&str],
+    names: &[String],
     kind: &str,
     run: &RunDir,
     dir: &Path,
@@ -324,7 +329,7 @@ fn interpolate(
     ];
     let path = run.figure("interpolation.png");
     let title = format!("{kind}: decoding the line between two test images' codes, in {steps} steps");
-    image_grid(&path, &title, &rows, test.height, test.width, 3)?;
+    image_grid(&path, &title, &rows, test.shape()?, 3)?;
     out.files.push(path);
     // Four corners: bilinear in code space.
     let n = 8usize;
@@ -345,7 +350,7 @@ fn interpolate(
         bytes(&decoded).chunks(n).map(|r| GridRow { label: String::new(), images: r.to_vec() }).collect();
     let path = run.figure("traversal.png");
     let title = format!("{kind}: the square between four test images' codes (corners), decoded");
-    image_grid(&path, &title, &rows, test.height, test.width, 3)?;
+    image_grid(&path, &title, &rows, test.shape()?, 3)?;
     out.files.push(path);
     Ok(())
 }

@@ -2,8 +2,8 @@
 
 use burn::prelude::*;
 
-use crate::data::ImageSet;
 use crate::data::batch::{InputRange, image_tensor};
+use crate::data::{ImageSet, ImageShape};
 use crate::models::Autoencoder;
 use crate::objectives::reconstruction::noisy_values;
 use crate::plot::grid::{GridRow, image_grid};
@@ -62,7 +62,7 @@ pub fn reconstruction_grid(
         GridRow { label: "original".into(), images: indices.iter().map(|&i| set.image(i).to_vec()).collect() },
         GridRow { label: "reconstruction".into(), images: bytes(outputs, set.image_len(), range) },
     ];
-    image_grid(path, title, &rows, set.height, set.width, 3)
+    image_grid(path, title, &rows, set.shape()?, 3)
 }
 
 /// `figures/denoising.png`: noisy inputs, the model's outputs, and the clean originals.
@@ -120,7 +120,7 @@ pub fn denoising_grid(
         GridRow { label: "denoised".into(), images: bytes(outputs, n, noise.range) },
         GridRow { label: "original".into(), images: indices.iter().map(|&i| set.image(i).to_vec()).collect() },
     ];
-    image_grid(path, title, &rows, set.height, set.width, 3)
+    image_grid(path, title, &rows, set.shape()?, 3)
 }
 
 /// `figures/samples.png`: an 8x8 grid of decoded random codes.
@@ -130,6 +130,7 @@ pub fn denoising_grid(
 pub fn samples<M: Autoencoder>(
     run: &RunDir,
     model: &M,
+    shape: ImageShape,
     codes: &[f32],
     range: InputRange,
     title: &str,
@@ -138,9 +139,9 @@ pub fn samples<M: Autoencoder>(
     let latent = model.latent();
     let n = codes.len() / latent;
     let z = Tensor::from_data(TensorData::new(codes.to_vec(), [n, latent]), device);
-    let imgs = bytes(&to_vec(model.decode(z))?, 784, range);
+    let imgs = bytes(&to_vec(model.decode(z))?, shape.len(), range);
     let rows: Vec<GridRow> = imgs.chunks(8).map(|r| GridRow { label: String::new(), images: r.to_vec() }).collect();
-    image_grid(&run.figure("samples.png"), title, &rows, 28, 28, 3)
+    image_grid(&run.figure("samples.png"), title, &rows, shape, 3)
 }
 
 /// For a 2-D code: `figures/latent.png` (test codes coloured by class) and `figures/latent-grid.png`
@@ -152,7 +153,7 @@ pub fn latent_2d<M: Autoencoder>(
     run: &RunDir,
     model: &M,
     set: &ImageSet,
-    classes: &[&str],
+    classes: &[String],
     range: InputRange,
     device: &Device,
 ) -> anyhow::Result<()> {
@@ -186,7 +187,8 @@ pub fn latent_2d<M: Autoencoder>(
         }
     }
     let z = Tensor::from_data(TensorData::new(grid, [steps * steps, 2]), device);
-    let imgs = bytes(&to_vec(model.decode(z))?, 784, range);
+    let shape = set.shape()?;
+    let imgs = bytes(&to_vec(model.decode(z))?, shape.len(), range);
     // Each row is labelled with its z2; the title gives z1's span (left to right).
     let rows: Vec<GridRow> = imgs
         .chunks(steps)
@@ -194,5 +196,5 @@ pub fn latent_2d<M: Autoencoder>(
         .map(|(r, row)| GridRow { label: format!("z2 = {:.2}", at(y1, y0, r)), images: row.to_vec() })
         .collect();
     let title = format!("Decoded grid of codes: z1 from {x0:.2} to {x1:.2}, left to right");
-    image_grid(&run.figure("latent-grid.png"), &title, &rows, 28, 28, 2)
+    image_grid(&run.figure("latent-grid.png"), &title, &rows, shape, 2)
 }

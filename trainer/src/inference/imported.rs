@@ -74,7 +74,7 @@ pub fn graph(run: &RunDir, spec: &ImportedSpec, config: &RunConfig) -> anyhow::R
         encoder,
         decoder,
         classifier,
-        classes: config.data.images()?.dataset.classes().iter().map(|c| (*c).to_string()).collect(),
+        classes: config.data.images()?.class_names(),
         latent_stats: None,
         metadata: Vec::new(),
     };

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::conv_ae::{self, ConvEncoder, EncoderShape};
 use super::export;
+use crate::data::ImageShape;
 use crate::kernels::{Activation, dropout, linear};
 
 /// How the encoder starts and whether it learns.
@@ -55,6 +56,8 @@ pub struct ClassifierConfig {
     /// The encoder's convolutions; `None` is seed 002's (8, 16, 32 channels, no batch norm).
     /// A fine-tuned or frozen classifier takes its pretrained autoencoder's.
     pub encoder: Option<EncoderShape>,
+    /// The images it takes; `None` is Fashion-MNIST's 28x28 grey.
+    pub input: Option<ImageShape>,
 }
 
 /// Encoder and MLP head.
@@ -75,7 +78,7 @@ impl ClassifierConfig {
             encoder: encoder.unwrap_or_else(|| {
                 let (widths, bn) =
                     self.encoder.as_ref().map_or((conv_ae::SEED_WIDTHS, false), |e| (e.widths, e.batch_norm));
-                conv_ae::encoder(self.latent, 0.0, bn, widths, device)
+                conv_ae::encoder(self.latent, 0.0, bn, widths, self.input.unwrap_or_default(), device)
             }),
             fc1: LinearConfig::new(self.latent, self.hidden1).init(device),
             fc2: LinearConfig::new(self.hidden1, self.hidden2).init(device),
@@ -86,7 +89,7 @@ impl ClassifierConfig {
 }
 
 impl Classifier {
-    /// `[B, 784]` images in [0, 1] to `[B, classes]` logits.
+    /// `[B, c*s*s]` images in [0, 1] to `[B, classes]` logits.
     pub fn forward(&self, images: Tensor<2>) -> Tensor<2> {
         self.head(self.encoder.forward(images))
     }
@@ -126,10 +129,11 @@ mod tests {
     #[test]
     fn a_loaded_encoder_receives_gradients() {
         let ad = Device::flex().autodiff();
-        let trained = conv_ae::encoder(4, 0.0, false, conv_ae::SEED_WIDTHS, &ad);
-        let loaded = conv_ae::encoder(4, 0.0, false, conv_ae::SEED_WIDTHS, &ad).load_record(trained.into_record());
+        let trained = conv_ae::encoder(4, 0.0, false, conv_ae::SEED_WIDTHS, ImageShape::FASHION_MNIST, &ad);
+        let loaded = conv_ae::encoder(4, 0.0, false, conv_ae::SEED_WIDTHS, ImageShape::FASHION_MNIST, &ad)
+            .load_record(trained.into_record());
         let model = ClassifierConfig::new().with_latent(4).init(Some(loaded), &ad);
-        let x = Tensor::<2>::ones([2, conv_ae::PIXELS], &ad);
+        let x = Tensor::<2>::ones([2, 784], &ad);
         let loss = model.forward(x).sum();
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         let g = grads.get::<4>(model.encoder.conv1.weight.id);

@@ -9,13 +9,13 @@ use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::prelude::*;
 
-use super::conv_ae::SIDE;
+use crate::data::ImageShape;
 use crate::kernels::{Activation, batch_norm_relu, batch_norm_relu_pool, conv2d, dropout, linear};
 
 /// Options of the CNN baseline.
 #[derive(Config, Debug)]
 pub struct CnnConfig {
-    /// Channels of each block; each block halves the image (28, 14, 7, 3).
+    /// Channels of each block; each block halves the image (28, 14, 7, 3 for Fashion-MNIST).
     #[config(default = "vec![16, 32, 64]")]
     pub widths: Vec<usize>,
     /// Two convolutions per block instead of one; what run directories written before `convs`
@@ -35,6 +35,8 @@ pub struct CnnConfig {
     /// Classes.
     #[config(default = 10)]
     pub classes: usize,
+    /// The images it takes; `None` is Fashion-MNIST's 28x28 grey.
+    pub input: Option<ImageShape>,
 }
 
 /// The network.
@@ -57,7 +59,8 @@ impl CnnConfig {
     pub fn init(&self, device: &Device) -> Cnn {
         let mut chans = Vec::new();
         let mut pool_after = Vec::new();
-        let mut prev = 1;
+        let input = self.input.unwrap_or_default();
+        let mut prev = input.channels;
         for (block, &w) in self.widths.iter().enumerate() {
             let n = self.convs_in_block(block);
             for i in 0..n {
@@ -66,7 +69,7 @@ impl CnnConfig {
                 prev = w;
             }
         }
-        let side = self.widths.iter().fold(SIDE, |s, _| s / 2);
+        let side = self.widths.iter().fold(input.side, |s, _| s / 2);
         Cnn {
             convs: chans
                 .iter()
@@ -92,10 +95,12 @@ impl CnnConfig {
 }
 
 impl Cnn {
-    /// `[B, 784]` images in [0, 1] to `[B, classes]` logits.
+    /// `[B, c*s*s]` images in [0, 1] to `[B, classes]` logits.
     pub fn forward(&self, images: Tensor<2>) -> Tensor<2> {
-        let [b, _] = images.dims();
-        let mut x = images.reshape([b, 1, SIDE, SIDE]);
+        let [b, n] = images.dims();
+        let channels = self.convs[0].weight.dims()[1];
+        let side = ((n / channels) as f64).sqrt().round() as usize;
+        let mut x = images.reshape([b, channels, side, side]);
         for ((conv, norm), &pool) in self.convs.iter().zip(&self.norms).zip(&self.pool_after) {
             let y = conv2d(conv, x);
             x = if pool { batch_norm_relu_pool(norm, &self.pool, y) } else { batch_norm_relu(norm, y) };
@@ -156,6 +161,9 @@ mod tests {
         assert_eq!(m.convs.len(), 5);
         assert_eq!(m.pool_after, [true, false, true, false, true]);
         assert_eq!(m.forward(Tensor::<2>::zeros([3, 784], &device)).dims(), [3, 10]);
+        let input = ImageShape { channels: 3, side: 32 };
+        let m = CnnConfig::new().with_widths(vec![4, 8]).with_classes(7).with_input(Some(input)).init(&device);
+        assert_eq!(m.forward(Tensor::<2>::zeros([2, 3 * 32 * 32], &device)).dims(), [2, 7]);
     }
 
     #[test]

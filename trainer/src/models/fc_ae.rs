@@ -1,11 +1,13 @@
 //! The fully-connected autoencoder of seed 001, layer for layer: encoder 784-128-64-32-16-8 and
 //! decoder 8-8-32-64-128-784, ReLU after every layer but the last, tanh output, inputs in [-1, 1].
+//! Other images change only the first and last width (their values per image).
 
 use bottleneck_export::{Layer, Network};
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::prelude::*;
 
 use super::export;
+use crate::data::ImageShape;
 use crate::kernels::{Activation, dropout, linear};
 
 /// Encoder widths, input first.
@@ -24,6 +26,8 @@ pub struct FcAeConfig {
     /// (seed 001's question 3). `None` (and what run directories written before this option
     /// hold): a plain autoencoder.
     pub noise: Option<f64>,
+    /// The images it takes; `None` is Fashion-MNIST's 28x28 grey.
+    pub input: Option<ImageShape>,
 }
 
 /// The seed-001 network.
@@ -32,6 +36,9 @@ pub struct FcAe {
     pub encoder: Vec<Linear>,
     pub decoder: Vec<Linear>,
     pub dropout: Dropout,
+    /// The images it takes and gives back.
+    #[module(skip)]
+    pub input: ImageShape,
 }
 
 fn stack(widths: &[usize], device: &Device) -> Vec<Linear> {
@@ -42,21 +49,25 @@ impl FcAeConfig {
     /// Builds the model on `device`.
     #[must_use]
     pub fn init(&self, device: &Device) -> FcAe {
+        let input = self.input.unwrap_or_default();
+        let (mut enc, mut dec) = (ENCODER, DECODER);
+        (enc[0], dec[5]) = (input.len(), input.len());
         FcAe {
-            encoder: stack(&ENCODER, device),
-            decoder: stack(&DECODER, device),
+            encoder: stack(&enc, device),
+            decoder: stack(&dec, device),
             dropout: DropoutConfig::new(self.dropout).init(),
+            input,
         }
     }
 }
 
 impl FcAe {
-    /// `[B, 784]` in [-1, 1] to `[B, 8]` codes (non-negative: the seed's encoder ends in ReLU).
+    /// `[B, c*s*s]` in [-1, 1] to `[B, 8]` codes (non-negative: the seed's encoder ends in ReLU).
     pub fn encode(&self, x: Tensor<2>) -> Tensor<2> {
         self.encoder.iter().fold(x, |h, l| dropout(&self.dropout, linear(l, h, Activation::Relu)))
     }
 
-    /// `[B, 8]` codes to `[B, 784]` in (-1, 1).
+    /// `[B, 8]` codes to `[B, c*s*s]` in (-1, 1).
     pub fn decode(&self, z: Tensor<2>) -> Tensor<2> {
         let last = self.decoder.len() - 1;
         self.decoder.iter().enumerate().fold(z, |h, (i, l)| {
@@ -91,7 +102,8 @@ impl FcAe {
             layers.push(export::linear(l)?);
             layers.push(if i + 1 == self.decoder.len() { Layer::Tanh } else { Layer::Relu });
         }
-        layers.push(Layer::Unflatten { channels: 1, height: 28, width: 28 });
+        let ImageShape { channels, side } = self.input;
+        layers.push(Layer::Unflatten { channels, height: side, width: side });
         Ok(Network { layers })
     }
 }

@@ -7,6 +7,7 @@ use burn::tensor::activation::sigmoid;
 use serde::{Deserialize, Serialize};
 
 use super::conv_ae::{self, ConvDecoder, ConvEncoder};
+use crate::data::ImageShape;
 
 /// How the reconstruction term is measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -30,6 +31,8 @@ pub struct ConvVaeConfig {
     /// Reconstruction term.
     #[config(default = "Reconstruction::Bce")]
     pub reconstruction: Reconstruction,
+    /// The images it takes; `None` is Fashion-MNIST's 28x28 grey.
+    pub input: Option<ImageShape>,
 }
 
 /// Encoder (to mean and log-variance) and decoder.
@@ -46,7 +49,7 @@ pub struct VaeOutput {
     pub mean: Tensor<2>,
     /// Posterior log-variances `[B, latent]`.
     pub log_var: Tensor<2>,
-    /// Decoder logits (before the sigmoid) `[B, 784]`.
+    /// Decoder logits (before the sigmoid) `[B, c*s*s]`.
     pub logits: Tensor<2>,
 }
 
@@ -54,9 +57,10 @@ impl ConvVaeConfig {
     /// Builds the model on `device` (no dropout: seed 002 uses none in its VAE).
     #[must_use]
     pub fn init(&self, device: &Device) -> ConvVae {
+        let input = self.input.unwrap_or_default();
         ConvVae {
-            encoder: conv_ae::encoder(2 * self.latent, 0.0, false, conv_ae::SEED_WIDTHS, device),
-            decoder: conv_ae::decoder(self.latent, 0.0, false, conv_ae::SEED_WIDTHS, device),
+            encoder: conv_ae::encoder(2 * self.latent, 0.0, false, conv_ae::SEED_WIDTHS, input, device),
+            decoder: conv_ae::decoder(self.latent, 0.0, false, conv_ae::SEED_WIDTHS, input, device),
         }
     }
 }
@@ -67,7 +71,7 @@ impl ConvVae {
         self.decoder.fc1.weight.val().dims()[0]
     }
 
-    /// `[B, 784]` to posterior means and log-variances.
+    /// `[B, c*s*s]` images to posterior means and log-variances.
     pub fn posterior(&self, images: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
         let l = self.latent();
         let h = self.encoder.forward(images);

@@ -112,7 +112,7 @@ impl Pipeline<'_> {
     ) -> anyhow::Result<RunDir> {
         let kind = model.model_kind().context("the pipeline trains its own models")?;
         let train = TrainSpec::resolve(kind, overrides, 0);
-        let data = DataSpec::Images(self.selection.spec(self.ds, train.seed));
+        let data = DataSpec::Images(self.selection.spec(self.ds, train.seed)?);
         self.start(name, &RunConfig::new(model, train, data), Some(self.ds), snapshot_every)
     }
 
@@ -306,7 +306,7 @@ impl Pipeline<'_> {
         let base = RunConfig::new(
             ModelSpec::default_for(kind),
             train,
-            DataSpec::Images(selection.spec(self.ds, self.cfg.seed)),
+            DataSpec::Images(selection.spec(self.ds, self.cfg.seed)?),
         );
         let text = preset(space, kind)?.with_context(|| format!("no {space} space"))?;
         let dir = self.root.join(name);

@@ -6,28 +6,26 @@ use plotters::prelude::*;
 
 use super::lines::save_rgb;
 use super::{FONT, ensure_font, plot_err};
+use crate::data::ImageShape;
 
-/// One row of a grid: a label and images of `height x width` grey values in [0, 255].
+/// One row of a grid: a label and images of channel-major values in [0, 255] (grey, or the red,
+/// green and blue planes).
 #[derive(Debug, Clone)]
 pub struct GridRow {
     /// Text at the left of the row.
     pub label: String,
-    /// The images, each `height * width` bytes.
+    /// The images, each `channels * height * width` bytes.
     pub images: Vec<Vec<u8>>,
 }
 
-/// Draws rows of grey images, each pixel `zoom` x `zoom`, with labels, into a PNG at `path`.
+/// Draws rows of grey (`channels` 1) or RGB (`channels` 3) images, each pixel `zoom` x `zoom`,
+/// with labels, into a PNG at `path`.
 ///
 /// # Errors
 /// When drawing or writing fails.
-pub fn image_grid(
-    path: &Path,
-    title: &str,
-    rows: &[GridRow],
-    height: usize,
-    width: usize,
-    zoom: usize,
-) -> anyhow::Result<()> {
+pub fn image_grid(path: &Path, title: &str, rows: &[GridRow], shape: ImageShape, zoom: usize) -> anyhow::Result<()> {
+    let (height, width) = (shape.side, shape.side);
+    let plane = height * width;
     ensure_font();
     let cols = rows.iter().map(|r| r.images.len()).max().unwrap_or(0).max(1);
     let label_w = if rows.iter().any(|r| !r.label.is_empty()) { 150 } else { 10 };
@@ -41,13 +39,17 @@ pub fn image_grid(
         let y0 = top + r * cell_h + 2;
         for (c, img) in row.images.iter().enumerate() {
             let x0 = label_w + c * cell_w + 2;
-            for (i, &v) in img.iter().enumerate().take(height * width) {
+            for i in 0..plane.min(img.len()) {
+                let at = |c: usize| img.get(c * plane + i).copied().unwrap_or(0);
+                let rgb = if shape.channels >= 3 { [at(0), at(1), at(2)] } else { [at(0); 3] };
                 let (py, px) = (i / width, i % width);
                 for dy in 0..zoom {
                     let y = y0 + py * zoom + dy;
                     let start = (y * w as usize + x0 + px * zoom) * 3;
                     if let Some(line) = buf.get_mut(start..start + zoom * 3) {
-                        line.fill(v);
+                        for dot in line.chunks_exact_mut(3) {
+                            dot.copy_from_slice(&rgb);
+                        }
                     }
                 }
             }

@@ -14,7 +14,7 @@ use super::{FONT, ensure_font, plot_err};
 ///
 /// # Errors
 /// When `counts` is not square over `names`, or drawing or writing fails.
-pub fn confusion(path: &Path, title: &str, counts: &[Vec<usize>], names: &[&str]) -> anyhow::Result<()> {
+pub fn confusion(path: &Path, title: &str, counts: &[Vec<usize>], names: &[String]) -> anyhow::Result<()> {
     ensure_font();
     let k = names.len();
     anyhow::ensure!(counts.len() == k && counts.iter().all(|r| r.len() == k), "confusion matrix is not {k} x {k}");
@@ -41,7 +41,7 @@ pub fn confusion(path: &Path, title: &str, counts: &[Vec<usize>], names: &[&str]
                 root.draw_text(&text, &(FONT, 14).into_font().color(&ink), (tx, y0 + cell as i32 / 2 - 7))
                     .map_err(plot_err)?;
             }
-            root.draw_text(names[t], &small, (8, (top + cell * t as u32 + cell / 2 - 7) as i32)).map_err(plot_err)?;
+            root.draw_text(&names[t], &small, (8, (top + cell * t as u32 + cell / 2 - 7) as i32)).map_err(plot_err)?;
         }
         let below = (top + cell * k as u32 + 8) as i32;
         for (p, name) in names.iter().enumerate() {

@@ -40,7 +40,7 @@ pub fn viridis(t: f64) -> RGBColor {
 #[derive(Debug, Clone)]
 pub enum Coloring<'a> {
     /// By class index, with a legend of these names.
-    Classes(&'a [u8], &'a [&'a str]),
+    Classes(&'a [u8], &'a [String]),
     /// By a value, with a colour bar titled with the given name.
     Values(&'a [f64], &'a str),
 }

@@ -35,7 +35,7 @@ pub fn demo_assets(run: &RunDir, wasm: &Path) -> anyhow::Result<Vec<Asset>> {
     // The digest the page must reproduce (bottleneck_runtime::check on the same vectors).
     let digest = bottleneck_export::validate::check(&model, &vectors).map_err(|e| anyhow::anyhow!("{e}"))?.digest;
     let wasm = std::fs::read(wasm).with_context(|| format!("reading {}", wasm.display()))?;
-    let classes: Vec<&str> = config.data.images().map(|d| d.dataset.classes().to_vec()).unwrap_or_default();
+    let classes: Vec<String> = config.data.images().map(|d| d.class_names()).unwrap_or_default();
     let meta = format!(
         "{{\"run\": {:?}, \"kind\": {:?}, \"classes\": [{}], \"host_digest\": \"{:#010x}\"}}",
         run.root.display().to_string(),

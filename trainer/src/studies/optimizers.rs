@@ -42,7 +42,7 @@ pub fn optimizers(
         let lr = train.lr.unwrap_or_else(|| default_lr(opt));
         let overrides = TrainOverrides { optimizer: Some(opt), lr: Some(lr), ..train.clone() };
         let spec = TrainSpec::resolve(ModelKind::ConvAe, &overrides, 0);
-        let image_data = selection.spec(data, spec.seed);
+        let image_data = selection.spec(data, spec.seed)?;
         let config = RunConfig::new(ModelSpec::default_for(ModelKind::ConvAe), spec, DataSpec::Images(image_data));
         let (_, outcome) = start_run(
             &Placement::replacing(dir, &opt.to_string()),

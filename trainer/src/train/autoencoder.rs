@@ -19,7 +19,7 @@ pub(crate) fn train<M: Autoencoder>(
     s: Sets<'_>,
     range: InputRange,
     noise_std: f64,
-    classes: &[&str],
+    classes: &[String],
 ) -> anyhow::Result<Outcome> {
     let seed = job.config.train.seed;
     let objective = Reconstruction { sets: s, range, noise_std, seed, model: PhantomData };
@@ -75,6 +75,7 @@ pub(crate) fn train<M: Autoencoder>(
     figures::samples(
         run,
         &m,
+        s.test.shape()?,
         &sampled,
         range,
         "New samples: codes from a Gaussian fitted to the training codes",

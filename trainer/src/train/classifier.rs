@@ -44,6 +44,19 @@ pub(crate) fn pretrained_encoder(c: &ClassifierSpec, device: &Device) -> anyhow:
             if want.batch_norm { " with batch norm" } else { "" }
         );
     }
+    let input = c.network.input.unwrap_or_default();
+    let [_, _, w3] = ae.encoder.shape().widths;
+    let code = crate::models::conv_ae::sides(input.side)[2];
+    let (channels, features) = (ae.encoder.channels(), ae.encoder.fc1.weight.dims()[0]);
+    anyhow::ensure!(
+        channels == input.channels && features == w3 * code * code,
+        "{} was trained on other images ({channels} channels, {features} features after its convolutions) \
+         than this classifier's data ({input}: {} channels, {} features); pretrain on the same dataset and \
+         --image-size",
+        path.display(),
+        input.channels,
+        w3 * code * code
+    );
     Ok(Some(ae.encoder))
 }
 

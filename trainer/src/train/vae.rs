@@ -16,7 +16,7 @@ pub(crate) fn train(
     job: &mut Job<'_, '_>,
     c: &ConvVaeConfig,
     s: Sets<'_>,
-    classes: &[&str],
+    classes: &[String],
 ) -> anyhow::Result<Outcome> {
     let seed = job.config.train.seed;
     let objective = Elbo { sets: s, beta: c.beta, reconstruction: c.reconstruction };
@@ -33,7 +33,16 @@ pub(crate) fn train(
     let m = f.model.valid();
     figures::reconstructions(run, &m, s.test, &picks, InputRange::Unit, device)?;
     let codes = gaussian_codes(64, c.latent, None, seed);
-    figures::samples(run, &m, &codes, InputRange::Unit, "New samples: codes drawn from N(0, I), decoded", device)?;
+    let shape = s.test.shape()?;
+    figures::samples(
+        run,
+        &m,
+        shape,
+        &codes,
+        InputRange::Unit,
+        "New samples: codes drawn from N(0, I), decoded",
+        device,
+    )?;
     if c.latent == 2 {
         figures::latent_2d(run, &m, s.test, classes, InputRange::Unit, device)?;
     }
