@@ -78,8 +78,12 @@ pub fn run(args: &[String]) -> Result<(), String> {
     // PyTorch runs the exported model.py in a test (a virtual environment under ~/.cache).
     let python = install::torch_python()?;
     let mut tests = cargo(&["test", "--release", "--workspace"]);
-    // The PostgreSQL and PyTorch tests must run here, not skip.
+    // The PostgreSQL, PyTorch and digits tests must run here, not skip.
     tests.env("BOTTLENECK_REQUIRE_POSTGRES", "1").env("BOTTLENECK_REQUIRE_TORCH", "1").env("BOTTLENECK_PYTHON", python);
+    // scikit-learn's digits as a PNG folder, for the image-folder tests (under ~/.cache).
+    let digits = crate::digits::default_dir();
+    crate::digits::ensure(&digits)?;
+    tests.env("BOTTLENECK_DIGITS", &digits).env("BOTTLENECK_REQUIRE_DIGITS", "1");
     shell::run("tests", tests)?;
     // ONNX written by Bottleneck, imported back with burn-import (its own lock file: docs/onnx.md).
     shell::run("onnx round trip", cargo(&["test", "--release", "--manifest-path", ROUNDTRIP]))?;

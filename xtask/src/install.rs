@@ -16,19 +16,25 @@ pub fn apt(packages: &[(&str, &str)]) -> Result<(), String> {
     if !has("apt-get") {
         return Err(format!("missing {missing:?} and no apt-get to install them; install them by hand"));
     }
-    let apt_get = || {
-        // As root (CI, containers) call apt-get directly; otherwise through sudo.
-        if output("id", &["-u"]).trim() == "0" { shell::cmd("apt-get", &[]) } else { shell::cmd("sudo", &["apt-get"]) }
-    };
-    let mut update = apt_get();
-    update.args(["update", "-qq"]);
-    shell::run("apt-get update", update)?;
+    apt_update()?;
     let mut install = apt_get();
     install
         .args(["install", "-y", "-qq", "--no-install-recommends"])
         .args(&missing)
         .env("DEBIAN_FRONTEND", "noninteractive");
     shell::run(&format!("install {}", missing.join(" ")), install)
+}
+
+fn apt_get() -> Command {
+    // As root (CI, containers) call apt-get directly; otherwise through sudo.
+    if output("id", &["-u"]).trim() == "0" { shell::cmd("apt-get", &[]) } else { shell::cmd("sudo", &["apt-get"]) }
+}
+
+/// `apt-get update`: the package lists a fresh machine lacks.
+pub fn apt_update() -> Result<(), String> {
+    let mut update = apt_get();
+    update.args(["update", "-qq"]);
+    shell::run("apt-get update", update)
 }
 
 /// rustup components (rustfmt, clippy) and targets.

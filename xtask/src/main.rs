@@ -7,10 +7,12 @@
 //! - `firmware`: build the Cortex-M4 firmware, report flash and RAM, run it in QEMU.
 //! - `bench`: measure training and inference speed and int8 agreement; writes docs/BENCHMARKS.md.
 //! - `fuzz`: run the runtime's fuzz target (nightly and cargo-fuzz, installed when missing).
+//! - `digits`: write scikit-learn's 8x8 digits as a PNG image folder (tests of `--dataset folder`).
 //! - `golden`: refresh the golden files tests read (`tests/onnx-roundtrip/models/`).
 
 mod bench;
 mod ci;
+mod digits;
 mod firmware;
 mod fuzz;
 mod golden;
@@ -26,6 +28,7 @@ fn usage() -> ExitCode {
          tasks:\n  \
            ci            install what is missing, then fmt, clippy, cuda type-check, tests\n  \
            sample-data   rebuild data/fashion-mnist-sample from the full Fashion-MNIST\n  \
+           digits        write scikit-learn's 8x8 digits as a PNG folder [DIR]\n  \
            golden        refresh the golden files of tests/onnx-roundtrip from a small training run\n  \
            fuzz          fuzz the runtime's parser and kernels (--runs N | --seconds S)\n  \
            bench         measure and write docs/BENCHMARKS.md ([inference] [training] [wasm-size])\n  \
@@ -39,6 +42,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(&args[1..]),
         Some("sample-data") => sample::run(&args[1..]),
+        Some("digits") => digits::run(&args[1..]),
         Some("golden") => golden::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),

@@ -34,10 +34,9 @@ static MODEL: &[u8] = &MODEL_ALIGNED.0;
 /// Test images in the compact form written by build.rs.
 static VECTORS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/vectors.fw"));
 
-const MAX_PIXELS: usize = 784;
 const MAX_LATENT: usize = 64;
 const MAX_CLASSES: usize = 16;
-// `SCRATCH`: the model's `max_scratch_len`, found by build.rs.
+// `SCRATCH`: the model's `max_scratch_len`, and `MAX_PIXELS`: its input's values, found by build.rs.
 include!(concat!(env!("OUT_DIR"), "/scratch.rs"));
 
 /// Every buffer the firmware uses.

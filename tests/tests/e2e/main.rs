@@ -6,6 +6,7 @@
 mod data;
 mod explore;
 mod export;
+mod folders;
 mod onnx;
 mod pytorch;
 mod report;
