@@ -1,7 +1,6 @@
 // The browser demo: Bottleneck's int8 runtime (firmware-demo/wasm, plain exports, no bindings)
 // on a model exported by `bottleneck export`, served by `bottleneck serve-demo RUN_DIR`.
 const $ = (id) => document.getElementById(id);
-const SIDE = 28;
 const state = { ready: false, lastClass: null, lastCode: null, reconSum: null, seed: 1, digest: null };
 window.demo = state;
 
@@ -48,6 +47,11 @@ new Uint8Array(w.memory.buffer, w.model_ptr(), modelBytes.length).set(modelBytes
 const loaded = w.load(modelBytes.length);
 if (loaded !== 0) fail(new Error(`the runtime refused model.bnq (code ${loaded})`));
 const pixels = w.input_len(), latent = w.latent_len(), classes = w.classes();
+// The input shape from model.bnq's header (docs/runtime-format.md): channels, height, width.
+const header = new DataView(modelBytes.buffer, modelBytes.byteOffset, modelBytes.byteLength);
+const CH = header.getUint16(20, true), H = header.getUint16(22, true), W = header.getUint16(24, true);
+if (CH * H * W !== pixels) fail(new Error(`model.bnq: input ${CH}x${H}x${W} but ${pixels} values`));
+document.body.dataset.shape = `${CH}x${H}x${W}`;
 // A classifier alone (the CNN: no code) only classifies: no reconstruction, sliders or samples.
 const autoencoder = latent > 0;
 document.body.dataset.autoencoder = String(autoencoder);
@@ -56,20 +60,21 @@ const symmetric = modelBytes[26] === 1; // header: inputs in [-1, 1]
 const vectors = parseVectors(vectorBytes);
 const f32view = (ptr, n) => new Float32Array(w.memory.buffer, ptr, n);
 
-// Display: model outputs to grey bytes.
+// Display: model outputs (channel-major, grey or RGB planes) to bytes.
 const toByte = (v) => Math.max(0, Math.min(255, Math.round((symmetric ? (v + 1) / 2 : v) * 255)));
 const toInput = (unit) => (symmetric ? unit * 2 - 1 : unit);
 
 function paint(canvas, values) {
   const small = document.createElement("canvas");
-  small.width = SIDE;
-  small.height = SIDE;
+  small.width = W;
+  small.height = H;
   const ctx = small.getContext("2d");
-  const img = ctx.createImageData(SIDE, SIDE);
-  values.forEach((v, i) => {
-    const g = toByte(v);
-    img.data.set([g, g, g, 255], 4 * i);
-  });
+  const img = ctx.createImageData(W, H);
+  const plane = H * W;
+  for (let i = 0; i < plane; i++) {
+    const c = (k) => toByte(values[(CH >= 3 ? k : 0) * plane + i]);
+    img.data.set([c(0), c(1), c(2), 255], 4 * i);
+  }
   ctx.putImageData(img, 0, 0);
   const big = canvas.getContext("2d");
   big.imageSmoothingEnabled = false;
@@ -161,8 +166,8 @@ function run(input) {
 $("gallery").replaceChildren(
   ...vectors.items.slice(0, 30).map((v, i) => {
     const c = document.createElement("canvas");
-    c.width = SIDE;
-    c.height = SIDE;
+    c.width = W;
+    c.height = H;
     c.dataset.index = String(i);
     c.title = meta.classes[v.label] ?? String(v.label);
     paint(c, v.input);
@@ -176,7 +181,7 @@ $("gallery").replaceChildren(
   }),
 );
 
-// Drawing: white strokes on black, averaged down to 28x28.
+// Drawing: white strokes on black, averaged down to the model's input size.
 const draw = $("draw"), dctx = draw.getContext("2d", { willReadFrequently: true });
 function clearDrawing() {
   dctx.fillStyle = "#000";
@@ -193,12 +198,18 @@ function strokeTo(e) {
   dctx.fill();
 }
 function drawnInput() {
-  const data = dctx.getImageData(0, 0, draw.width, draw.height).data;
-  const cell = draw.width / SIDE;
-  const out = new Array(SIDE * SIDE).fill(0);
-  for (let y = 0; y < draw.height; y++)
-    for (let x = 0; x < draw.width; x++) out[Math.floor(y / cell) * SIDE + Math.floor(x / cell)] += data[4 * (y * draw.width + x)] / 255 / (cell * cell);
-  return out.map(toInput);
+  const small = document.createElement("canvas");
+  small.width = W;
+  small.height = H;
+  const sctx = small.getContext("2d", { willReadFrequently: true });
+  sctx.imageSmoothingEnabled = true;
+  sctx.imageSmoothingQuality = "high";
+  sctx.drawImage(draw, 0, 0, W, H);
+  const data = sctx.getImageData(0, 0, W, H).data;
+  const out = new Array(CH * H * W);
+  for (let c = 0; c < CH; c++)
+    for (let i = 0; i < H * W; i++) out[c * H * W + i] = toInput(data[4 * i + Math.min(c, 2)] / 255);
+  return out;
 }
 draw.addEventListener("pointerdown", (e) => { drawing = true; strokeTo(e); });
 draw.addEventListener("pointermove", (e) => { if (drawing) strokeTo(e); });

@@ -240,6 +240,37 @@ pub unsafe extern "C" fn bn_model_input_len(model: *const BnModel) -> usize {
     unsafe { model_ref(model) }.map_or(0, Model::input_len)
 }
 
+/// The input image's shape: channels (1 grey, 3 RGB), rows and columns, written to `channels`,
+/// `height` and `width`; images are `[c][h][w]`.
+///
+/// # Safety
+/// See the crate's contract; the three pointers are writable `size_t`s.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bn_model_input_shape(
+    model: *const BnModel,
+    channels: *mut usize,
+    height: *mut usize,
+    width: *mut usize,
+) -> BnStatus {
+    if channels.is_null() || height.is_null() || width.is_null() {
+        return BnStatus::NullPointer;
+    }
+    // SAFETY: contract.
+    match unsafe { model_ref(model) } {
+        Ok(m) => {
+            let s = m.input_shape();
+            // SAFETY: non-null and writable (contract).
+            unsafe {
+                channels.write(usize::from(s.c));
+                height.write(usize::from(s.h));
+                width.write(usize::from(s.w));
+            }
+            BnStatus::Ok
+        }
+        Err(e) => e,
+    }
+}
+
 /// Code (latent) size; 0 for a model that was not parsed.
 ///
 /// # Safety

@@ -29,6 +29,7 @@ try {
   // slider changes and samples.
   const autoencoder = (await page.getAttribute("body", "data-autoencoder")) === "true";
   out.autoencoder = autoencoder;
+  out.shape = await page.getAttribute("body", "data-shape");
   const sumOf = async () => Number(await page.getAttribute("#recon", "data-sum"));
 
   // The first test image is shown on load: a class (and a reconstruction).
@@ -58,7 +59,7 @@ try {
     check(!(await page.isVisible("#recon")) && !(await page.isVisible("#sample")), "a classifier alone shows a reconstruction");
   }
 
-  // Draw a vertical bar (a trouser-like stroke) and get a prediction.
+  // Draw a vertical bar (a trouser-like stroke on Fashion-MNIST) and get a prediction.
   await page.click("#clear");
   const box = await page.locator("#draw").boundingBox();
   await page.mouse.move(box.x + box.width / 2, box.y + box.height * 0.15);

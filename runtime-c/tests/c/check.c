@@ -136,6 +136,10 @@ int bn_check(const uint8_t *bytes, size_t model_len, const uint8_t *v, size_t ve
     const size_t record = (2 * v_pixels + v_latent + v_classes) * 4 + 4;
     if (v_pixels != pixels || v_latent != latent || vec_len != 32 + count * record)
         return fail(print, "the vectors do not fit the model", i, BN_STATUS_OK);
+    size_t channels = 0, height = 0, width = 0;
+    CHECK("bn_model_input_shape", bn_model_input_shape(&model, &channels, &height, &width));
+    if (channels != u16_at(v, 12) || height != u16_at(v, 14) || width != u16_at(v, 16))
+        return fail(print, "the model's input shape is not the vectors'", i, BN_STATUS_OK);
     /* A classifier alone (latent 0) has no encoder, decoder or sampler: the digest folds its
        logits only, as bottleneck_runtime::check does. */
     const bool autoencoder = latent > 0;

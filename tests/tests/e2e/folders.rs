@@ -1,6 +1,6 @@
 //! Image folders end to end: scikit-learn's 8x8 digits (grey PNG, `cargo xtask digits`) and a
 //! generated colour folder (RGB PNG and JPEG) load, train, export, and run bit-identically on the
-//! host, in wasm and on the Cortex-M4.
+//! host, in wasm and on the Cortex-M4 (and the colour one in the browser demo).
 
 use std::path::{Path, PathBuf};
 
@@ -133,4 +133,7 @@ fn colour_folder_trains_exports_and_runs_bit_identically() {
     // The reconstructions figure is in colour: some pixel's channels differ.
     let fig = image::open(dir.path().join("runs/ae/figures/reconstructions.png")).unwrap().to_rgb8();
     assert!(fig.pixels().any(|p| p[0].abs_diff(p[1]) > 40), "reconstructions.png has no colour");
+    // The browser demo shows and checks the colour model too.
+    let page = super::targets::browser_check(dir.path(), "runs/clf");
+    assert!(page.contains("\"shape\":\"3x16x16\""), "{page}");
 }

@@ -125,13 +125,13 @@ fn browser_demo_works_in_headless_chromium() {
     let dir = tempfile::tempdir().unwrap();
     let run = exported_classifier(dir.path());
     let stdout = browser_check(dir.path(), &run);
-    assert!(stdout.contains("\"autoencoder\":true"), "{stdout}");
+    assert!(stdout.contains("\"autoencoder\":true") && stdout.contains("\"shape\":\"1x28x28\""), "{stdout}");
 }
 
 /// Serves the demo of `run` (exported) and clicks through it in headless Chromium
 /// (`firmware-demo/web/test/demo.test.mjs`): the page's digest must be the host's. Returns what the
 /// script observed (one JSON line).
-fn browser_check(dir: &Path, run: &str) -> String {
+pub fn browser_check(dir: &Path, run: &str) -> String {
     let validate = ok(dir, &["validate", run, "--vectors-only", "--min-agreement", "0"]);
     let host =
         validate.lines().find(|l| l.contains("output digest")).unwrap().split_whitespace().last().unwrap().to_string();

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::dataset::{CIFAR10_CLASSES, ImageSet};
-use super::source::DataError;
+use super::error::DataError;
 
 const SIDE: usize = 32;
 const RECORD: usize = 1 + 3 * SIDE * SIDE;

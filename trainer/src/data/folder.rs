@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use image::DynamicImage;
 
 use super::dataset::ImageSet;
+use super::error::DataError;
 use super::resize::square;
-use super::source::DataError;
 
 /// File extensions read as images (compared without case).
 const EXTENSIONS: [&str; 3] = ["png", "jpg", "jpeg"];

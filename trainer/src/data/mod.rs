@@ -5,6 +5,7 @@ pub mod augment;
 pub mod batch;
 pub mod cifar;
 pub mod dataset;
+pub mod error;
 pub mod folder;
 pub mod idx;
 pub mod origin;

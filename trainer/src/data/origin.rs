@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 /// Environment variable naming a folder of IDX files.
 pub const DATA_ENV: &str = "BOTTLENECK_DATA";
+/// Where Debian's `dataset-fashion-mnist` installs the files.
+pub const DEBIAN_DIR: &str = "/usr/share/datasets/fashion-mnist";
 
 /// How a data folder was chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

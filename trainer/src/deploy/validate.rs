@@ -75,6 +75,15 @@ pub fn read_export(run: &RunDir) -> anyhow::Result<(Vec<u8>, Vectors)> {
 pub fn validate(run: &RunDir, config: &RunConfig, data: Option<&Dataset>) -> anyhow::Result<Validation> {
     let (bnq, vectors) = read_export(run)?;
     let model = parse(run, &bnq)?;
+    let shape = model.input_shape();
+    let takes = [usize::from(shape.c), usize::from(shape.h), usize::from(shape.w)];
+    anyhow::ensure!(
+        takes == vectors.input_shape,
+        "{}: the validation vectors hold {:?} images but the int8 model takes {takes:?} (c, h, w); the files \
+         come from different exports: run `bottleneck export` again",
+        run.export_dir().display(),
+        vectors.input_shape
+    );
     let agreement =
         check(&model, &vectors).map_err(|e| anyhow::anyhow!("running the int8 model on the vectors: {e}"))?;
     let test_set = data.map(|d| test_set(run, config, d, &model)).transpose()?;
