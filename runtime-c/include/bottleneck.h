@@ -104,6 +104,16 @@ enum BnStatus bn_model_parse(const uint8_t *bytes, size_t len, struct BnModel *m
 // See the crate's contract.
 size_t bn_model_input_len(const struct BnModel *model);
 
+// The input image's shape: channels (1 grey, 3 RGB), rows and columns, written to `channels`,
+// `height` and `width`; images are `[c][h][w]`.
+//
+// # Safety
+// See the crate's contract; the three pointers are writable `size_t`s.
+enum BnStatus bn_model_input_shape(const struct BnModel *model,
+                                   size_t *channels,
+                                   size_t *height,
+                                   size_t *width);
+
 // Code (latent) size; 0 for a model that was not parsed.
 //
 // # Safety
