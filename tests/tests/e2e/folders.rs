@@ -133,6 +133,13 @@ fn colour_folder_trains_exports_and_runs_bit_identically() {
     // The reconstructions figure is in colour: some pixel's channels differ.
     let fig = image::open(dir.path().join("runs/ae/figures/reconstructions.png")).unwrap().to_rgb8();
     assert!(fig.pixels().any(|p| p[0].abs_diff(p[1]) > 40), "reconstructions.png has no colour");
+    // The fully-connected autoencoder's decoder ends in tanh, then unflattens to three channels:
+    // its export reorders the last linear layer's outputs channel-last and still agrees.
+    let fc = ["train", "fc-ae", "--dataset", "folder", "--data", d, "--image-size", "16", "--epochs", "1"];
+    ok(dir.path(), &[&fc[..], &["--runs", "runs", "--name", "fc", "-q"]].concat());
+    ok(dir.path(), &["export", "runs/fc", "--vectors", "20", "--calibration-images", "100"]);
+    let fc_out = ok(dir.path(), &["validate", "runs/fc", "--min-agreement", "0"]);
+    assert!(fc_out.contains("validation passed"), "{fc_out}");
     // The browser demo shows and checks the colour model too.
     let page = super::targets::browser_check(dir.path(), "runs/clf");
     assert!(page.contains("\"shape\":\"3x16x16\""), "{page}");

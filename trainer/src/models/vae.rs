@@ -121,4 +121,13 @@ mod tests {
         let b: Vec<f32> = m.forward(x, false).logits.try_into_vec_as().unwrap();
         assert_eq!(a, b);
     }
+
+    #[test]
+    fn colour_images_come_back_at_their_size() {
+        let device = Device::flex();
+        let input = ImageShape { channels: 3, side: 32 };
+        let m = ConvVaeConfig::new().with_latent(2).with_input(Some(input)).init(&device);
+        let out = m.forward(Tensor::<2>::zeros([2, input.len()], &device), true);
+        assert_eq!((out.mean.dims(), out.logits.dims()), ([2, 2], [2, 3 * 32 * 32]));
+    }
 }

@@ -31,7 +31,10 @@ pub fn image_grid(path: &Path, title: &str, rows: &[GridRow], shape: ImageShape,
     let label_w = if rows.iter().any(|r| !r.label.is_empty()) { 150 } else { 10 };
     let (cell_w, cell_h) = (width * zoom + 4, height * zoom + 4);
     let top = if title.is_empty() { 8 } else { 40 };
-    let (w, h) = ((label_w + cols * cell_w + 10) as u32, (top + rows.len() * cell_h + 8) as u32);
+    // Wide enough for the title too (a grid of few columns, e.g. three classes, is narrower than
+    // its title): about 11 pixels per character at the title's size.
+    let title_w = 20 + 11 * title.chars().count();
+    let (w, h) = ((label_w + cols * cell_w + 10).max(title_w) as u32, (top + rows.len() * cell_h + 8) as u32);
     // Images are copied into the buffer pixel by pixel (exact, no anti-aliasing); plotters then
     // draws only the text on top.
     let mut buf = vec![255u8; (w * h * 3) as usize];
