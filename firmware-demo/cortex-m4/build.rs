@@ -84,8 +84,11 @@ fn main() {
     let scratch = parsed.max_scratch_len();
     // Image buffers sized for the model's input (784 for Fashion-MNIST, 3072 for 32x32 RGB).
     let pixels = parsed.input_len().max(1);
-    fs::write(out.join("scratch.rs"), format!("const SCRATCH: usize = {scratch};\nconst MAX_PIXELS: usize = {pixels};\n"))
-        .expect("write scratch.rs");
+    fs::write(
+        out.join("scratch.rs"),
+        format!("const SCRATCH: usize = {scratch};\nconst MAX_PIXELS: usize = {pixels};\n"),
+    )
+    .expect("write scratch.rs");
     fs::write(out.join("model.bnq"), &model).expect("write model");
 
     let (vec_path, v) = read("BOTTLENECK_VECTORS", "assets/vectors.bin");
