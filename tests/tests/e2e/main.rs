@@ -10,6 +10,7 @@ mod folders;
 mod onnx;
 mod pytorch;
 mod report;
+mod simclr;
 mod targets;
 mod train;
 mod tune;

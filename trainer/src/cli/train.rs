@@ -14,6 +14,7 @@ use crate::models::classifier::{ClassifierConfig, Mode};
 use crate::models::cnn::CnnConfig;
 use crate::models::conv_ae::{self, ConvAeConfig, EncoderShape};
 use crate::models::fc_ae::FcAeConfig;
+use crate::models::simclr::SimclrConfig;
 use crate::models::toy::{ToyAeConfig, ToyArch};
 use crate::models::vae::{ConvVaeConfig, Reconstruction};
 use crate::pipeline::describe_outcome;
@@ -58,6 +59,11 @@ pub(crate) enum ModelCmd {
     /// convolutions with batch norm and ReLU, each block ending in max pooling, a hidden layer
     /// with dropout, mirror augmentation and label smoothing.
     Cnn(CnnArgs),
+    /// A SimCLR encoder, trained without labels: two augmented views of each image (random crop
+    /// and resize, mirror, brightness and contrast jitter, noise) pulled together and other images
+    /// pushed apart by the NT-Xent loss on a projection head. A classifier starts from its encoder
+    /// (`train classifier --pretrained RUN`).
+    Simclr(SimclrArgs),
     /// A toy autoencoder with a 1-D code on 2-D points of [-2, 2] x [-1, 1], with its embedding
     /// and decoder-curve figures.
     ToyAe(ToyArgs),
@@ -72,6 +78,7 @@ impl ModelCmd {
             Self::ConvVae(_) => ModelKind::ConvVae,
             Self::Classifier(_) => ModelKind::Classifier,
             Self::Cnn(_) => ModelKind::Cnn,
+            Self::Simclr(_) => ModelKind::Simclr,
             Self::ToyAe(_) => ModelKind::ToyAe,
         }
     }
@@ -152,12 +159,33 @@ pub(crate) struct VaeArgs {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct SimclrArgs {
+    /// Code size: the encoder's output, which a classifier reads (--pretrained RUN).
+    #[arg(long, default_value_t = SimclrConfig::new().latent as u32, value_parser = clap::value_parser!(u32).range(1..=2048))]
+    latent: u32,
+    /// Units of the projection head's two layers (dropped after training).
+    #[arg(long, default_value_t = SimclrConfig::new().projection as u32, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    projection: u32,
+    /// Temperature of the NT-Xent loss.
+    #[arg(long, default_value_t = SimclrConfig::new().temperature, value_parser = super::args::positive)]
+    temperature: f64,
+    /// Channels of the encoder's three convolutions.
+    #[arg(long, value_name = "C1,C2,C3", default_value_t = Widths(conv_ae::SEED_WIDTHS))]
+    widths: Widths,
+    /// Batch normalisation after the first two convolutions.
+    #[arg(long)]
+    batch_norm: bool,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct ClassifierArgs {
     /// Start from a trained autoencoder and train everything (finetune), only the head (frozen),
     /// or the same network from random weights (scratch).
     #[arg(long, value_enum, default_value_t = Mode::Finetune)]
     mode: Mode,
-    /// The conv-ae (or denoising-ae) run whose encoder starts the classifier.
+    /// The conv-ae, denoising-ae or simclr run whose encoder starts the classifier.
     #[arg(long, value_name = "RUN_DIR", required_if_eq_any([("mode", "finetune"), ("mode", "frozen")]))]
     pretrained: Option<PathBuf>,
     /// Code size (taken from --pretrained when given).
@@ -307,6 +335,16 @@ impl ModelCmd {
                 let network = ConvAeConfig::new().with_latent(a.latent as usize);
                 let spec = DenoisingSpec { network, noise_std: a.noise };
                 a.common.resolve(kind, ModelSpec::DenoisingAe(spec), a.snapshot_every)
+            }
+            ModelCmd::Simclr(a) => {
+                let w = a.widths.0;
+                let net = SimclrConfig::new()
+                    .with_latent(a.latent as usize)
+                    .with_projection(a.projection as usize)
+                    .with_temperature(a.temperature)
+                    .with_batch_norm(a.batch_norm)
+                    .with_widths((w != conv_ae::SEED_WIDTHS).then_some(w));
+                a.common.resolve(kind, ModelSpec::Simclr(net), None)
             }
             ModelCmd::ConvVae(a) => {
                 let net = ConvVaeConfig::new()

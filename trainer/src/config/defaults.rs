@@ -20,6 +20,8 @@ pub enum ModelKind {
     Classifier,
     /// Plain CNN classifier from scratch.
     Cnn,
+    /// SimCLR contrastive encoder.
+    Simclr,
     /// Toy autoencoder on 2-D points.
     ToyAe,
 }
@@ -54,8 +56,16 @@ const IMAGES: TrainDefaults = TrainDefaults {
 
 impl ModelKind {
     /// Every kind, in the order `bottleneck train` lists them.
-    pub const ALL: [Self; 7] =
-        [Self::ConvAe, Self::FcAe, Self::DenoisingAe, Self::ConvVae, Self::Classifier, Self::Cnn, Self::ToyAe];
+    pub const ALL: [Self; 8] = [
+        Self::ConvAe,
+        Self::FcAe,
+        Self::DenoisingAe,
+        Self::ConvVae,
+        Self::Classifier,
+        Self::Cnn,
+        Self::Simclr,
+        Self::ToyAe,
+    ];
 
     /// The name on the command line.
     #[must_use]
@@ -67,6 +77,7 @@ impl ModelKind {
             Self::ConvVae => "conv-vae",
             Self::Classifier => "classifier",
             Self::Cnn => "cnn",
+            Self::Simclr => "simclr",
             Self::ToyAe => "toy-ae",
         }
     }
@@ -75,7 +86,8 @@ impl ModelKind {
     #[must_use]
     pub fn train_defaults(self) -> TrainDefaults {
         match self {
-            Self::ConvAe | Self::DenoisingAe | Self::Classifier => IMAGES,
+            // SimCLR takes seed 002's settings too: batches of 256 give each view 510 negatives.
+            Self::ConvAe | Self::DenoisingAe | Self::Classifier | Self::Simclr => IMAGES,
             // Seed 001's exercise asks for 50 epochs.
             Self::FcAe => TrainDefaults { epochs: 50, batch_size: Some(128), ..IMAGES },
             Self::ConvVae => TrainDefaults { weight_decay: 0.0, ..IMAGES },

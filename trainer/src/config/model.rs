@@ -11,6 +11,7 @@ use crate::models::cnn::CnnConfig;
 use crate::models::conv_ae;
 use crate::models::conv_ae::ConvAeConfig;
 use crate::models::fc_ae::FcAeConfig;
+use crate::models::simclr::SimclrConfig;
 use crate::models::toy::ToyAeConfig;
 use crate::models::vae::ConvVaeConfig;
 
@@ -30,6 +31,8 @@ pub enum ModelSpec {
     Classifier(ClassifierSpec),
     /// The CNN baseline, from scratch.
     Cnn(CnnSpec),
+    /// A SimCLR contrastive encoder (no labels); a classifier starts from its encoder.
+    Simclr(SimclrConfig),
     /// A toy autoencoder of seed 003 on 2-D points.
     ToyAe(ToySpec),
     /// A model brought in from ONNX files by `bottleneck import` (not trained here).
@@ -121,6 +124,7 @@ impl ModelSpec {
             Self::ConvVae(_) => ModelKind::ConvVae,
             Self::Classifier(_) => ModelKind::Classifier,
             Self::Cnn(_) => ModelKind::Cnn,
+            Self::Simclr(_) => ModelKind::Simclr,
             Self::ToyAe(_) => ModelKind::ToyAe,
             Self::Imported(_) => return None,
         })
@@ -140,6 +144,7 @@ impl ModelSpec {
                 Mode::Scratch => "classifier-scratch",
             },
             Self::Cnn(_) => "cnn",
+            Self::Simclr(_) => "simclr",
             Self::ToyAe(_) => "toy-ae",
             Self::Imported(_) => "imported",
         }
@@ -214,6 +219,7 @@ impl ModelSpec {
             Self::DenoisingAe(d) => d.network.input = Some(input),
             Self::FcAe(c) => c.input = Some(input),
             Self::ConvVae(c) => c.input = Some(input),
+            Self::Simclr(c) => c.input = Some(input),
             Self::Classifier(c) => (c.network.input, c.network.classes) = (Some(input), classes),
             Self::Cnn(c) => (c.network.input, c.network.classes) = (Some(input), classes),
             Self::ToyAe(_) | Self::Imported(_) => {}
@@ -225,8 +231,10 @@ impl ModelSpec {
     /// # Errors
     /// For images too small for its convolutions, naming the smallest side that works.
     pub fn check_input(&self, input: ImageShape) -> anyhow::Result<()> {
-        let convolutional =
-            matches!(self, Self::ConvAe(_) | Self::DenoisingAe(_) | Self::ConvVae(_) | Self::Classifier(_));
+        let convolutional = matches!(
+            self,
+            Self::ConvAe(_) | Self::DenoisingAe(_) | Self::ConvVae(_) | Self::Classifier(_) | Self::Simclr(_)
+        );
         anyhow::ensure!(
             !convolutional || input.side >= conv_ae::MIN_SIDE,
             "{} takes images of at least {min}x{min} pixels (its three stride-2 convolutions), these are \
@@ -261,6 +269,7 @@ impl ModelSpec {
             ModelKind::ConvVae => Self::ConvVae(ConvVaeConfig::new()),
             ModelKind::Classifier => Self::Classifier(ClassifierSpec::new(Mode::Finetune, None)),
             ModelKind::Cnn => Self::Cnn(CnnSpec::recipe()),
+            ModelKind::Simclr => Self::Simclr(SimclrConfig::new()),
             ModelKind::ToyAe => Self::ToyAe(ToySpec { network: ToyAeConfig::new(), retrain_encoder: false }),
         }
     }

@@ -50,9 +50,83 @@ pub fn add_noise(values: &mut [f32], std: f64, lo: f32, hi: f32, seed: u64, inde
     }
 }
 
+/// One of SimCLR's two augmented views (`view` 0 or 1) of a channel-major image of `side x side`
+/// planes with values in [0, 1]: a random crop of 40% to 100% of the area resized back
+/// (bilinear), a left-right mirror with probability 1/2, brightness (+-0.2) and contrast
+/// (x0.6..1.4) jitter, and Gaussian noise (std 0.05) with probability 1/2; clamped to [0, 1].
+/// Seeded per (image, epoch, view), so results do not depend on batching.
+#[must_use]
+pub fn simclr_view(
+    img: &[f32],
+    channels: usize,
+    side: usize,
+    seed: u64,
+    epoch: usize,
+    index: usize,
+    view: usize,
+) -> Vec<f32> {
+    let mut r = example_rng(seed, "simclr", epoch, 2 * index + view);
+    let unit = |r: &mut SplitMix64| (r.next_u64() >> 11) as f32 / (1u64 << 53) as f32;
+    let area = 0.4 + 0.6 * unit(&mut r);
+    let crop = ((side as f32 * area.sqrt()).round() as usize).clamp(1, side);
+    let (top, left) = (r.below(side - crop + 1), r.below(side - crop + 1));
+    let flip = r.next_u64() & 1 == 1;
+    let brightness = 0.4 * unit(&mut r) - 0.2;
+    let contrast = 0.6 + 0.8 * unit(&mut r);
+    let noisy = r.next_u64() & 1 == 1;
+    let plane = side * side;
+    let scale = crop as f32 / side as f32;
+    let mut out = vec![0f32; img.len()];
+    for c in 0..channels {
+        let src = &img[c * plane..(c + 1) * plane];
+        let at = |y: usize, x: usize| src[(top + y.min(crop - 1)) * side + left + x.min(crop - 1)];
+        for y in 0..side {
+            // Pixel centres of the output mapped into the crop.
+            let fy = ((y as f32 + 0.5) * scale - 0.5).max(0.0);
+            let (y0, wy) = (fy as usize, fy.fract());
+            for x in 0..side {
+                let fx = ((x as f32 + 0.5) * scale - 0.5).max(0.0);
+                let (x0, wx) = (fx as usize, fx.fract());
+                let top_row = at(y0, x0) * (1.0 - wx) + at(y0, x0 + 1) * wx;
+                let bottom_row = at(y0 + 1, x0) * (1.0 - wx) + at(y0 + 1, x0 + 1) * wx;
+                let ox = if flip { side - 1 - x } else { x };
+                out[c * plane + y * side + ox] = top_row * (1.0 - wy) + bottom_row * wy;
+            }
+        }
+    }
+    let mean = out.iter().sum::<f32>() / out.len().max(1) as f32;
+    for v in &mut out {
+        *v = (mean + (*v - mean) * contrast + brightness).clamp(0.0, 1.0);
+    }
+    if noisy {
+        for v in &mut out {
+            *v = (*v + (0.05 * r.normal()) as f32).clamp(0.0, 1.0);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn simclr_views_are_seeded_in_range_and_differ() {
+        let img: Vec<f32> = (0..2 * 8 * 8).map(|i| (i % 13) as f32 / 12.0).collect();
+        let a = simclr_view(&img, 2, 8, 5, 1, 3, 0);
+        assert_eq!(a, simclr_view(&img, 2, 8, 5, 1, 3, 0), "same seed, same view");
+        assert_ne!(a, simclr_view(&img, 2, 8, 5, 1, 3, 1), "the two views differ");
+        assert_ne!(a, simclr_view(&img, 2, 8, 5, 2, 3, 0), "each epoch differs");
+        assert!(a.len() == img.len() && a.iter().all(|v| (0.0..=1.0).contains(v)));
+        // A flat image stays flat through crop, resize and mirror (only its level moves).
+        let flat = vec![0.5f32; 64];
+        for view in 0..2 {
+            let v = simclr_view(&flat, 1, 8, 9, 0, 0, view);
+            let mean = v.iter().sum::<f32>() / 64.0;
+            let std = (v.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / 64.0).sqrt();
+            assert!(std < 0.1, "{v:?}");
+        }
+    }
 
     #[test]
     fn shift_and_flip_keeps_mass_inside_and_is_seeded() {

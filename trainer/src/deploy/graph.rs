@@ -13,14 +13,14 @@ use crate::models::Autoencoder;
 /// Whether the int8 runtime can run `model` (of the run `config`).
 ///
 /// # Errors
-/// Saying why not: toy models, a classifier without its autoencoder.
+/// Saying why not: toy models, a SimCLR encoder alone.
 pub fn check_exportable(model: &LoadedModel, config: &RunConfig) -> anyhow::Result<()> {
     let why = match model {
-        LoadedModel::Classifier { autoencoder: None, .. } => {
-            "it has no pretrained autoencoder to take the decoder from (trained from scratch, or its autoencoder run \
-             is gone); export the autoencoder run, or a fine-tuned or frozen classifier"
-        }
         LoadedModel::Toy(_) => "toy models take 2-D points, not images",
+        LoadedModel::Simclr(_) => {
+            "a SimCLR encoder has neither decoder nor classes; train a classifier on it (`bottleneck train classifier \
+             --pretrained RUN`) and export that"
+        }
         _ => return Ok(()),
     };
     anyhow::bail!(
@@ -101,7 +101,24 @@ pub fn graph(
                 Some(ExportClassifier { encoder: Some(m.network()?), head: Default::default() }),
             )
         },
-        LoadedModel::Classifier { autoencoder: None, .. } | LoadedModel::Toy(_) => {
+        // Without an autoencoder (from scratch, or from a SimCLR encoder) the classifier deploys
+        // alone, like the CNN: its encoder and head as one network from image to logits.
+        LoadedModel::Classifier { model, autoencoder: None, .. } => {
+            let mut whole = model.encoder.network()?;
+            whole.layers.extend(model.head_network()?.layers);
+            Graph {
+                latent_stats: None,
+                ..base(
+                    Variant::Autoencoder,
+                    InputRange::Unit,
+                    0,
+                    Default::default(),
+                    Default::default(),
+                    Some(ExportClassifier { encoder: Some(whole), head: Default::default() }),
+                )
+            }
+        }
+        LoadedModel::Toy(_) | LoadedModel::Simclr(_) => {
             anyhow::bail!("{} cannot be exported", config.model.kind())
         }
     };

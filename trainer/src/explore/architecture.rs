@@ -160,6 +160,12 @@ pub fn architecture(model: &LoadedModel, channels: usize, side: usize) -> Option
             t.act("head.relu2", "ReLU");
             t.linear("head.out", &model.out);
         }
+        LoadedModel::Simclr(m) => {
+            t.encoder(&m.encoder, "encoder");
+            t.linear("projection.fc1", &m.proj1);
+            t.act("projection.relu", "ReLU");
+            t.linear("projection.fc2", &m.proj2);
+        }
         LoadedModel::Cnn(m) => {
             for (i, ((conv, norm), &pool)) in m.convs.iter().zip(&m.norms).zip(&m.pool_after).enumerate() {
                 t.conv(&format!("conv{}", i + 1), conv);

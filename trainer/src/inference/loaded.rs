@@ -18,7 +18,9 @@ use crate::models::Autoencoder;
 use crate::models::classifier::{Classifier, Mode};
 use crate::models::cnn::Cnn;
 use crate::models::conv_ae::ConvAe;
+use crate::models::conv_ae::ConvEncoder;
 use crate::models::fc_ae::FcAe;
+use crate::models::simclr::Simclr;
 use crate::models::toy::ToyAe;
 use crate::models::vae::ConvVae;
 use crate::run_dir::RunDir;
@@ -47,6 +49,8 @@ pub enum LoadedModel {
     },
     /// The CNN baseline.
     Cnn(Cnn),
+    /// A SimCLR encoder with its projection head.
+    Simclr(Simclr),
     /// A toy autoencoder on 2-D points.
     Toy(ToyAe),
     /// A model imported from ONNX, run by the exporter's float interpreter.
@@ -71,8 +75,15 @@ impl LoadedModel {
             ModelSpec::ConvVae(c) => Self::Vae(c.init(device).try_load_record(record(run)?).map_err(bad)?),
             ModelSpec::Classifier(c) => {
                 let pretrained = c.pretrained.as_ref().filter(|_| c.mode != Mode::Scratch);
+                // A SimCLR encoder has no decoder to deploy with.
+                let from_autoencoder = |p: &Path| {
+                    p.join(files::CONFIG).exists()
+                        && RunDir::open(p)
+                            .and_then(|r| r.read_config())
+                            .is_ok_and(|c| matches!(c.model, ModelSpec::ConvAe(_) | ModelSpec::DenoisingAe(_)))
+                };
                 let autoencoder = match pretrained {
-                    Some(p) if p.join(files::CONFIG).exists() => Some(load_conv_ae(p, device)?),
+                    Some(p) if from_autoencoder(p) => Some(load_conv_ae(p, device)?),
                     _ => None,
                 };
                 // Runs written before the encoder's shape was recorded have the autoencoder's.
@@ -82,6 +93,7 @@ impl LoadedModel {
                 Self::Classifier { model, autoencoder, frozen: c.mode == Mode::Frozen }
             }
             ModelSpec::Cnn(c) => Self::Cnn(c.network.init(device).try_load_record(record(run)?).map_err(bad)?),
+            ModelSpec::Simclr(c) => Self::Simclr(c.init(device).try_load_record(record(run)?).map_err(bad)?),
             ModelSpec::ToyAe(t) => Self::Toy(t.network.init(device).try_load_record(record(run)?).map_err(bad)?),
             ModelSpec::Imported(spec) => Self::Imported(super::imported::graph(run, spec, config)?),
         })
@@ -107,6 +119,7 @@ impl LoadedModel {
             Self::Classifier { model, .. } => Some(model.fc1.weight.dims()[0]),
             Self::Toy(_) => Some(1),
             Self::Cnn(_) => None,
+            Self::Simclr(m) => Some(m.latent()),
             Self::Imported(g) => Some(g.latent),
         }
     }
@@ -120,6 +133,7 @@ impl LoadedModel {
             Self::Vae(m) => m.num_params(),
             Self::Classifier { model, .. } => model.num_params(),
             Self::Cnn(m) => m.num_params(),
+            Self::Simclr(m) => m.num_params(),
             Self::Toy(m) => m.num_params(),
             Self::Imported(g) => {
                 g.encoder.parameters()
@@ -163,10 +177,28 @@ impl LoadedModel {
                     out.logits.extend(to_vec(model.forward(x))?);
                 }
                 Self::Cnn(m) => out.logits.extend(to_vec(m.forward(x))?),
+                Self::Simclr(m) => out.codes.extend(to_vec(m.encoder.forward(x))?),
                 Self::Toy(_) | Self::Imported(_) => {}
             }
         }
         Ok(out)
+    }
+}
+
+/// Loads the encoder of the run directory `path` (a `conv-ae`, `denoising-ae` or `simclr` run),
+/// for a classifier to start from.
+///
+/// # Errors
+/// When the directory is not such a finished run.
+pub fn load_encoder(path: &Path, device: &Device) -> anyhow::Result<ConvEncoder> {
+    let run = RunDir::open(path)?;
+    let config = run.read_config()?;
+    match &config.model {
+        ModelSpec::Simclr(_) => match LoadedModel::load(&run, &config, device)? {
+            LoadedModel::Simclr(m) => Ok(m.encoder),
+            _ => anyhow::bail!("{}: not a SimCLR encoder", path.display()),
+        },
+        _ => Ok(load_conv_ae(path, device)?.encoder),
     }
 }
 
@@ -211,7 +243,7 @@ impl LoadedModel {
                 }
                 Ok(out)
             }
-            Self::Classifier { autoencoder: None, .. } | Self::Cnn(_) | Self::Toy(_) => {
+            Self::Classifier { autoencoder: None, .. } | Self::Cnn(_) | Self::Simclr(_) | Self::Toy(_) => {
                 anyhow::bail!("this model has no decoder")
             }
         }

@@ -9,7 +9,7 @@ pub mod pretrained;
 pub mod sampling;
 
 pub use latent_stats::latent_stats;
-pub use loaded::{LoadedModel, load_conv_ae};
+pub use loaded::{LoadedModel, load_conv_ae, load_encoder};
 pub use outputs::FloatOutputs;
 pub use pretrained::pretrained_shape;
 pub use sampling::gaussian_codes;

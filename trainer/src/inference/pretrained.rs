@@ -16,8 +16,9 @@ pub fn pretrained_shape(path: &Path) -> anyhow::Result<(usize, EncoderShape)> {
     match &config.model {
         ModelSpec::ConvAe(c) => Ok((c.latent, c.encoder_shape())),
         ModelSpec::DenoisingAe(d) => Ok((d.network.latent, d.network.encoder_shape())),
+        ModelSpec::Simclr(c) => Ok((c.latent, c.encoder_shape())),
         other => anyhow::bail!(
-            "{} holds a {} run; --pretrained needs a conv-ae or denoising-ae run",
+            "{} holds a {} run; --pretrained needs a conv-ae, denoising-ae or simclr run",
             path.display(),
             other.kind()
         ),

@@ -5,6 +5,7 @@ pub mod cnn;
 pub mod conv_ae;
 pub mod export;
 pub mod fc_ae;
+pub mod simclr;
 pub mod toy;
 pub mod vae;
 

@@ -60,6 +60,9 @@ fn hyper_row(name: &str, r: &Run) -> String {
         ModelSpec::FcAe(c) => format!("code 8, dropout {}", c.dropout),
         ModelSpec::Classifier(c) => format!("{}, head {}-{}", c.mode, c.network.hidden1, c.network.hidden2),
         ModelSpec::Cnn(c) => format!("mirror augmentation, label smoothing {}", c.label_smoothing),
+        ModelSpec::Simclr(c) => {
+            format!("code {}, projection {}, temperature {}", c.latent, c.projection, c.temperature)
+        }
         ModelSpec::ToyAe(s) => format!("{} network", s.network.arch),
         ModelSpec::Imported(_) => "imported".into(),
     };

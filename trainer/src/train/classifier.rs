@@ -12,28 +12,29 @@ use super::speed::learning_speed;
 use crate::config::ClassifierSpec;
 use crate::figures;
 use crate::fit::Metric;
-use crate::inference::load_conv_ae;
+use crate::inference::load_encoder;
 use crate::models::classifier::Mode;
 use crate::models::conv_ae::ConvEncoder;
 use crate::objectives::classification::Classify;
 use crate::objectives::{Classification, Sets};
 
-/// The encoder of a classifier: the pretrained autoencoder's, or `None` from scratch.
+/// The encoder of a classifier: the pretrained autoencoder's (or SimCLR encoder's), or `None`
+/// from scratch.
 pub(crate) fn pretrained_encoder(c: &ClassifierSpec, device: &Device) -> anyhow::Result<Option<ConvEncoder>> {
     if c.mode == Mode::Scratch {
         return Ok(None);
     }
     let path = c.pretrained.as_ref().context("fine-tuned and frozen classifiers need --pretrained RUN_DIR")?;
-    let ae = load_conv_ae(path, device)?;
+    let encoder = load_encoder(path, device)?;
+    let latent = encoder.fc2.weight.dims()[1];
     anyhow::ensure!(
-        crate::models::Autoencoder::latent(&ae) == c.network.latent,
-        "{} has a code of {} values but the classifier expects {}",
+        latent == c.network.latent,
+        "{} has a code of {latent} values but the classifier expects {}",
         path.display(),
-        crate::models::Autoencoder::latent(&ae),
         c.network.latent
     );
     if let Some(want) = &c.network.encoder {
-        let has = ae.encoder.shape();
+        let has = encoder.shape();
         anyhow::ensure!(
             has == *want,
             "{} has an encoder of {:?} channels{} but the classifier's config.toml expects {:?}{}",
@@ -45,9 +46,9 @@ pub(crate) fn pretrained_encoder(c: &ClassifierSpec, device: &Device) -> anyhow:
         );
     }
     let input = c.network.input.unwrap_or_default();
-    let [_, _, w3] = ae.encoder.shape().widths;
+    let [_, _, w3] = encoder.shape().widths;
     let code = crate::models::conv_ae::sides(input.side)[2];
-    let (channels, features) = (ae.encoder.channels(), ae.encoder.fc1.weight.dims()[0]);
+    let (channels, features) = (encoder.channels(), encoder.fc1.weight.dims()[0]);
     anyhow::ensure!(
         channels == input.channels && features == w3 * code * code,
         "{} was trained on other images ({channels} channels, {features} features after its convolutions) \
@@ -57,7 +58,7 @@ pub(crate) fn pretrained_encoder(c: &ClassifierSpec, device: &Device) -> anyhow:
         input.channels,
         w3 * code * code
     );
-    Ok(Some(ae.encoder))
+    Ok(Some(encoder))
 }
 
 /// Trains a classifier (encoder + MLP or CNN) and writes its curves and `summary.toml`.

@@ -6,6 +6,7 @@ mod autoencoder;
 mod classifier;
 mod job;
 pub mod options;
+mod simclr;
 pub mod speed;
 pub mod toy;
 mod vae;
@@ -126,6 +127,7 @@ pub fn train_run(
             let model = c.network.init(&ad);
             classifier::train(&mut job, s, c.augment.then_some(c.shift), c.label_smoothing, model, c.target_accuracy)
         }
+        ModelSpec::Simclr(c) => simclr::train(&mut job, c, s),
         ModelSpec::ToyAe(_) | ModelSpec::Imported(_) => anyhow::bail!("{} is not an image model", config.model.kind()),
     }
 }

@@ -10,7 +10,7 @@ use crate::fit::{Column, Metric, Split};
 pub fn objective(kind: ModelKind) -> anyhow::Result<Column> {
     let metric = match kind {
         ModelKind::ConvAe | ModelKind::FcAe | ModelKind::DenoisingAe => Metric::Mse,
-        ModelKind::ConvVae => Metric::Loss,
+        ModelKind::ConvVae | ModelKind::Simclr => Metric::Loss,
         ModelKind::Classifier | ModelKind::Cnn => Metric::Accuracy,
         ModelKind::ToyAe => anyhow::bail!("toy models have no validation split to tune on; tune an image model"),
     };
