@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::targets::digest_of;
 use super::util::{fails, ok};
 
 /// The digits folder: `$BOTTLENECK_DIGITS`, else where `cargo xtask digits` writes it.
@@ -21,14 +22,6 @@ fn digits() -> Option<PathBuf> {
     );
     eprintln!("skipped: no digits folder (run `cargo xtask digits`)");
     None
-}
-
-fn digest_of(text: &str, target: &str) -> String {
-    let line = text
-        .lines()
-        .find(|l| l.trim_start().starts_with(target))
-        .unwrap_or_else(|| panic!("no {target} line in:\n{text}"));
-    line.split_whitespace().find(|w| w.starts_with("0x")).unwrap().to_string()
 }
 
 /// Trains a conv-ae and a fine-tuned classifier on `data`, exports and validates them on every

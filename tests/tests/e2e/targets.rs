@@ -24,7 +24,8 @@ fn exported_classifier(dir: &Path) -> String {
     "runs/clf".into()
 }
 
-fn digest_of(text: &str, target: &str) -> String {
+/// The digest on the report line of `target`.
+pub fn digest_of(text: &str, target: &str) -> String {
     let line = text
         .lines()
         .find(|l| l.trim_start().starts_with(target))

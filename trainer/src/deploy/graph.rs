@@ -59,6 +59,18 @@ pub fn graph(
         latent_stats: stats.clone(),
         metadata: metadata.clone(),
     };
+    // A classifier alone: no code, one network from image to logits.
+    let alone = |network| Graph {
+        latent_stats: None,
+        ..base(
+            Variant::Autoencoder,
+            InputRange::Unit,
+            0,
+            Default::default(),
+            Default::default(),
+            Some(ExportClassifier { encoder: Some(network), head: Default::default() }),
+        )
+    };
     check_exportable(model, config)?;
     let graph = match model {
         LoadedModel::Imported(g) => Graph { latent_stats: stats.clone(), metadata: metadata.clone(), ..g.clone() },
@@ -90,33 +102,13 @@ pub fn graph(
                 Some(classifier),
             )
         }
-        LoadedModel::Cnn(m) => Graph {
-            latent_stats: None,
-            ..base(
-                Variant::Autoencoder,
-                InputRange::Unit,
-                0,
-                Default::default(),
-                Default::default(),
-                Some(ExportClassifier { encoder: Some(m.network()?), head: Default::default() }),
-            )
-        },
+        LoadedModel::Cnn(m) => alone(m.network()?),
         // Without an autoencoder (from scratch, or from a SimCLR encoder) the classifier deploys
         // alone, like the CNN: its encoder and head as one network from image to logits.
         LoadedModel::Classifier { model, autoencoder: None, .. } => {
             let mut whole = model.encoder.network()?;
             whole.layers.extend(model.head_network()?.layers);
-            Graph {
-                latent_stats: None,
-                ..base(
-                    Variant::Autoencoder,
-                    InputRange::Unit,
-                    0,
-                    Default::default(),
-                    Default::default(),
-                    Some(ExportClassifier { encoder: Some(whole), head: Default::default() }),
-                )
-            }
+            alone(whole)
         }
         LoadedModel::Toy(_) | LoadedModel::Simclr(_) => {
             anyhow::bail!("{} cannot be exported", config.model.kind())
