@@ -6,7 +6,10 @@
 //! ```
 //!
 //! `--layers` also prints each layer's share of encode and decode with the fastest build
-//! (`Model::profile`, averaged over 2,000 calls).
+//! (`Model::profile`, averaged over 2,000 calls). `--calls N` instead runs exactly N encodes and
+//! N decodes with the fastest build and prints nothing: a fixed workload for `perf stat -e
+//! instructions,cycles` or `perf record`, whose counts a busy machine does not disturb as it
+//! does times.
 //!
 //! A quick loop for kernel work; the figures in docs/BENCHMARKS.md come from `cargo xtask bench
 //! inference`, beside tract and burn.
@@ -70,10 +73,16 @@ fn layer_times(m: &Model<'_>, entry: Entry, input: &[f32], output: &mut [f32], s
 }
 
 fn main() {
-    let layers = std::env::args().any(|a| a == "--layers");
-    let path = std::env::args()
-        .skip(1)
-        .find(|a| a != "--layers")
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let layers = args.iter().any(|a| a == "--layers");
+    let calls: Option<u32> = args.iter().position(|a| a == "--calls").map(|i| {
+        args.get(i + 1).and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("--calls takes a number of calls"))
+    });
+    let path = args
+        .iter()
+        .enumerate()
+        .find(|&(i, a)| !a.starts_with("--") && (i == 0 || args[i - 1] != "--calls"))
+        .map(|(_, a)| a.clone())
         .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../firmware-demo/cortex-m4/assets/model.bnq").into());
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let m = Model::parse(&bytes).unwrap_or_else(|e| panic!("{path}: {e}"));
@@ -82,6 +91,13 @@ fn main() {
     let mut code = vec![0f32; m.latent_len()];
     let mut out = vec![0f32; m.input_len()];
     let mut logits = vec![0f32; m.classes().unwrap_or(0)];
+    if let Some(n) = calls {
+        for _ in 0..n {
+            m.encode(&image, &mut code, &mut scratch).unwrap();
+            m.decode(&code, &mut out, &mut scratch).unwrap();
+        }
+        return;
+    }
     for build in kernel_builds() {
         use_kernel_build(build);
         let encode = time(|| m.encode(&image, &mut code, &mut scratch).unwrap());

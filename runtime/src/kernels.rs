@@ -31,14 +31,29 @@ pub(crate) struct OutRange {
     pub hi: i32,
     /// Stored as i8 (otherwise u8).
     pub signed: bool,
+    /// Every channel's shift exceeds 32 (the usual case), so the AVX2 build requantizes with
+    /// [`requantize`]'s high-word path lane-wise; known per layer, not per output. Only x86-64
+    /// reads it (elsewhere it stays false and costs nothing).
+    #[cfg_attr(not(all(feature = "std", target_arch = "x86_64")), allow(dead_code))]
+    pub high_shifts: bool,
 }
 
 impl OutRange {
     /// Signed bytes span -127..=127 and unsigned ones 0..=255; a fused ReLU clamps at 0.
+    /// `high_shifts` is left false (see [`OutRange::with_shifts`]).
     pub(crate) fn of(rec: &LayerRecord) -> Self {
         let signed = rec.signed_out();
         let lo = if rec.relu() || !signed { 0 } else { -127 };
-        Self { lo, hi: if signed { 127 } else { 255 }, signed }
+        Self { lo, hi: if signed { 127 } else { 255 }, signed, high_shifts: false }
+    }
+
+    /// `high_shifts` from the layer's requantization table (on x86-64, the only reader).
+    pub(crate) fn with_shifts(self, requant: &[u8]) -> Self {
+        if !cfg!(all(feature = "std", target_arch = "x86_64")) {
+            return self;
+        }
+        let high_shifts = requant.as_chunks::<REQUANT_LEN>().0.iter().all(|r| requant_params(r).1 > 32);
+        Self { high_shifts, ..self }
     }
 }
 
@@ -137,6 +152,16 @@ pub(crate) fn linear_fine(
     Ok(())
 }
 
+/// One output byte: `acc` plus the channel's bias, requantized with its (multiplier, shift) and
+/// stored as i8 or u8. Always inlined: on the Cortex-M4 (opt-level "s") a call per output
+/// byte cost 5% of encode's instructions.
+#[inline(always)]
+pub(crate) fn requantize_byte(acc: i32, bias: &[u8; 4], requant: &[u8; REQUANT_LEN], range: OutRange) -> u8 {
+    let (mult, shift) = requant_params(requant);
+    let q = requantize(i32::from_le_bytes(*bias) + acc, mult, shift, range.lo, range.hi);
+    if range.signed { (q as i8) as u8 } else { q as u8 }
+}
+
 /// A channel's (multiplier, shift) from its requantization record.
 #[inline]
 pub(crate) fn requant_params(r: &[u8; REQUANT_LEN]) -> (i32, u32) {
@@ -195,19 +220,19 @@ impl LayerRecord {
 /// weight row's words against four pixels' cells lying side by side (`cells` is `4 x w.len()`
 /// bytes: pixel `p`'s cell at `p x w.len()`), as the pixels of a transposed-convolution class do
 /// in the input. Both add to the accumulators they are given, so that a pixel's sum can be taken
-/// tap by tap.
+/// tap by tap. The layers call them through `emit_groups` and `quad_px` (`group_defaults!`).
 ///
-/// `kernel_set!(dots = path::to::module)` takes `dot`, `dot4` and `dot4_px` from that module
-/// instead of compiling the portable ones (the Cortex-M DSP and x86 builds, whose dot products
-/// are instructions the compiler does not emit by itself), optionally with a feature attribute
-/// too.
+/// `kernel_set!(dots = path::to::module)` takes `dot`, `emit_groups` and `quad_px` from that
+/// module instead of compiling the portable ones (the Cortex-M DSP and x86 builds, whose dot
+/// products are instructions the compiler does not emit by itself), optionally with a feature
+/// attribute too.
 macro_rules! kernel_set {
     ($(#[$feature:meta])?) => {
         $crate::kernels::kernel_set!(@dots $(#[$feature])?);
         $crate::kernels::kernel_set!(@layers $(#[$feature])?);
     };
     (dots = $($dots:ident)::+ $(, #[$feature:meta])?) => {
-        pub(crate) use $($dots)::+::{IN_PLACE_BELOW_FOUR, dot, dot4, dot4_px};
+        pub(crate) use $($dots)::+::{IN_PLACE_BELOW_FOUR, OWN_GROUPS, dot, dot4, dot4_px, emit_groups, quad_px};
         $crate::kernels::kernel_set!(@layers $(#[$feature])?);
     };
     (@dots $(#[$feature:meta])?) => {
@@ -257,18 +282,23 @@ macro_rules! kernel_set {
             }
             acc
         }
+
+        /// Whether the layers call `emit_groups` and `quad_px` (see `group_defaults!`).
+        const OWN_GROUPS: bool = false;
+
+        $crate::kernels::group_defaults!($(#[$feature])?);
     };
     (@layers $(#[$feature:meta])?) => {
         use $crate::Error;
         use $crate::format::{LayerKind, LayerRecord, REQUANT_LEN};
         use $crate::format::{class_taps, padded_terms};
-        use $crate::kernels::{OutRange, Weights, copy_run, requant_params, requantize};
+        use $crate::kernels::{OutRange, Taps, Weights, copy_run, requant_params, requantize};
 
         /// Requantizes one accumulator with its channel's bias and (multiplier, shift).
         #[inline]
         $(#[$feature])?
         fn store(dst: &mut u8, acc: i32, bias: &[u8; 4], requant: &[u8; REQUANT_LEN], range: OutRange) {
-            let OutRange { lo, hi, signed: signed_out } = range;
+            let OutRange { lo, hi, signed: signed_out, .. } = range;
             let (mult, shift) = requant_params(requant);
             let q = requantize(i32::from_le_bytes(*bias) + acc, mult, shift, lo, hi);
             *dst = if signed_out { (q as i8) as u8 } else { q as u8 };
@@ -290,18 +320,26 @@ macro_rules! kernel_set {
                 }
                 return;
             }
-            // The groups are split off `rows` one at a time: `chunks_exact(4 * kp)` would divide
-            // by that length on every call (one call per output pixel); chunks of four shift.
-            let done = out.len() - out.len() % 4;
-            let mut left = rows;
+            let groups = out.len() / 4;
+            let done = 4 * groups;
             let (outs, rest) = out.split_at_mut(done);
-            let params = biases.chunks_exact(4).zip(requants.chunks_exact(4));
-            for (dst, (b, r)) in outs.as_chunks_mut::<4>().0.iter_mut().zip(params) {
-                let Some((g, tail)) = left.split_at_checked(4 * kp) else { return };
+            let mut left = rows;
+            if OWN_GROUPS {
+                let Some((grouped, tail)) = rows.split_at_checked(4 * kp * groups) else { return };
                 left = tail;
-                let acc = dot4::<SIGNED>([0; 4], patch, g);
-                for (((d, a), b), r) in dst.iter_mut().zip(acc).zip(b).zip(r) {
-                    store(d, a, b, r, range);
+                let (b4, r4) = (biases.as_chunks::<4>().0, requants.as_chunks::<4>().0);
+                emit_groups::<SIGNED>(patch, grouped, outs.as_chunks_mut::<4>().0, b4, r4, range);
+            } else {
+                // The groups are split off `rows` one at a time: `chunks_exact(4 * kp)` would
+                // divide by that length on every call (one call per output pixel).
+                let params = biases.chunks_exact(4).zip(requants.chunks_exact(4));
+                for (dst, (b, r)) in outs.as_chunks_mut::<4>().0.iter_mut().zip(params) {
+                    let Some((g, tail)) = left.split_at_checked(4 * kp) else { return };
+                    left = tail;
+                    let acc = dot4::<SIGNED>([0; 4], patch, g);
+                    for (((d, a), b), r) in dst.iter_mut().zip(acc).zip(b).zip(r) {
+                        store(d, a, b, r, range);
+                    }
                 }
             }
             // The last channels, fewer than four, in plain rows.
@@ -345,7 +383,7 @@ macro_rules! kernel_set {
             let (oc, oh, ow) = (usize::from(rec.output.c), usize::from(rec.output.h), usize::from(rec.output.w));
             let (kh, kw) = (usize::from(rec.kernel.0), usize::from(rec.kernel.1));
             let (s, pad) = (usize::from(rec.stride), usize::from(rec.padding));
-            let range = OutRange::of(rec);
+            let range = OutRange::of(rec).with_shifts(tables.requant);
             match rec.kind {
                 LayerKind::Linear => {
                     let x = input.get(..ic).ok_or(err)?;
@@ -427,13 +465,15 @@ macro_rules! kernel_set {
                             // (Cells of whole words only: `dot4_px` reads words.)
                             let quad = oc < 4 && k > 0 && ic.is_multiple_of(4);
                             let per_row = if ox0 < ow { (ow - ox0).div_ceil(s) } else { 0 };
+                            // Pixel n of a row reads input column qx0 + n (no division per pixel).
+                            let qx0 = (ox0 + pad - rx) / s;
                             for oy in (oy0..oh).step_by(s) {
                                 let qy = (oy + pad - ry) / s;
                                 let rows_inside = qy + 1 >= nky && qy < ih;
                                 let mut n = 0;
                                 while n < per_row {
                                     let ox = ox0 + n * s;
-                                    let qx = (ox + pad - rx) / s;
+                                    let qx = qx0 + n;
                                     // Pixel n + j reads input column qx + j.
                                     if quad && rows_inside && n + 4 <= per_row && qx + 1 >= nkx && qx + 3 < iw {
                                         let biases = tables.bias.as_chunks::<4>().0;
@@ -442,6 +482,18 @@ macro_rules! kernel_set {
                                         for (c, (row, (b, r))) in channels.enumerate().take(oc) {
                                             // Tap (kyi, kxi) of pixel 0 is input (qy - kyi, qx - kxi),
                                             // and the other three pixels' cells follow it.
+                                            if OWN_GROUPS {
+                                                let taps = Taps { nky, nkx, iw, ic };
+                                                let base = (qy * iw + qx) * ic;
+                                                let row = row.get(..k).unwrap_or_default();
+                                                let q = quad_px::<SIGNED>(row, input, base, taps, b, r, range).ok_or(err)?;
+                                                for (p, q) in q.into_iter().enumerate() {
+                                                    *output.get_mut((oy * ow + ox + p * s) * oc + c).ok_or(err)? = q;
+                                                }
+                                                continue;
+                                            }
+                                            // (A division per tap: fewer instructions on the
+                                            // Cortex-M4, whose divide is one, than nested loops.)
                                             let mut acc = [0i32; 4];
                                             for (t, w) in row.get(..k).unwrap_or_default().chunks_exact(ic).enumerate() {
                                                 let (kyi, kxi) = (t / nkx, t % nkx);
@@ -463,10 +515,22 @@ macro_rules! kernel_set {
                                         // Every tap inside the input (most pixels): cell (kyi,
                                         // kxi) is input (qy - kyi, qx - kxi), one run of `ic`.
                                         let cells = patch.get_mut(..k).unwrap_or_default().chunks_exact_mut(ic);
-                                        for (t, cell) in cells.enumerate() {
-                                            let (kyi, kxi) = (t / nkx, t % nkx);
-                                            let at = ((qy - kyi) * iw + qx - kxi) * ic;
-                                            copy_run(cell, input.get(at..at + ic).ok_or(err)?);
+                                        if OWN_GROUPS {
+                                            // Nested loops: a division per cell is slow on x86.
+                                            let mut cells = cells;
+                                            for kyi in 0..nky {
+                                                for (kxi, cell) in (0..nkx).zip(cells.by_ref()) {
+                                                    let at = ((qy - kyi) * iw + qx - kxi) * ic;
+                                                    copy_run(cell, input.get(at..at + ic).ok_or(err)?);
+                                                }
+                                            }
+                                        } else {
+                                            // One instruction on the Cortex-M4: fewer than the loops.
+                                            for (t, cell) in cells.enumerate() {
+                                                let (kyi, kxi) = (t / nkx, t % nkx);
+                                                let at = ((qy - kyi) * iw + qx - kxi) * ic;
+                                                copy_run(cell, input.get(at..at + ic).ok_or(err)?);
+                                            }
                                         }
                                         emit::<SIGNED>(out_pixel, patch, rows, tables, range);
                                         continue;
@@ -523,6 +587,83 @@ macro_rules! kernel_set {
 
 pub(crate) use kernel_set;
 
+/// The taps of a transposed-convolution class as `quad_px` reads them: `nky x nkx` cells of `ic`
+/// bytes in an input `iw` pixels wide.
+#[derive(Clone, Copy)]
+pub(crate) struct Taps {
+    pub nky: usize,
+    pub nkx: usize,
+    pub iw: usize,
+    pub ic: usize,
+}
+
+/// The group steps of a `dots` module for builds with nothing faster. `quad_px` gives the output
+/// bytes of four neighbouring pixels of a transposed-convolution class for one channel, whose
+/// weight `row` is the class's taps: tap (kyi, kxi) of pixel 0 reads the input cell at `base -
+/// (kyi * iw + kxi) * ic`, and pixel `p` the `p`-th cell after it (`None` when a cell falls
+/// outside `input`). `emit_groups` writes the
+/// output bytes of the interleaved groups of four rows in `rows` (`4 x patch.len()` bytes each,
+/// one group per element of `outs`): each group's four dot products against `patch` through the
+/// module's `dot4`, then bias and requantization channel by channel. The x86 AVX2 build has its
+/// own (`crate::x86_avx2`).
+macro_rules! group_defaults {
+    // Without target features the steps are always inlined into the layer loops: on the
+    // Cortex-M4 (opt-level "s") a call per output pixel cost 6% of the instructions.
+    () => {
+        $crate::kernels::group_defaults!(@attrs #[inline(always)]);
+    };
+    (#[$feature:meta]) => {
+        $crate::kernels::group_defaults!(@attrs #[inline] #[$feature]);
+    };
+    (@attrs $(#[$attr:meta])*) => {
+        $(#[$attr])*
+        pub(crate) fn quad_px<const SIGNED: bool>(
+            row: &[u8],
+            input: &[u8],
+            base: usize,
+            taps: $crate::kernels::Taps,
+            bias: &[u8; 4],
+            requant: &[u8; $crate::format::REQUANT_LEN],
+            range: $crate::kernels::OutRange,
+        ) -> Option<[u8; 4]> {
+            let $crate::kernels::Taps { nky, nkx, iw, ic } = taps;
+            let mut acc = [0i32; 4];
+            let mut cells = row.chunks_exact(ic.max(1));
+            for kyi in 0..nky {
+                for (kxi, w) in (0..nkx).zip(cells.by_ref()) {
+                    let at = base.checked_sub((kyi * iw + kxi) * ic)?;
+                    acc = dot4_px::<SIGNED>(acc, w, input.get(at..at + 4 * ic)?);
+                }
+            }
+            Some(acc.map(|a| $crate::kernels::requantize_byte(a, bias, requant, range)))
+        }
+
+        $(#[$attr])*
+        pub(crate) fn emit_groups<const SIGNED: bool>(
+            patch: &[u8],
+            rows: &[u8],
+            outs: &mut [[u8; 4]],
+            biases: &[[[u8; 4]; 4]],
+            requants: &[[[u8; $crate::format::REQUANT_LEN]; 4]],
+            range: $crate::kernels::OutRange,
+        ) {
+            // Split off one group at a time: `chunks_exact(4 * kp)` would divide by that length
+            // on every call (one call per output pixel).
+            let mut left = rows;
+            for ((dst, b), r) in outs.iter_mut().zip(biases).zip(requants) {
+                let Some((group, tail)) = left.split_at_checked(4 * patch.len()) else { return };
+                left = tail;
+                let acc = dot4::<SIGNED>([0; 4], patch, group);
+                for (((d, a), b), r) in dst.iter_mut().zip(acc).zip(b).zip(r) {
+                    *d = $crate::kernels::requantize_byte(a, b, r, range);
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use group_defaults;
+
 /// Lane-wise sum of two sets of four sums (the vector builds' `dot4` and `dot4_px` add their
 /// result to the running sums they are given).
 #[cfg(any(all(feature = "std", target_arch = "x86_64"), all(target_arch = "wasm32", target_feature = "simd128")))]
@@ -569,7 +710,7 @@ pub(crate) fn depthwise(
     let (oh, ow) = (usize::from(rec.output.h), usize::from(rec.output.w));
     let (kh, kw) = (usize::from(rec.kernel.0), usize::from(rec.kernel.1));
     let (s, pad) = (usize::from(rec.stride), usize::from(rec.padding));
-    let OutRange { lo, hi, signed } = OutRange::of(rec);
+    let OutRange { lo, hi, signed, .. } = OutRange::of(rec);
     let biases = tables.bias.as_chunks::<4>().0;
     let requants = tables.requant.as_chunks::<REQUANT_LEN>().0;
     let value = |b: u8| if in_signed { i32::from(b as i8) } else { i32::from(b) };
@@ -643,7 +784,7 @@ pub(crate) fn add(
     let err = Error::BadShape { layer: 0 };
     let [ra, rb] = requant.as_chunks::<REQUANT_LEN>().0 else { return Err(err) };
     let ((ma, s), (mb, _)) = (requant_params(ra), requant_params(rb));
-    let OutRange { lo, hi, signed } = OutRange::of(rec);
+    let OutRange { lo, hi, signed, .. } = OutRange::of(rec);
     let value = |b: u8, signed: bool| i64::from(if signed { i32::from(b as i8) } else { i32::from(b) });
     if kept.len() < data.len() || !(1..=62).contains(&s) {
         return Err(err);
