@@ -13,12 +13,15 @@ use crate::kernels::{OutRange, Taps, add4, cell_words};
 
 use crate::format::REQUANT_LEN;
 use core::arch::x86_64::{
-    __m128i, __m256i, _mm_add_epi32, _mm_cvtepi8_epi16, _mm_cvtepu8_epi16, _mm_cvtsi32_si128, _mm_cvtsi128_si32,
-    _mm_loadl_epi64, _mm_loadu_si128, _mm_max_epi32, _mm_min_epi32, _mm_packs_epi16, _mm_packs_epi32, _mm_packus_epi16,
-    _mm_set1_epi32, _mm_setr_epi32, _mm_storeu_si128, _mm_unpacklo_epi32, _mm_unpacklo_epi64, _mm256_add_epi32,
-    _mm256_broadcastq_epi64, _mm256_broadcastsi128_si256, _mm256_castsi256_si128, _mm256_cvtepi8_epi16,
-    _mm256_cvtepi32_epi64, _mm256_cvtepu8_epi16, _mm256_extracti128_si256, _mm256_hadd_epi32, _mm256_loadu_si256,
-    _mm256_madd_epi16, _mm256_mul_epi32, _mm256_permutevar8x32_epi32, _mm256_set1_epi32, _mm256_set1_epi64x,
+    __m128i, __m256i, _CMP_ORD_Q, _mm_add_epi32, _mm_cvtepi8_epi16, _mm_cvtepu8_epi16, _mm_cvtsi32_si128,
+    _mm_cvtsi128_si32, _mm_loadl_epi64, _mm_loadu_si128, _mm_max_epi32, _mm_min_epi32, _mm_packs_epi16,
+    _mm_packs_epi32, _mm_packus_epi16, _mm_set1_epi32, _mm_setr_epi32, _mm_storeu_si128, _mm_unpacklo_epi32,
+    _mm_unpacklo_epi64, _mm256_add_epi32, _mm256_add_ps, _mm256_and_ps, _mm256_and_si256, _mm256_broadcastq_epi64,
+    _mm256_broadcastsi128_si256, _mm256_castps_si256, _mm256_castsi256_si128, _mm256_cmp_ps, _mm256_cvtepi8_epi16,
+    _mm256_cvtepi32_epi64, _mm256_cvtepu8_epi16, _mm256_cvttps_epi32, _mm256_div_ps, _mm256_extracti128_si256,
+    _mm256_hadd_epi32, _mm256_loadu_ps, _mm256_loadu_si256, _mm256_madd_epi16, _mm256_max_epi32, _mm256_max_ps,
+    _mm256_min_epi32, _mm256_min_ps, _mm256_mul_epi32, _mm256_or_ps, _mm256_packs_epi16, _mm256_packs_epi32,
+    _mm256_packus_epi16, _mm256_permutevar8x32_epi32, _mm256_set1_epi32, _mm256_set1_epi64x, _mm256_set1_ps,
     _mm256_setr_epi32, _mm256_setzero_si256, _mm256_srai_epi32, _mm256_srav_epi32, _mm256_storeu_si256,
     _mm256_sub_epi32,
 };
@@ -336,4 +339,73 @@ fn store4(dst: &mut [u8; 4], sums: __m128i, bias: &[[u8; 4]; 4], requant: &[[u8;
     let words = _mm_packs_epi32(q, q);
     let bytes = if range.signed { _mm_packs_epi16(words, words) } else { _mm_packus_epi16(words, words) };
     *dst = _mm_cvtsi128_si32(bytes).to_le_bytes();
+}
+
+/// `crate::model` quantization of one plane of f32 values to bytes, eight at a time: the same
+/// IEEE division by `scale`, the half step away from zero added (`v + copysign(0.5, v)` is the
+/// scalar `v + 0.5` or `v - 0.5`), truncation, NaN to 0 and the clamp to the byte range; so the
+/// same bytes as the scalar loop, which takes the last values.
+#[target_feature(enable = "avx2")]
+pub(crate) fn quantize_plane(pixels: &[f32], signed: bool, scale: f32, dst: &mut [u8]) {
+    let (lo, hi) = if signed { (-127, 127) } else { (0, 255) };
+    let (scale_v, sign, half) = (_mm256_set1_ps(scale), _mm256_set1_ps(-0.0), _mm256_set1_ps(0.5));
+    // Far outside the byte range but well inside i32's, so that truncation cannot overflow.
+    let (below, above) = (_mm256_set1_ps(-1000.0), _mm256_set1_ps(1000.0));
+    let (lo_v, hi_v) = (_mm256_set1_epi32(lo), _mm256_set1_epi32(hi));
+    let (blocks, _) = pixels.as_chunks::<8>();
+    let (outs, _) = dst.as_chunks_mut::<8>();
+    for (x, out) in blocks.iter().zip(outs.iter_mut()) {
+        // SAFETY: a 32-byte unaligned load of an 8-value array.
+        let v = _mm256_div_ps(unsafe { _mm256_loadu_ps(x.as_ptr()) }, scale_v);
+        let r = _mm256_add_ps(v, _mm256_or_ps(_mm256_and_ps(v, sign), half));
+        let r = _mm256_min_ps(_mm256_max_ps(r, below), above);
+        let not_nan = _mm256_castps_si256(_mm256_cmp_ps::<_CMP_ORD_Q>(v, v));
+        let q = _mm256_and_si256(_mm256_cvttps_epi32(r), not_nan);
+        let q = _mm256_max_epi32(_mm256_min_epi32(q, hi_v), lo_v);
+        // In range, so the saturating packs keep every value: lanes 0-3 and 4-7 end up in the
+        // low four bytes of each 128-bit half.
+        let words = _mm256_packs_epi32(q, q);
+        let bytes = if signed { _mm256_packs_epi16(words, words) } else { _mm256_packus_epi16(words, words) };
+        let low = _mm_cvtsi128_si32(_mm256_castsi256_si128(bytes)).to_le_bytes();
+        let high = _mm_cvtsi128_si32(_mm256_extracti128_si256::<1>(bytes)).to_le_bytes();
+        *out = [low[0], low[1], low[2], low[3], high[0], high[1], high[2], high[3]];
+    }
+    let done = 8 * blocks.len().min(outs.len());
+    let rest = dst.get_mut(done..).unwrap_or_default().iter_mut().zip(pixels.get(done..).unwrap_or_default());
+    for (q, &x) in rest {
+        *q = crate::model::quantize_value(x, signed, scale);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::quantize_value;
+    use std::vec;
+    use std::vec::Vec;
+
+    #[test]
+    fn quantize_plane_gives_the_scalar_bytes() {
+        if !std::is_x86_feature_detected!("avx2") {
+            return;
+        }
+        let step = 1.0 / 255.0;
+        // Ties (k + 1/2 steps, both signs), zeros of both signs, the range's ends and beyond,
+        // infinities and NaN, then a sweep; 8 lanes per vector and a tail of 5.
+        let mut x: Vec<f32> = vec![0.0, -0.0, 0.5 * step, -0.5 * step, 1.5 * step, -1.5 * step, 254.5 * step, 1.0];
+        x.extend([f32::INFINITY, f32::NEG_INFINITY, f32::NAN, -f32::NAN, 1e30, -1e30, 127.5 * step, -127.5 * step]);
+        x.extend((0..2003).map(|i| (i as f32 - 1000.0) * 0.37 * step));
+        for signed in [false, true] {
+            for scale in [step, 0.013, 3.0] {
+                let mut got = vec![0u8; x.len()];
+                // SAFETY: AVX2 was detected above.
+                #[allow(unsafe_code)]
+                unsafe {
+                    super::quantize_plane(&x, signed, scale, &mut got)
+                };
+                for (i, (&g, &v)) in got.iter().zip(&x).enumerate() {
+                    assert_eq!(g, quantize_value(v, signed, scale), "value {i} ({v}), signed {signed}, scale {scale}");
+                }
+            }
+        }
+    }
 }
