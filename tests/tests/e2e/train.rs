@@ -134,6 +134,8 @@ fn pipeline_trains_every_model_and_validates_the_deployable_ones() {
         "classifier-finetune/summary.toml",
         "classifier-frozen/figures/accuracy.png",
         "classifier-scratch/summary.toml",
+        "simclr/figures/loss.png",
+        "classifier-simclr/summary.toml",
         "cnn/figures/accuracy.png",
         "learning-speed.md",
         "conv-vae/figures/samples.png",
@@ -160,7 +162,9 @@ fn pipeline_trains_every_model_and_validates_the_deployable_ones() {
     // The fine-tuned classifier's int8 export was validated, with its top-1 agreement.
     assert!(out.contains("classifier-finetune: int8") && out.contains("top-1 agreement"), "{out}");
     let speed = std::fs::read_to_string(root.join("learning-speed.md")).unwrap();
-    assert!(speed.contains("encoder + MLP, finetune") && speed.contains("CNN from scratch"), "{speed}");
+    for row in ["encoder + MLP, finetune", "SimCLR encoder, finetune", "CNN from scratch"] {
+        assert!(speed.contains(row), "{row} missing from {speed}");
+    }
     // Only some stages.
     let out = ok(
         dir.path(),
@@ -198,8 +202,9 @@ fn pipeline_trains_every_model_and_validates_the_deployable_ones() {
         }
     }
     runs.sort();
-    // 14 models, 6 + 8 study trials, 12 tuning trials, 3 folds.
-    assert_eq!(runs.len(), 14 + 6 + 8 + 12 + 3, "{runs:?}");
+    // 16 models (SimCLR and its classifier among them), 6 + 8 study trials, 12 tuning trials,
+    // 3 folds.
+    assert_eq!(runs.len(), 16 + 6 + 8 + 12 + 3, "{runs:?}");
     for run in &runs {
         let info = ok(dir.path(), &["info", run.to_str().unwrap()]);
         assert!(info.contains(" parameters") && info.contains("deployable:"), "{info}");

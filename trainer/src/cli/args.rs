@@ -166,6 +166,11 @@ pub(crate) fn fraction(s: &str) -> Result<f64, String> {
     if (0.0..1.0).contains(&v) { Ok(v) } else { Err(format!("{v} is not in [0, 1)")) }
 }
 
+pub(crate) fn positive_fraction(s: &str) -> Result<f64, String> {
+    let v = parse_f64(s)?;
+    if v > 0.0 && v <= 1.0 { Ok(v) } else { Err(format!("{v} is not in (0, 1]")) }
+}
+
 pub(crate) fn positive(s: &str) -> Result<f64, String> {
     let v = parse_f64(s)?;
     if v > 0.0 { Ok(v) } else { Err(format!("{v} must be greater than 0")) }

@@ -175,6 +175,13 @@ pub(crate) struct SimclrArgs {
     /// Batch normalisation after the first two convolutions.
     #[arg(long)]
     batch_norm: bool,
+    /// Batch normalisation in the projection head, before its ReLU (SimCLR's original head).
+    #[arg(long)]
+    head_batch_norm: bool,
+    /// Smallest random crop of a view, as a share of the image's area (the crop is then resized
+    /// back to the full image).
+    #[arg(long, value_name = "F", default_value_t = SimclrConfig::DEFAULT_MIN_CROP, value_parser = super::args::positive_fraction)]
+    min_crop: f64,
     #[command(flatten)]
     common: Common,
 }
@@ -343,6 +350,8 @@ impl ModelCmd {
                     .with_projection(a.projection as usize)
                     .with_temperature(a.temperature)
                     .with_batch_norm(a.batch_norm)
+                    .with_head_batch_norm(Some(a.head_batch_norm))
+                    .with_min_crop(Some(a.min_crop))
                     .with_widths((w != conv_ae::SEED_WIDTHS).then_some(w));
                 a.common.resolve(kind, ModelSpec::Simclr(net), None)
             }

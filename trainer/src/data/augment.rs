@@ -51,7 +51,8 @@ pub fn add_noise(values: &mut [f32], std: f64, lo: f32, hi: f32, seed: u64, inde
 }
 
 /// One of SimCLR's two augmented views (`view` 0 or 1) of a channel-major image of `side x side`
-/// planes with values in [0, 1]: a random crop of 40% to 100% of the area resized back
+/// planes with values in [0, 1]: a random crop of `min_area` (a share, e.g. 0.4) to 100% of the
+/// area resized back
 /// (bilinear), a left-right mirror with probability 1/2, brightness (+-0.2) and contrast
 /// (x0.6..1.4) jitter, and Gaussian noise (std 0.05) with probability 1/2; clamped to [0, 1].
 /// Seeded per (image, epoch, view), so results do not depend on batching.
@@ -64,10 +65,12 @@ pub fn simclr_view(
     epoch: usize,
     index: usize,
     view: usize,
+    min_area: f32,
 ) -> Vec<f32> {
     let mut r = example_rng(seed, "simclr", epoch, 2 * index + view);
     let unit = |r: &mut SplitMix64| (r.next_u64() >> 11) as f32 / (1u64 << 53) as f32;
-    let area = 0.4 + 0.6 * unit(&mut r);
+    let min_area = min_area.clamp(0.0, 1.0);
+    let area = min_area + (1.0 - min_area) * unit(&mut r);
     let crop = ((side as f32 * area.sqrt()).round() as usize).clamp(1, side);
     let (top, left) = (r.below(side - crop + 1), r.below(side - crop + 1));
     let flip = r.next_u64() & 1 == 1;
@@ -113,19 +116,31 @@ mod tests {
     #[test]
     fn simclr_views_are_seeded_in_range_and_differ() {
         let img: Vec<f32> = (0..2 * 8 * 8).map(|i| (i % 13) as f32 / 12.0).collect();
-        let a = simclr_view(&img, 2, 8, 5, 1, 3, 0);
-        assert_eq!(a, simclr_view(&img, 2, 8, 5, 1, 3, 0), "same seed, same view");
-        assert_ne!(a, simclr_view(&img, 2, 8, 5, 1, 3, 1), "the two views differ");
-        assert_ne!(a, simclr_view(&img, 2, 8, 5, 2, 3, 0), "each epoch differs");
+        let a = simclr_view(&img, 2, 8, 5, 1, 3, 0, 0.4);
+        assert_eq!(a, simclr_view(&img, 2, 8, 5, 1, 3, 0, 0.4), "same seed, same view");
+        assert_ne!(a, simclr_view(&img, 2, 8, 5, 1, 3, 1, 0.4), "the two views differ");
+        assert_ne!(a, simclr_view(&img, 2, 8, 5, 2, 3, 0, 0.4), "each epoch differs");
         assert!(a.len() == img.len() && a.iter().all(|v| (0.0..=1.0).contains(v)));
         // A flat image stays flat through crop, resize and mirror (only its level moves).
         let flat = vec![0.5f32; 64];
         for view in 0..2 {
-            let v = simclr_view(&flat, 1, 8, 9, 0, 0, view);
+            let v = simclr_view(&flat, 1, 8, 9, 0, 0, view, 0.4);
             let mean = v.iter().sum::<f32>() / 64.0;
             let std = (v.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / 64.0).sqrt();
             assert!(std < 0.1, "{v:?}");
         }
+    }
+
+    #[test]
+    fn the_smallest_crop_is_honoured() {
+        // One bright corner pixel on an 8x8 image: a full-area crop always keeps it (bright after
+        // any jitter), while crops down to 5% of the area often leave it out.
+        let mut img = vec![0f32; 64];
+        img[0] = 1.0;
+        let brightest =
+            |min_area: f32, i: usize| simclr_view(&img, 1, 8, 3, 0, i, 0, min_area).into_iter().fold(0f32, f32::max);
+        assert!((0..40).all(|i| brightest(1.0, i) > 0.3), "a full crop lost the pixel");
+        assert!((0..40).any(|i| brightest(0.05, i) < 0.3), "small crops always kept the corner");
     }
 
     #[test]

@@ -163,6 +163,7 @@ pub fn architecture(model: &LoadedModel, channels: usize, side: usize) -> Option
         LoadedModel::Simclr(m) => {
             t.encoder(&m.encoder, "encoder");
             t.linear("projection.fc1", &m.proj1);
+            t.bn("projection.bn", m.proj_bn.as_ref());
             t.act("projection.relu", "ReLU");
             t.linear("projection.fc2", &m.proj2);
         }

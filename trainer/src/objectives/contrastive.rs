@@ -39,6 +39,8 @@ pub struct Contrastive<'a> {
     pub temperature: f64,
     /// Seeds the augmentations.
     pub seed: u64,
+    /// Smallest crop of a view, as a share of the image's area.
+    pub min_crop: f64,
 }
 
 impl Objective for Contrastive<'_> {
@@ -62,7 +64,7 @@ impl Objective for Contrastive<'_> {
         for view in 0..2 {
             for &i in indices {
                 let img: Vec<f32> = set.image(i).iter().map(|&p| InputRange::Unit.value(p)).collect();
-                values.extend(simclr_view(&img, channels, side, self.seed, epoch, i, view));
+                values.extend(simclr_view(&img, channels, side, self.seed, epoch, i, view, self.min_crop as f32));
             }
         }
         let x = Tensor::from_data(TensorData::new(values, [2 * indices.len(), n]), device);

@@ -23,6 +23,9 @@ pub struct Budget {
     pub wide_classifier: bool,
     /// Epochs of the wide autoencoder the classifiers start from.
     pub wide_ae_epochs: usize,
+    /// Epochs of the SimCLR encoder a last classifier starts from (the wide shape on full data,
+    /// pretrained as long as the wide autoencoder).
+    pub simclr_epochs: usize,
     /// Epochs of the encoder + MLP classifiers.
     pub classifier_epochs: usize,
     /// Epochs of the CNN baseline.
@@ -46,6 +49,7 @@ impl Budget {
         fc_ae_epochs: 50,
         wide_classifier: true,
         wide_ae_epochs: 5,
+        simclr_epochs: 5,
         classifier_epochs: 10,
         cnn_epochs: 4,
         study_images: 12_000,
@@ -63,6 +67,7 @@ impl Budget {
         fc_ae_epochs: 10,
         wide_classifier: true,
         wide_ae_epochs: 2,
+        simclr_epochs: 2,
         classifier_epochs: 3,
         cnn_epochs: 2,
         study_images: 3_000,
@@ -80,6 +85,7 @@ impl Budget {
         fc_ae_epochs: 50,
         wide_classifier: false,
         wide_ae_epochs: 20,
+        simclr_epochs: 20,
         classifier_epochs: 20,
         cnn_epochs: 20,
         study_images: 12_000,
@@ -110,6 +116,7 @@ impl Budget {
             latent_2d_epochs: epochs,
             fc_ae_epochs: epochs,
             wide_ae_epochs: epochs,
+            simclr_epochs: epochs,
             classifier_epochs: epochs,
             cnn_epochs: epochs,
             study_epochs: epochs,

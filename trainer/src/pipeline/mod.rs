@@ -21,6 +21,7 @@ use crate::fit::{Schedule, Split};
 use crate::models::classifier::{ClassifierConfig, Mode};
 use crate::models::conv_ae::{ConvAeConfig, EncoderShape};
 use crate::models::fc_ae::FcAeConfig;
+use crate::models::simclr::SimclrConfig;
 use crate::models::toy::{ToyAeConfig, ToyArch};
 use crate::models::vae::ConvVaeConfig;
 use crate::run_dir::RunDir;
@@ -172,6 +173,22 @@ impl Pipeline<'_> {
 
     /// The autoencoder the classifiers start from: seed 002's (the `conv-ae` stage's) on small
     /// data, a wider one with batch norm on full data (see [`Budget::wide_classifier`]).
+    /// A SimCLR encoder of the classifiers' encoder shape and code size, in `simclr/`. On full
+    /// data the wider encoder takes the settings of docs/BENCHMARKS.md's comparison (projection
+    /// 128, temperature 0.2); on small data SimCLR's defaults.
+    fn simclr_encoder(&mut self, network: &ClassifierConfig) -> anyhow::Result<PathBuf> {
+        let shape = network.encoder.clone().unwrap_or(EncoderShape::SEED);
+        let mut c = SimclrConfig::new()
+            .with_latent(network.latent)
+            .with_widths(Some(shape.widths))
+            .with_batch_norm(shape.batch_norm);
+        if self.budget.wide_classifier {
+            c = c.with_projection(128).with_temperature(0.2);
+        }
+        self.train("simclr", ModelSpec::Simclr(c), self.budget.simclr_epochs)?;
+        Ok(self.root.join("simclr"))
+    }
+
     fn classifier_encoder(&mut self) -> anyhow::Result<(PathBuf, ClassifierConfig, TrainOverrides)> {
         if !self.budget.wide_classifier {
             let pretrained = self.root.join("conv-ae");
@@ -208,19 +225,27 @@ impl Pipeline<'_> {
             "|---|---|---|---|---|---|".to_string(),
         ];
         let wide = self.budget.wide_classifier;
+        let spec = |mode, pretrained: &PathBuf| ClassifierSpec {
+            network: network.clone(),
+            augment: wide,
+            shift: if wide { 0 } else { ClassifierSpec::DEFAULT_SHIFT },
+            ..ClassifierSpec::new(mode, Some(pretrained.clone()))
+        };
         for mode in [Mode::Finetune, Mode::Frozen, Mode::Scratch] {
-            let spec = ClassifierSpec {
-                network: network.clone(),
-                augment: wide,
-                shift: if wide { 0 } else { ClassifierSpec::DEFAULT_SHIFT },
-                ..ClassifierSpec::new(mode, Some(pretrained.clone()))
-            };
-            let run = self.train_with(&format!("classifier-{mode}"), ModelSpec::Classifier(spec), &overrides, None)?;
+            let model = ModelSpec::Classifier(spec(mode, &pretrained));
+            let run = self.train_with(&format!("classifier-{mode}"), model, &overrides, None)?;
             table.push(speed_row(&run, &format!("encoder + MLP, {mode}"))?);
             if mode == Mode::Finetune {
                 self.deploy(&run)?;
             }
         }
+        // The same network fine-tuned from a SimCLR encoder of the same shape (issue 16). (The
+        // frozen comparison of the two encoders' codes is docs/BENCHMARKS.md's: a seventh row
+        // would push the report past six pages.)
+        let simclr = self.simclr_encoder(&network)?;
+        let model = ModelSpec::Classifier(spec(Mode::Finetune, &simclr));
+        let run = self.train_with("classifier-simclr", model, &overrides, None)?;
+        table.push(speed_row(&run, "SimCLR encoder, finetune")?);
         // The CNN's recipe, tracking the same 90% as the other classifiers.
         let spec = CnnSpec { target_accuracy: ClassifierSpec::DEFAULT_TARGET, ..CnnSpec::recipe() };
         let run = self.train("cnn", ModelSpec::Cnn(spec), self.budget.cnn_epochs)?;

@@ -7,8 +7,9 @@ use std::fmt;
 pub enum Stage {
     /// Convolutional autoencoder, exported to int8, ONNX and safetensors, and validated.
     ConvAe,
-    /// Classifiers on its encoder (fine-tuned, frozen, from scratch) and the CNN baseline; the
-    /// fine-tuned one exported with the autoencoder and validated.
+    /// Classifiers on its encoder (fine-tuned, frozen, from scratch), one fine-tuned from a
+    /// SimCLR encoder of the same shape, and the CNN baseline; the fine-tuned one on the
+    /// autoencoder exported with it and validated.
     Classifiers,
     /// Convolutional VAE, with samples from N(0, I); exported and validated.
     Vae,

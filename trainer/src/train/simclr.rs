@@ -9,7 +9,8 @@ use crate::objectives::{Contrastive, Sets};
 
 /// Trains the SimCLR encoder of `c` and draws its loss curve.
 pub(crate) fn train(job: &mut Job<'_, '_>, c: &SimclrConfig, s: Sets<'_>) -> anyhow::Result<Outcome> {
-    let objective = Contrastive { sets: s, temperature: c.temperature, seed: job.config.train.seed };
+    let objective =
+        Contrastive { sets: s, temperature: c.temperature, seed: job.config.train.seed, min_crop: c.min_crop() };
     let model = c.init(&job.autodiff());
     let f = job.fit_with(&objective, model, None)?;
     let title = format!("SimCLR NT-Xent loss (temperature {}, two views per image)", c.temperature);
