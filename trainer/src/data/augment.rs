@@ -1,5 +1,6 @@
 //! Data augmentation and noise, seeded per example so that results do not depend on batching.
 
+use super::ImageShape;
 use super::rng::SplitMix64;
 
 /// A generator for example `index` of a stream (`epoch` mixes in so each epoch differs).
@@ -59,14 +60,14 @@ pub fn add_noise(values: &mut [f32], std: f64, lo: f32, hi: f32, seed: u64, inde
 #[must_use]
 pub fn simclr_view(
     img: &[f32],
-    channels: usize,
-    side: usize,
+    shape: ImageShape,
     seed: u64,
     epoch: usize,
     index: usize,
     view: usize,
     min_area: f32,
 ) -> Vec<f32> {
+    let ImageShape { channels, side } = shape;
     let mut r = example_rng(seed, "simclr", epoch, 2 * index + view);
     let unit = |r: &mut SplitMix64| (r.next_u64() >> 11) as f32 / (1u64 << 53) as f32;
     let min_area = min_area.clamp(0.0, 1.0);
@@ -116,15 +117,15 @@ mod tests {
     #[test]
     fn simclr_views_are_seeded_in_range_and_differ() {
         let img: Vec<f32> = (0..2 * 8 * 8).map(|i| (i % 13) as f32 / 12.0).collect();
-        let a = simclr_view(&img, 2, 8, 5, 1, 3, 0, 0.4);
-        assert_eq!(a, simclr_view(&img, 2, 8, 5, 1, 3, 0, 0.4), "same seed, same view");
-        assert_ne!(a, simclr_view(&img, 2, 8, 5, 1, 3, 1, 0.4), "the two views differ");
-        assert_ne!(a, simclr_view(&img, 2, 8, 5, 2, 3, 0, 0.4), "each epoch differs");
+        let a = simclr_view(&img, ImageShape { channels: 2, side: 8 }, 5, 1, 3, 0, 0.4);
+        assert_eq!(a, simclr_view(&img, ImageShape { channels: 2, side: 8 }, 5, 1, 3, 0, 0.4), "same seed, same view");
+        assert_ne!(a, simclr_view(&img, ImageShape { channels: 2, side: 8 }, 5, 1, 3, 1, 0.4), "the two views differ");
+        assert_ne!(a, simclr_view(&img, ImageShape { channels: 2, side: 8 }, 5, 2, 3, 0, 0.4), "each epoch differs");
         assert!(a.len() == img.len() && a.iter().all(|v| (0.0..=1.0).contains(v)));
         // A flat image stays flat through crop, resize and mirror (only its level moves).
         let flat = vec![0.5f32; 64];
         for view in 0..2 {
-            let v = simclr_view(&flat, 1, 8, 9, 0, 0, view, 0.4);
+            let v = simclr_view(&flat, ImageShape { channels: 1, side: 8 }, 9, 0, 0, view, 0.4);
             let mean = v.iter().sum::<f32>() / 64.0;
             let std = (v.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / 64.0).sqrt();
             assert!(std < 0.1, "{v:?}");
@@ -137,8 +138,11 @@ mod tests {
         // any jitter), while crops down to 5% of the area often leave it out.
         let mut img = vec![0f32; 64];
         img[0] = 1.0;
-        let brightest =
-            |min_area: f32, i: usize| simclr_view(&img, 1, 8, 3, 0, i, 0, min_area).into_iter().fold(0f32, f32::max);
+        let brightest = |min_area: f32, i: usize| {
+            simclr_view(&img, ImageShape { channels: 1, side: 8 }, 3, 0, i, 0, min_area)
+                .into_iter()
+                .fold(0f32, f32::max)
+        };
         assert!((0..40).all(|i| brightest(1.0, i) > 0.3), "a full crop lost the pixel");
         assert!((0..40).any(|i| brightest(0.05, i) < 0.3), "small crops always kept the corner");
     }

@@ -4,6 +4,7 @@ use burn::nn::loss::CrossEntropyLossConfig;
 use burn::prelude::*;
 
 use super::Sets;
+use crate::data::ImageShape;
 use crate::data::augment::simclr_view;
 use crate::data::batch::InputRange;
 use crate::fit::{Metric, Objective, Split};
@@ -56,7 +57,7 @@ impl Objective for Contrastive<'_> {
 
     fn losses(&self, model: &Simclr, split: Split, indices: &[usize], device: &Device, epoch: usize) -> Vec<Tensor<1>> {
         let set = self.sets.get(split);
-        let (channels, side) = (set.channels, set.height);
+        let shape = ImageShape { channels: set.channels, side: set.height };
         // Held-out splits get the same views every epoch, so their loss is comparable.
         let epoch = if split == Split::Train { epoch } else { 0 };
         let n = set.image_len();
@@ -64,7 +65,7 @@ impl Objective for Contrastive<'_> {
         for view in 0..2 {
             for &i in indices {
                 let img: Vec<f32> = set.image(i).iter().map(|&p| InputRange::Unit.value(p)).collect();
-                values.extend(simclr_view(&img, channels, side, self.seed, epoch, i, view, self.min_crop as f32));
+                values.extend(simclr_view(&img, shape, self.seed, epoch, i, view, self.min_crop as f32));
             }
         }
         let x = Tensor::from_data(TensorData::new(values, [2 * indices.len(), n]), device);
