@@ -174,8 +174,9 @@ impl Pipeline<'_> {
     /// The autoencoder the classifiers start from: seed 002's (the `conv-ae` stage's) on small
     /// data, a wider one with batch norm on full data (see [`Budget::wide_classifier`]).
     /// A SimCLR encoder of the classifiers' encoder shape and code size, in `simclr/`. On full
-    /// data the wider encoder takes the settings of docs/BENCHMARKS.md's comparison (projection
-    /// 128, temperature 0.2); on small data SimCLR's defaults.
+    /// data the wider encoder takes the best settings of docs/BENCHMARKS.md's comparison
+    /// (projection 128, temperature 0.2, crops of 70% of the area or more); on small data
+    /// SimCLR's defaults.
     fn simclr_encoder(&mut self, network: &ClassifierConfig) -> anyhow::Result<PathBuf> {
         let shape = network.encoder.clone().unwrap_or(EncoderShape::SEED);
         let mut c = SimclrConfig::new()
@@ -183,7 +184,7 @@ impl Pipeline<'_> {
             .with_widths(Some(shape.widths))
             .with_batch_norm(shape.batch_norm);
         if self.budget.wide_classifier {
-            c = c.with_projection(128).with_temperature(0.2);
+            c = c.with_projection(128).with_temperature(0.2).with_min_crop(Some(0.7));
         }
         self.train("simclr", ModelSpec::Simclr(c), self.budget.simclr_epochs)?;
         Ok(self.root.join("simclr"))
