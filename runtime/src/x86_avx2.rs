@@ -7,6 +7,13 @@
 //! row. Every product and pair sum is exact (|255 x 128| x 2 < 2^31), so the results are the
 //! portable kernels' bits. The single rows (fewer than four channels) use the portable loop,
 //! which LLVM vectorises with AVX2 by itself.
+//!
+//! The layers call this build's own group steps (`OWN_GROUPS`): `emit_groups` widens a pixel's
+//! patch once for all its groups and requantizes four channels at a time in registers
+//! (`store4`), and `quad_px` computes four pixels of a transposed-convolution class with fewer
+//! than four output channels straight from the input. `quantize_plane` quantizes a one-channel
+//! input eight values at a time. Each gives the portable kernels' bits
+//! (`crate::check_kernel_builds` and the unit test below).
 #![allow(unsafe_code)]
 
 use crate::kernels::{OutRange, Taps, add4, cell_words};
@@ -100,7 +107,7 @@ fn rows4(acc: __m256i) -> [i32; 4] {
     [lo[0], lo[1], hi[0], hi[1]]
 }
 
-/// Longest patch (bytes) that `dot4_groups` widens on the stack; longer ones (no layer of the
+/// Longest patch (bytes) that `emit_groups` widens on the stack; longer ones (no layer of the
 /// bundled models) go group by group through `dot4`.
 const WIDE_MAX: usize = 2048;
 
