@@ -191,8 +191,3 @@ pub(crate) fn dot4<const SIGNED: bool>(acc: [i32; 4], x: &[u8], group: &[u8]) ->
     }
     [a0, a1, a2, a3]
 }
-
-/// The layers keep their own group loops (`emit_groups` and `quad_px` are the defaults, unused).
-pub(crate) const OWN_GROUPS: bool = false;
-
-crate::kernels::group_defaults!();

@@ -17,7 +17,7 @@ use crate::kernels::{Weights, portable};
 /// The layer loops with AVX2 dot products (`crate::x86_avx2`), chosen at run time.
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 pub(crate) mod avx2 {
-    crate::kernels::kernel_set!(dots = crate::x86_avx2, #[target_feature(enable = "avx2")]);
+    crate::kernels::kernel_set!(dots = crate::x86_avx2, own_groups, #[target_feature(enable = "avx2")]);
 }
 
 /// The layer loops with AVX-512 VNNI dot products (`crate::x86_vnni`), chosen at run time.

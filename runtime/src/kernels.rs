@@ -47,11 +47,9 @@ impl OutRange {
         Self { lo, hi: if signed { 127 } else { 255 }, signed, high_shifts: false }
     }
 
-    /// `high_shifts` from the layer's requantization table (on x86-64, the only reader).
+    /// `high_shifts` from the layer's requantization table (for the AVX2 build, its only reader).
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
     pub(crate) fn with_shifts(self, requant: &[u8]) -> Self {
-        if !cfg!(all(feature = "std", target_arch = "x86_64")) {
-            return self;
-        }
         let high_shifts = requant.as_chunks::<REQUANT_LEN>().0.iter().all(|r| requant_params(r).1 > 32);
         Self { high_shifts, ..self }
     }
@@ -242,20 +240,27 @@ impl LayerRecord {
 /// weight row's words against four pixels' cells lying side by side (`cells` is `4 x w.len()`
 /// bytes: pixel `p`'s cell at `p x w.len()`), as the pixels of a transposed-convolution class do
 /// in the input. Both add to the accumulators they are given, so that a pixel's sum can be taken
-/// tap by tap. The layers call them through `emit_groups` and `quad_px` (`group_defaults!`).
+/// tap by tap.
 ///
-/// `kernel_set!(dots = path::to::module)` takes `dot`, `emit_groups` and `quad_px` from that
-/// module instead of compiling the portable ones (the Cortex-M DSP and x86 builds, whose dot
-/// products are instructions the compiler does not emit by itself), optionally with a feature
-/// attribute too.
+/// `kernel_set!(dots = path::to::module)` takes `dot`, `dot4` and `dot4_px` from that module
+/// instead of compiling the portable ones (the Cortex-M DSP and x86 builds, whose dot products
+/// are instructions the compiler does not emit by itself), optionally with a feature attribute
+/// too. `kernel_set!(dots = path::to::module, own_groups)` takes `dot`, `Taps`, `emit_groups` (a pixel's
+/// groups of four channels, requantized) and `quad_px` (four pixels of a transposed-convolution
+/// class with fewer than four channels) instead, for a build whose steps span more than one dot
+/// product (x86 AVX2; see [`by_groups`]).
 macro_rules! kernel_set {
     ($(#[$feature:meta])?) => {
         $crate::kernels::kernel_set!(@dots $(#[$feature])?);
-        $crate::kernels::kernel_set!(@layers $(#[$feature])?);
+        $crate::kernels::kernel_set!(@layers inline $(#[$feature])?);
+    };
+    (dots = $($dots:ident)::+, own_groups $(, #[$feature:meta])?) => {
+        pub(crate) use $($dots)::+::{IN_PLACE_BELOW_FOUR, Taps, dot, emit_groups, quad_px};
+        $crate::kernels::kernel_set!(@layers own $(#[$feature])?);
     };
     (dots = $($dots:ident)::+ $(, #[$feature:meta])?) => {
-        pub(crate) use $($dots)::+::{IN_PLACE_BELOW_FOUR, OWN_GROUPS, dot, dot4, dot4_px, emit_groups, quad_px};
-        $crate::kernels::kernel_set!(@layers $(#[$feature])?);
+        pub(crate) use $($dots)::+::{IN_PLACE_BELOW_FOUR, dot, dot4, dot4_px};
+        $crate::kernels::kernel_set!(@layers inline $(#[$feature])?);
     };
     (@dots $(#[$feature:meta])?) => {
         /// Whether transposed convolutions with fewer than four output channels dot each tap's
@@ -304,26 +309,18 @@ macro_rules! kernel_set {
             }
             acc
         }
-
-        /// Whether the layers call `emit_groups` and `quad_px` (see `group_defaults!`).
-        const OWN_GROUPS: bool = false;
-
-        $crate::kernels::group_defaults!($(#[$feature])?);
     };
-    (@layers $(#[$feature:meta])?) => {
+    (@layers $groups:ident $(#[$feature:meta])?) => {
         use $crate::Error;
         use $crate::format::{LayerKind, LayerRecord, REQUANT_LEN};
         use $crate::format::{class_taps, padded_terms};
-        use $crate::kernels::{OutRange, Taps, Weights, copy_run, requant_params, requantize, zero_run};
+        use $crate::kernels::{OutRange, Weights, copy_run, requantize_byte, zero_run};
 
         /// Requantizes one accumulator with its channel's bias and (multiplier, shift).
         #[inline]
         $(#[$feature])?
         fn store(dst: &mut u8, acc: i32, bias: &[u8; 4], requant: &[u8; REQUANT_LEN], range: OutRange) {
-            let OutRange { lo, hi, signed: signed_out, .. } = range;
-            let (mult, shift) = requant_params(requant);
-            let q = requantize(i32::from_le_bytes(*bias) + acc, mult, shift, lo, hi);
-            *dst = if signed_out { (q as i8) as u8 } else { q as u8 };
+            *dst = requantize_byte(acc, bias, requant, range);
         }
 
         /// Writes one output pixel: for each channel, bias + dot(patch, row), requantized.
@@ -345,15 +342,16 @@ macro_rules! kernel_set {
             let groups = out.len() / 4;
             let done = 4 * groups;
             let (outs, rest) = out.split_at_mut(done);
-            let mut left = rows;
-            if OWN_GROUPS {
+            // What follows the groups in `rows`: the plain rows of the last channels.
+            let mut left = $crate::kernels::by_groups!($groups, {{
                 let Some((grouped, tail)) = rows.split_at_checked(4 * kp * groups) else { return };
-                left = tail;
                 let (b4, r4) = (biases.as_chunks::<4>().0, requants.as_chunks::<4>().0);
                 emit_groups::<SIGNED>(patch, grouped, outs.as_chunks_mut::<4>().0, b4, r4, range);
-            } else {
+                tail
+            }}, {{
                 // The groups are split off `rows` one at a time: `chunks_exact(4 * kp)` would
                 // divide by that length on every call (one call per output pixel).
+                let mut left = rows;
                 let params = biases.chunks_exact(4).zip(requants.chunks_exact(4));
                 for (dst, (b, r)) in outs.as_chunks_mut::<4>().0.iter_mut().zip(params) {
                     let Some((g, tail)) = left.split_at_checked(4 * kp) else { return };
@@ -363,7 +361,8 @@ macro_rules! kernel_set {
                         store(d, a, b, r, range);
                     }
                 }
-            }
+                left
+            }});
             // The last channels, fewer than four, in plain rows.
             let params = biases.get(done..).unwrap_or_default().iter().zip(requants.get(done..).unwrap_or_default());
             for (dst, (b, r)) in rest.iter_mut().zip(params) {
@@ -405,7 +404,11 @@ macro_rules! kernel_set {
             let (oc, oh, ow) = (usize::from(rec.output.c), usize::from(rec.output.h), usize::from(rec.output.w));
             let (kh, kw) = (usize::from(rec.kernel.0), usize::from(rec.kernel.1));
             let (s, pad) = (usize::from(rec.stride), usize::from(rec.padding));
-            let range = OutRange::of(rec).with_shifts(tables.requant);
+            let range = $crate::kernels::by_groups!($groups, {
+                OutRange::of(rec).with_shifts(tables.requant)
+            }, {
+                OutRange::of(rec)
+            });
             match rec.kind {
                 LayerKind::Linear => {
                     let x = input.get(..ic).ok_or(err)?;
@@ -434,7 +437,7 @@ macro_rules! kernel_set {
                             if rows_inside && ox * s >= pad && ox * s + kw <= iw + pad {
                                 // Inside the input (most pixels): kernel rows are plain runs.
                                 let base = ((oy * s - pad) * iw + ox * s - pad) * ic;
-                                if OWN_GROUPS {
+                                $crate::kernels::by_groups!($groups, {
                                     // Plain offsets: the chunk iterators below divide by the row
                                     // lengths on every pixel, slow on x86 (one instruction on
                                     // the Cortex-M4, where they are the fewer instructions).
@@ -444,12 +447,12 @@ macro_rules! kernel_set {
                                         copy_run(patch_k.get_mut(to..to + row).ok_or(err)?, from);
                                         (at, to) = (at + iw * ic, to + row);
                                     }
-                                } else {
+                                }, {
                                     let src = input.get(base..base + (kh - 1) * iw * ic + row).ok_or(err)?;
                                     for (prow, from) in patch_k.chunks_exact_mut(row).zip(src.chunks(iw * ic)) {
                                         copy_run(prow, from.get(..row).ok_or(err)?);
                                     }
-                                }
+                                });
                                 emit::<SIGNED>(out_pixel, patch, tables.w, tables, range);
                                 continue;
                             }
@@ -516,7 +519,7 @@ macro_rules! kernel_set {
                                         for (c, (row, (b, r))) in channels.enumerate().take(oc) {
                                             // Tap (kyi, kxi) of pixel 0 is input (qy - kyi, qx - kxi),
                                             // and the other three pixels' cells follow it.
-                                            if OWN_GROUPS {
+                                            $crate::kernels::by_groups!($groups, {
                                                 let taps = Taps { nky, nkx, iw, ic };
                                                 let base = (qy * iw + qx) * ic;
                                                 let row = row.get(..k).unwrap_or_default();
@@ -524,20 +527,20 @@ macro_rules! kernel_set {
                                                 for (p, q) in q.into_iter().enumerate() {
                                                     *output.get_mut((oy * ow + ox + p * s) * oc + c).ok_or(err)? = q;
                                                 }
-                                                continue;
-                                            }
-                                            // (A division per tap: fewer instructions on the
-                                            // Cortex-M4, whose divide is one, than nested loops.)
-                                            let mut acc = [0i32; 4];
-                                            for (t, w) in row.get(..k).unwrap_or_default().chunks_exact(ic).enumerate() {
-                                                let (kyi, kxi) = (t / nkx, t % nkx);
-                                                let at = ((qy - kyi) * iw + qx - kxi) * ic;
-                                                acc = dot4_px::<SIGNED>(acc, w, input.get(at..at + 4 * ic).ok_or(err)?);
-                                            }
-                                            for (p, a) in acc.into_iter().enumerate() {
-                                                let at = (oy * ow + ox + p * s) * oc + c;
-                                                store(output.get_mut(at).ok_or(err)?, a, b, r, range);
-                                            }
+                                            }, {
+                                                // (A division per tap: fewer instructions on the
+                                                // Cortex-M4, whose divide is one, than nested loops.)
+                                                let mut acc = [0i32; 4];
+                                                for (t, w) in row.get(..k).unwrap_or_default().chunks_exact(ic).enumerate() {
+                                                    let (kyi, kxi) = (t / nkx, t % nkx);
+                                                    let at = ((qy - kyi) * iw + qx - kxi) * ic;
+                                                    acc = dot4_px::<SIGNED>(acc, w, input.get(at..at + 4 * ic).ok_or(err)?);
+                                                }
+                                                for (p, a) in acc.into_iter().enumerate() {
+                                                    let at = (oy * ow + ox + p * s) * oc + c;
+                                                    store(output.get_mut(at).ok_or(err)?, a, b, r, range);
+                                                }
+                                            });
                                         }
                                         n += 4;
                                         continue;
@@ -549,7 +552,7 @@ macro_rules! kernel_set {
                                         // Every tap inside the input (most pixels): cell (kyi,
                                         // kxi) is input (qy - kyi, qx - kxi), one run of `ic`.
                                         let cells = patch.get_mut(..k).unwrap_or_default().chunks_exact_mut(ic);
-                                        if OWN_GROUPS {
+                                        $crate::kernels::by_groups!($groups, {
                                             // Nested loops: a division per cell is slow on x86.
                                             let mut cells = cells;
                                             for kyi in 0..nky {
@@ -558,14 +561,14 @@ macro_rules! kernel_set {
                                                     copy_run(cell, input.get(at..at + ic).ok_or(err)?);
                                                 }
                                             }
-                                        } else {
+                                        }, {
                                             // One instruction on the Cortex-M4: fewer than the loops.
                                             for (t, cell) in cells.enumerate() {
                                                 let (kyi, kxi) = (t / nkx, t % nkx);
                                                 let at = ((qy - kyi) * iw + qx - kxi) * ic;
                                                 copy_run(cell, input.get(at..at + ic).ok_or(err)?);
                                             }
-                                        }
+                                        });
                                         emit::<SIGNED>(out_pixel, patch, rows, tables, range);
                                         continue;
                                     }
@@ -621,82 +624,20 @@ macro_rules! kernel_set {
 
 pub(crate) use kernel_set;
 
-/// The taps of a transposed-convolution class as `quad_px` reads them: `nky x nkx` cells of `ic`
-/// bytes in an input `iw` pixels wide.
-#[derive(Clone, Copy)]
-pub(crate) struct Taps {
-    pub nky: usize,
-    pub nkx: usize,
-    pub iw: usize,
-    pub ic: usize,
-}
-
-/// The group steps of a `dots` module for builds with nothing faster. `quad_px` gives the output
-/// bytes of four neighbouring pixels of a transposed-convolution class for one channel, whose
-/// weight `row` is the class's taps: tap (kyi, kxi) of pixel 0 reads the input cell at `base -
-/// (kyi * iw + kxi) * ic`, and pixel `p` the `p`-th cell after it (`None` when a cell falls
-/// outside `input`). `emit_groups` writes the
-/// output bytes of the interleaved groups of four rows in `rows` (`4 x patch.len()` bytes each,
-/// one group per element of `outs`): each group's four dot products against `patch` through the
-/// module's `dot4`, then bias and requantization channel by channel. The x86 AVX2 build has its
-/// own (`crate::x86_avx2`).
-macro_rules! group_defaults {
-    // Without target features the steps are always inlined into the layer loops: on the
-    // Cortex-M4 (opt-level "s") a call per output pixel cost 6% of the instructions.
-    () => {
-        $crate::kernels::group_defaults!(@attrs #[inline(always)]);
+/// Expands, inside `kernel_set!`, the first block for a build with its own group steps (`own`:
+/// `emit_groups` and `quad_px` from its `dots` module) and the second for the others (`inline`:
+/// the layer loops' own, which the Cortex-M4 counts fewest instructions for). Chosen as the
+/// kernels are compiled, so each build holds only its own code.
+macro_rules! by_groups {
+    (own, { $($own:tt)* }, { $($inline:tt)* }) => {
+        $($own)*
     };
-    (#[$feature:meta]) => {
-        $crate::kernels::group_defaults!(@attrs #[inline] #[$feature]);
-    };
-    (@attrs $(#[$attr:meta])*) => {
-        $(#[$attr])*
-        pub(crate) fn quad_px<const SIGNED: bool>(
-            row: &[u8],
-            input: &[u8],
-            base: usize,
-            taps: $crate::kernels::Taps,
-            bias: &[u8; 4],
-            requant: &[u8; $crate::format::REQUANT_LEN],
-            range: $crate::kernels::OutRange,
-        ) -> Option<[u8; 4]> {
-            let $crate::kernels::Taps { nky, nkx, iw, ic } = taps;
-            let mut acc = [0i32; 4];
-            let mut cells = row.chunks_exact(ic.max(1));
-            for kyi in 0..nky {
-                for (kxi, w) in (0..nkx).zip(cells.by_ref()) {
-                    let at = base.checked_sub((kyi * iw + kxi) * ic)?;
-                    acc = dot4_px::<SIGNED>(acc, w, input.get(at..at + 4 * ic)?);
-                }
-            }
-            Some(acc.map(|a| $crate::kernels::requantize_byte(a, bias, requant, range)))
-        }
-
-        $(#[$attr])*
-        pub(crate) fn emit_groups<const SIGNED: bool>(
-            patch: &[u8],
-            rows: &[u8],
-            outs: &mut [[u8; 4]],
-            biases: &[[[u8; 4]; 4]],
-            requants: &[[[u8; $crate::format::REQUANT_LEN]; 4]],
-            range: $crate::kernels::OutRange,
-        ) {
-            // Split off one group at a time: `chunks_exact(4 * kp)` would divide by that length
-            // on every call (one call per output pixel).
-            let mut left = rows;
-            for ((dst, b), r) in outs.iter_mut().zip(biases).zip(requants) {
-                let Some((group, tail)) = left.split_at_checked(4 * patch.len()) else { return };
-                left = tail;
-                let acc = dot4::<SIGNED>([0; 4], patch, group);
-                for (((d, a), b), r) in dst.iter_mut().zip(acc).zip(b).zip(r) {
-                    *d = $crate::kernels::requantize_byte(a, b, r, range);
-                }
-            }
-        }
+    (inline, { $($own:tt)* }, { $($inline:tt)* }) => {
+        $($inline)*
     };
 }
 
-pub(crate) use group_defaults;
+pub(crate) use by_groups;
 
 /// Lane-wise sum of two sets of four sums (the vector builds' `dot4` and `dot4_px` add their
 /// result to the running sums they are given).

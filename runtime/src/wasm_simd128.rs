@@ -71,8 +71,3 @@ fn dot4_steps<const X_SIGNED: bool, const G_SIGNED: bool>(
         i32x4_extract_lane::<2>(rows23) + i32x4_extract_lane::<3>(rows23),
     ]
 }
-
-/// The layers keep their own group loops (`emit_groups` and `quad_px` are the defaults, unused).
-pub(crate) const OWN_GROUPS: bool = false;
-
-crate::kernels::group_defaults!();

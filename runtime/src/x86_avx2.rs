@@ -8,7 +8,7 @@
 //! portable kernels' bits. The single rows (fewer than four channels) use the portable loop,
 //! which LLVM vectorises with AVX2 by itself.
 //!
-//! The layers call this build's own group steps (`OWN_GROUPS`): `emit_groups` widens a pixel's
+//! The layers call this build's own group steps (`kernel_set!(.., own_groups)`): `emit_groups` widens a pixel's
 //! patch once for all its groups and requantizes four channels at a time in registers
 //! (`store4`), and `quad_px` computes four pixels of a transposed-convolution class with fewer
 //! than four output channels straight from the input. `quantize_plane` quantizes a one-channel
@@ -16,7 +16,7 @@
 //! (`crate::check_kernel_builds` and the unit test below).
 #![allow(unsafe_code)]
 
-use crate::kernels::{OutRange, Taps, add4, cell_words};
+use crate::kernels::{OutRange, add4, cell_words};
 
 use crate::format::REQUANT_LEN;
 use core::arch::x86_64::{
@@ -37,9 +37,6 @@ use core::mem::MaybeUninit;
 /// Transposed convolutions gather a patch: the vector dot product is faster than short ones in
 /// place.
 pub(crate) const IN_PLACE_BELOW_FOUR: bool = false;
-
-/// The layers call this build's own `emit_groups` and `quad_px`.
-pub(crate) const OWN_GROUPS: bool = true;
 
 /// Dot product of activations `x` (u8 or i8) with i8 weights `w` over their common length: the
 /// plain loop, vectorised by LLVM for AVX2.
@@ -95,16 +92,18 @@ fn dot4_steps<const X_SIGNED: bool, const G_SIGNED: bool>(
 #[inline]
 #[target_feature(enable = "avx2")]
 fn rows4(acc: __m256i) -> [i32; 4] {
-    // Pairs added within each half give rows 0, 1 (low half) and 2, 3 (high half).
+    let mut out = [0i32; 4];
+    // SAFETY: a 16-byte unaligned store into a 16-byte array.
+    unsafe { _mm_storeu_si128(out.as_mut_ptr().cast(), row_sums(acc)) };
+    out
+}
+
+/// `rows4` in one register: pairs added within each half leave rows 0, 1 low and 2, 3 high.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn row_sums(acc: __m256i) -> __m128i {
     let pairs = _mm256_hadd_epi32(acc, acc);
-    let mut lo = [0i32; 4];
-    let mut hi = [0i32; 4];
-    // SAFETY: 16-byte unaligned stores into 16-byte arrays.
-    unsafe {
-        _mm_storeu_si128(lo.as_mut_ptr().cast(), _mm256_castsi256_si128(pairs));
-        _mm_storeu_si128(hi.as_mut_ptr().cast(), _mm256_extracti128_si256::<1>(pairs));
-    }
-    [lo[0], lo[1], hi[0], hi[1]]
+    _mm_unpacklo_epi64(_mm256_castsi256_si128(pairs), _mm256_extracti128_si256::<1>(pairs))
 }
 
 /// Longest patch (bytes) that `emit_groups` widens on the stack; longer ones (no layer of the
@@ -174,8 +173,18 @@ pub(crate) fn emit_groups<const SIGNED: bool>(
     }
 }
 
+/// The taps of a transposed-convolution class as `quad_px` reads them: `nky x nkx` cells of `ic`
+/// bytes in an input `iw` pixels wide.
+#[derive(Clone, Copy)]
+pub(crate) struct Taps {
+    pub nky: usize,
+    pub nkx: usize,
+    pub iw: usize,
+    pub ic: usize,
+}
+
 /// The output bytes of four neighbouring pixels of a transposed-convolution class for one
-/// channel (see `crate::kernels::group_defaults`). Cells of 8 bytes (the seed decoder's last
+/// channel, as the portable loop in `crate::kernels::kernel_set` computes them. Cells of 8 bytes (the seed decoder's last
 /// layer) or of whole 16-byte blocks are read straight from the input, 16 bytes at a time against
 /// the tap's weights widened once: with 8-byte cells each block is two pixels (lanes 0-3 and
 /// 4-7), with 16-byte blocks each is one pixel's. The four sums are reduced once after all taps
@@ -307,12 +316,7 @@ unsafe fn groups_dot<const N: usize>(wide: &[u64], rows: *const u8, len: usize) 
         // SAFETY: at most `len / 16` steps of 16 bytes, within group 0's `len`.
         at = unsafe { at.add(16) };
     }
-    acc.map(|a| {
-        // Lanes (2r, 2r + 1) hold row r: pairs added within each half leave rows 0, 1 low and
-        // 2, 3 high.
-        let pairs = _mm256_hadd_epi32(a, a);
-        _mm_unpacklo_epi64(_mm256_castsi256_si128(pairs), _mm256_extracti128_si256::<1>(pairs))
-    })
+    acc.map(|a| row_sums(a))
 }
 
 /// Four channels' output bytes from their sums, requantized as `crate::kernels::requantize`

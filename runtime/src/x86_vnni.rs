@@ -139,8 +139,3 @@ fn spread_dot4<const SIGNED: bool>(words: &[u8], interleaved: &[u8]) -> [i32; 4]
     let ws = rows(wsum);
     [sums[0] - 128 * ws[0], sums[1] - 128 * ws[1], sums[2] - 128 * ws[2], sums[3] - 128 * ws[3]]
 }
-
-/// The layers keep their own group loops (`emit_groups` and `quad_px` are the defaults, unused).
-pub(crate) const OWN_GROUPS: bool = false;
-
-crate::kernels::group_defaults!(#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]);
