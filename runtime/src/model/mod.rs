@@ -14,7 +14,6 @@ mod convert;
 mod metadata;
 mod validate;
 
-pub(crate) use convert::quantize as quantize_value;
 use convert::{dequantize, quantize, quantize_image, to_channel_last, value};
 
 /// The operations a model file can serve.
