@@ -29,7 +29,7 @@ pub(crate) mod vnni {
 /// The layer loops with the DSP extension's dot products (Armv7E-M targets; see `build.rs`).
 #[cfg(bottleneck_arm_dsp)]
 pub(crate) mod arm_dsp {
-    crate::kernels::kernel_set!(dots = crate::arm_dsp);
+    crate::kernels::kernel_set!(dots = crate::arm_dsp, pairs);
 }
 
 /// The build every model runs, when one was chosen ([`use_kernel_build`]): 0 for the fastest,
@@ -227,7 +227,7 @@ impl core::fmt::Display for KernelMismatch {
 /// Bytes of the largest case's tables and tensors in [`check_kernel_builds`].
 const CHECK_WEIGHTS: usize = 8352;
 const CHECK_TENSOR: usize = 1568;
-const CHECK_PATCH: usize = 160;
+const CHECK_PATCH: usize = 6 * 160;
 const CHECK_CHANNELS: usize = 32;
 
 /// Runs every layer shape the exported models use, and odd ones (dot products whose length is

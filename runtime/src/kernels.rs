@@ -191,15 +191,15 @@ pub(crate) fn requant_params(r: &[u8; REQUANT_LEN]) -> (i32, u32) {
     (v as u32 as i32, (v >> 32) as u32)
 }
 
-/// Bytes of patch a layer needs: a receptive field padded to whole words (the largest class's
-/// for a transposed convolution), or a linear layer's input when its length is not whole words
-/// (otherwise the input is read where it is).
+/// Bytes of patch a layer needs: [`PAIRED_PATCHES`] receptive fields padded to whole words (the
+/// largest class's for a transposed convolution), or a linear layer's input when its length is not
+/// whole words (otherwise the input is read where it is).
 pub(crate) fn patch_len(rec: &LayerRecord) -> usize {
     let (kh, kw, ic) = (usize::from(rec.kernel.0), usize::from(rec.kernel.1), usize::from(rec.input.c));
     let s = usize::from(rec.stride).max(1);
     match rec.kind {
-        LayerKind::Conv2d => padded_terms(kh * kw * ic),
-        LayerKind::ConvTranspose2d => padded_terms(kh.div_ceil(s) * kw.div_ceil(s) * ic),
+        LayerKind::Conv2d => PAIRED_PATCHES * padded_terms(kh * kw * ic),
+        LayerKind::ConvTranspose2d => PAIRED_PATCHES * padded_terms(kh.div_ceil(s) * kw.div_ceil(s) * ic),
         LayerKind::Linear if !ic.is_multiple_of(4) => padded_terms(ic),
         _ => 0,
     }
@@ -248,19 +248,25 @@ impl LayerRecord {
 /// too. `kernel_set!(dots = path::to::module, own_groups)` takes `dot`, `Taps`, `emit_groups` (a pixel's
 /// groups of four channels, requantized) and `quad_px` (four pixels of a transposed-convolution
 /// class with fewer than four channels) instead, for a build whose steps span more than one dot
-/// product (x86 AVX2; see [`by_groups`]).
+/// product (x86 AVX2; see [`by_groups`]). `kernel_set!(dots = path::to::module, pairs)` takes
+/// `dot`, `dot4` and `dot4_px` and also `widen_pair` and `emit_pair`, for a build that computes
+/// two output pixels of a convolution at a time (the Cortex-M4 DSP build; see [`by_pairs`]).
 macro_rules! kernel_set {
     ($(#[$feature:meta])?) => {
         $crate::kernels::kernel_set!(@dots $(#[$feature])?);
-        $crate::kernels::kernel_set!(@layers inline $(#[$feature])?);
+        $crate::kernels::kernel_set!(@layers inline single $(#[$feature])?);
     };
     (dots = $($dots:ident)::+, own_groups $(, #[$feature:meta])?) => {
         pub(crate) use $($dots)::+::{IN_PLACE_BELOW_FOUR, Taps, dot, emit_groups, quad_px};
-        $crate::kernels::kernel_set!(@layers own $(#[$feature])?);
+        $crate::kernels::kernel_set!(@layers own single $(#[$feature])?);
+    };
+    (dots = $($dots:ident)::+, pairs $(, #[$feature:meta])?) => {
+        pub(crate) use $($dots)::+::{IN_PLACE_BELOW_FOUR, dot, dot4, dot4_px, emit_pair, widen_pair};
+        $crate::kernels::kernel_set!(@layers inline pairs $(#[$feature])?);
     };
     (dots = $($dots:ident)::+ $(, #[$feature:meta])?) => {
         pub(crate) use $($dots)::+::{IN_PLACE_BELOW_FOUR, dot, dot4, dot4_px};
-        $crate::kernels::kernel_set!(@layers inline $(#[$feature])?);
+        $crate::kernels::kernel_set!(@layers inline single $(#[$feature])?);
     };
     (@dots $(#[$feature:meta])?) => {
         /// Whether transposed convolutions with fewer than four output channels dot each tap's
@@ -310,11 +316,11 @@ macro_rules! kernel_set {
             acc
         }
     };
-    (@layers $groups:ident $(#[$feature:meta])?) => {
+    (@layers $groups:ident $pairs:ident $(#[$feature:meta])?) => {
         use $crate::Error;
         use $crate::format::{LayerKind, LayerRecord, REQUANT_LEN};
         use $crate::format::{class_taps, padded_terms};
-        use $crate::kernels::{OutRange, Weights, copy_run, requantize_byte, zero_run};
+        use $crate::kernels::{OutRange, PAIRED_PATCHES, Weights, copy_run, requantize_byte, zero_run};
 
         /// Requantizes one accumulator with its channel's bias and (multiplier, shift).
         #[inline]
@@ -372,6 +378,29 @@ macro_rules! kernel_set {
             }
         }
 
+        $crate::kernels::by_pairs!($pairs, {
+            /// Emits two output pixels whose patches lie side by side at the start of `patch`
+            /// (`kp` bytes each): widens them into the space after (`widen_pair`), then computes
+            /// both (`emit_pair`). Out of line: one copy for the four places that pair pixels.
+            #[inline(never)]
+            $(#[$feature])?
+            fn pair<const SIGNED: bool>(
+                first: &mut [u8],
+                second: &mut [u8],
+                patch: &mut [u8],
+                kp: usize,
+                rows: &[u8],
+                tables: &Weights<'_>,
+                range: OutRange,
+            ) {
+                let (halves, wide) = patch.split_at_mut((2 * kp).min(patch.len()));
+                let (a, b) = halves.split_at(halves.len() / 2);
+                let wide = wide.get_mut(..4 * kp).unwrap_or_default();
+                widen_pair::<SIGNED>(wide, a, b);
+                emit_pair(first, second, wide, rows, tables, range);
+            }
+        }, {});
+
         /// Runs one weighted layer (`Conv2d`, `ConvTranspose2d` or `Linear`) from `input` to
         /// `output`, using `patch` (at least `patch_len` bytes) as working memory.
         $(#[$feature])?
@@ -383,19 +412,16 @@ macro_rules! kernel_set {
             output: &mut [u8],
             patch: &mut [u8],
         ) -> Result<(), Error> {
-            if in_signed {
-                weighted_impl::<true>(rec, tables, input, output, patch)
-            } else {
-                weighted_impl::<false>(rec, tables, input, output, patch)
-            }
+            weighted_impl(rec, tables, input, in_signed, output, patch)
         }
 
         #[inline]
         $(#[$feature])?
-        fn weighted_impl<const SIGNED: bool>(
+        fn weighted_impl(
             rec: &LayerRecord,
             tables: &Weights<'_>,
             input: &[u8],
+            signed: bool,
             output: &mut [u8],
             patch: &mut [u8],
         ) -> Result<(), Error> {
@@ -414,26 +440,36 @@ macro_rules! kernel_set {
                     let x = input.get(..ic).ok_or(err)?;
                     let out = output.get_mut(..oc).ok_or(err)?;
                     if ic.is_multiple_of(4) {
-                        emit::<SIGNED>(out, x, tables.w, tables, range);
+                        $crate::kernels::as_signed!(signed, emit(out, x, tables.w, tables, range));
                     } else {
                         // Rows are padded to whole words: so is a copy of the input.
                         let (head, pad) = patch.get_mut(..padded_terms(ic)).ok_or(err)?.split_at_mut(ic);
                         head.copy_from_slice(x);
                         pad.fill(0);
-                        emit::<SIGNED>(out, patch.get(..padded_terms(ic)).ok_or(err)?, tables.w, tables, range);
+                        $crate::kernels::as_signed!(signed, emit(out, patch.get(..padded_terms(ic)).ok_or(err)?, tables.w, tables, range));
                     }
                 }
                 LayerKind::Conv2d => {
                     let k = kh * kw * ic;
-                    let patch = patch.get_mut(..padded_terms(k)).ok_or(err)?;
+                    let kp = padded_terms(k);
+                    // Two pixels at a time where the build has a two-pixel step (`emit_pair`) and
+                    // the channels come in whole groups: the first pixel's patch waits in the
+                    // first half of `patch` while the second's is gathered into the second.
+                    let pairs = $crate::kernels::by_pairs!($pairs, { k > 0 && oc > 0 && oc.is_multiple_of(4) }, { false });
+                    let patch = patch.get_mut(..if pairs { PAIRED_PATCHES * kp } else { kp }).ok_or(err)?;
                     // The padding after the receptive field stays zero; the gather writes the rest.
-                    patch.get_mut(k..).unwrap_or_default().fill(0);
+                    patch.get_mut(k..kp).unwrap_or_default().fill(0);
+                    if pairs {
+                        patch.get_mut(kp + k..2 * kp).unwrap_or_default().fill(0);
+                    }
+                    $crate::kernels::by_pairs!($pairs, { let mut pending: Option<&mut [u8]> = None; }, {});
                     let row = kw * ic;
                     for (oy, out_row) in output.chunks_exact_mut(ow * oc).take(oh).enumerate() {
                         // Whether every kernel row of this output row lies inside the input.
                         let rows_inside = oy * s >= pad && oy * s + kh <= ih + pad;
                         for (ox, out_pixel) in out_row.chunks_exact_mut(oc).enumerate() {
-                            let patch_k = patch.get_mut(..k).unwrap_or_default();
+                            let half = $crate::kernels::by_pairs!($pairs, { if pending.is_some() { kp } else { 0 } }, { 0 });
+                            let patch_k = patch.get_mut(half..half + k).unwrap_or_default();
                             if rows_inside && ox * s >= pad && ox * s + kw <= iw + pad {
                                 // Inside the input (most pixels): kernel rows are plain runs.
                                 let base = ((oy * s - pad) * iw + ox * s - pad) * ic;
@@ -453,28 +489,43 @@ macro_rules! kernel_set {
                                         copy_run(prow, from.get(..row).ok_or(err)?);
                                     }
                                 });
-                                emit::<SIGNED>(out_pixel, patch, tables.w, tables, range);
-                                continue;
+                            } else {
+                                // At the border: row by row, zeros where the field overlaps the padding.
+                                for (ky, prow) in patch_k.chunks_exact_mut(row).enumerate() {
+                                    let Some(iy) = (oy * s + ky).checked_sub(pad).filter(|&v| v < ih) else {
+                                        zero_run(prow);
+                                        continue;
+                                    };
+                                    // Valid kernel columns: ix = ox*s + kx - pad in 0..iw.
+                                    let kx0 = pad.saturating_sub(ox * s).min(kw);
+                                    let kx1 = (iw + pad).saturating_sub(ox * s).min(kw).max(kx0);
+                                    let (left, rest) = prow.split_at_mut(kx0 * ic);
+                                    let (mid, right) = rest.split_at_mut((kx1 - kx0) * ic);
+                                    zero_run(left);
+                                    zero_run(right);
+                                    let at = (iy * iw + ox * s + kx0 - pad) * ic;
+                                    copy_run(mid, input.get(at..at + mid.len()).ok_or(err)?);
+                                }
                             }
-                            // At the border: row by row, zeros where the field overlaps the padding.
-                            for (ky, prow) in patch_k.chunks_exact_mut(row).enumerate() {
-                                let Some(iy) = (oy * s + ky).checked_sub(pad).filter(|&v| v < ih) else {
-                                    zero_run(prow);
-                                    continue;
-                                };
-                                // Valid kernel columns: ix = ox*s + kx - pad in 0..iw.
-                                let kx0 = pad.saturating_sub(ox * s).min(kw);
-                                let kx1 = (iw + pad).saturating_sub(ox * s).min(kw).max(kx0);
-                                let (left, rest) = prow.split_at_mut(kx0 * ic);
-                                let (mid, right) = rest.split_at_mut((kx1 - kx0) * ic);
-                                zero_run(left);
-                                zero_run(right);
-                                let at = (iy * iw + ox * s + kx0 - pad) * ic;
-                                copy_run(mid, input.get(at..at + mid.len()).ok_or(err)?);
-                            }
-                            emit::<SIGNED>(out_pixel, patch, tables.w, tables, range);
+                            $crate::kernels::by_pairs!($pairs, {
+                                if !pairs {
+                                    $crate::kernels::as_signed!(signed, emit(out_pixel, patch, tables.w, tables, range));
+                                } else if let Some(first) = pending.take() {
+                                    $crate::kernels::as_signed!(signed, pair(first, out_pixel, patch, kp, tables.w, tables, range));
+                                } else {
+                                    pending = Some(out_pixel);
+                                }
+                            }, {
+                                $crate::kernels::as_signed!(signed, emit(out_pixel, patch, tables.w, tables, range));
+                            });
                         }
                     }
+                    // An odd pixel out: alone, from the first half.
+                    $crate::kernels::by_pairs!($pairs, {
+                        if let Some(first) = pending {
+                            $crate::kernels::as_signed!(signed, emit(first, patch.get(..kp).unwrap_or_default(), tables.w, tables, range));
+                        }
+                    }, {});
                 }
                 LayerKind::ConvTranspose2d => {
                     // Class by class: all output pixels (oy, ox) with (oy + pad, ox + pad) = (ry, rx)
@@ -489,8 +540,15 @@ macro_rules! kernel_set {
                             let nkx = class_taps(kw, s, rx);
                             let k = nky * nkx * ic;
                             let kp = padded_terms(k);
-                            let patch = patch.get_mut(..kp).ok_or(err)?;
-                            patch.get_mut(k..).unwrap_or_default().fill(0);
+                            // Two pixels at a time, as in `Conv2d`.
+                            let pairs = $crate::kernels::by_pairs!($pairs, { k > 0 && oc > 0 && oc.is_multiple_of(4) }, { false });
+                            let patch = patch.get_mut(..if pairs { PAIRED_PATCHES * kp } else { kp }).ok_or(err)?;
+                            patch.get_mut(k..kp).unwrap_or_default().fill(0);
+                            if pairs {
+                                patch.get_mut(kp + k..2 * kp).unwrap_or_default().fill(0);
+                            }
+                            // Where the output of the pixel whose patch waits in the first half is.
+                            $crate::kernels::by_pairs!($pairs, { let mut pending: Option<usize> = None; }, {});
                             let rows = tables.w.get(block..block + oc * kp).ok_or(err)?;
                             block += oc * kp;
                             // The first output row and column of the class.
@@ -523,7 +581,7 @@ macro_rules! kernel_set {
                                                 let taps = Taps { nky, nkx, iw, ic };
                                                 let base = (qy * iw + qx) * ic;
                                                 let row = row.get(..k).unwrap_or_default();
-                                                let q = quad_px::<SIGNED>(row, input, base, taps, b, r, range).ok_or(err)?;
+                                                let q = $crate::kernels::as_signed!(signed, quad_px(row, input, base, taps, b, r, range)).ok_or(err)?;
                                                 for (p, q) in q.into_iter().enumerate() {
                                                     *output.get_mut((oy * ow + ox + p * s) * oc + c).ok_or(err)? = q;
                                                 }
@@ -534,7 +592,7 @@ macro_rules! kernel_set {
                                                 for (t, w) in row.get(..k).unwrap_or_default().chunks_exact(ic).enumerate() {
                                                     let (kyi, kxi) = (t / nkx, t % nkx);
                                                     let at = ((qy - kyi) * iw + qx - kxi) * ic;
-                                                    acc = dot4_px::<SIGNED>(acc, w, input.get(at..at + 4 * ic).ok_or(err)?);
+                                                    acc = $crate::kernels::as_signed!(signed, dot4_px(acc, w, input.get(at..at + 4 * ic).ok_or(err)?));
                                                 }
                                                 for (p, a) in acc.into_iter().enumerate() {
                                                     let at = (oy * ow + ox + p * s) * oc + c;
@@ -548,10 +606,11 @@ macro_rules! kernel_set {
                                     n += 1;
                                     let at = (oy * ow + ox) * oc;
                                     let out_pixel = output.get_mut(at..at + oc).ok_or(err)?;
+                                    let half = $crate::kernels::by_pairs!($pairs, { if pending.is_some() { kp } else { 0 } }, { 0 });
                                     if qy + 1 >= nky && qy < ih && qx + 1 >= nkx && qx < iw && k > 0 {
                                         // Every tap inside the input (most pixels): cell (kyi,
                                         // kxi) is input (qy - kyi, qx - kxi), one run of `ic`.
-                                        let cells = patch.get_mut(..k).unwrap_or_default().chunks_exact_mut(ic);
+                                        let cells = patch.get_mut(half..half + k).unwrap_or_default().chunks_exact_mut(ic);
                                         $crate::kernels::by_groups!($groups, {
                                             // Nested loops: a division per cell is slow on x86.
                                             let mut cells = cells;
@@ -569,7 +628,20 @@ macro_rules! kernel_set {
                                                 copy_run(cell, input.get(at..at + ic).ok_or(err)?);
                                             }
                                         });
-                                        emit::<SIGNED>(out_pixel, patch, rows, tables, range);
+                                        $crate::kernels::by_pairs!($pairs, {
+                                            if !pairs {
+                                                $crate::kernels::as_signed!(signed, emit(out_pixel, patch, rows, tables, range));
+                                            } else if let Some(first) = pending.take() {
+                                                // `first` lies before `at`: split there for both.
+                                                let (before, from) = output.split_at_mut(at);
+                                                let first = before.get_mut(first..first + oc).ok_or(err)?;
+                                                $crate::kernels::as_signed!(signed, pair(first, from.get_mut(..oc).ok_or(err)?, patch, kp, rows, tables, range));
+                                            } else {
+                                                pending = Some(at);
+                                            }
+                                        }, {
+                                            $crate::kernels::as_signed!(signed, emit(out_pixel, patch, rows, tables, range));
+                                        });
                                         continue;
                                     }
                                     if IN_PLACE_BELOW_FOUR && oc < 4 {
@@ -586,17 +658,17 @@ macro_rules! kernel_set {
                                                 for kxi in 0..nkx {
                                                     let Some(ix) = qx.checked_sub(kxi).filter(|&v| v < iw) else { continue };
                                                     let (at, tap) = ((iy * iw + ix) * ic, (kyi * nkx + kxi) * ic);
-                                                    acc += dot::<SIGNED>(
+                                                    acc += $crate::kernels::as_signed!(signed, dot(
                                                         input.get(at..at + ic).ok_or(err)?,
                                                         row.get(tap..tap + ic).ok_or(err)?,
-                                                    );
+                                                    ));
                                                 }
                                             }
                                             store(dst, acc, b, r, range);
                                         }
                                         continue;
                                     }
-                                    let cells = patch.get_mut(..k).unwrap_or_default().chunks_exact_mut((nkx * ic).max(1));
+                                    let cells = patch.get_mut(half..half + k).unwrap_or_default().chunks_exact_mut((nkx * ic).max(1));
                                     for (kyi, prow) in cells.enumerate().take(nky) {
                                         let iy = qy.checked_sub(kyi).filter(|&v| v < ih);
                                         for (kxi, cell) in prow.chunks_exact_mut(ic.max(1)).enumerate() {
@@ -609,9 +681,29 @@ macro_rules! kernel_set {
                                             }
                                         }
                                     }
-                                    emit::<SIGNED>(out_pixel, patch, rows, tables, range);
+                                    $crate::kernels::by_pairs!($pairs, {
+                                        if !pairs {
+                                            $crate::kernels::as_signed!(signed, emit(out_pixel, patch, rows, tables, range));
+                                        } else if let Some(first) = pending.take() {
+                                            // `first` lies before `at`: split there for both.
+                                            let (before, from) = output.split_at_mut(at);
+                                            let first = before.get_mut(first..first + oc).ok_or(err)?;
+                                            $crate::kernels::as_signed!(signed, pair(first, from.get_mut(..oc).ok_or(err)?, patch, kp, rows, tables, range));
+                                        } else {
+                                            pending = Some(at);
+                                        }
+                                    }, {
+                                        $crate::kernels::as_signed!(signed, emit(out_pixel, patch, rows, tables, range));
+                                    });
                                 }
                             }
+                            // An odd pixel out of the class: alone, from the first half.
+                            $crate::kernels::by_pairs!($pairs, {
+                                if let Some(first) = pending {
+                                    let out = output.get_mut(first..first + oc).ok_or(err)?;
+                                    $crate::kernels::as_signed!(signed, emit(out, patch.get(..kp).unwrap_or_default(), rows, tables, range));
+                                }
+                            }, {});
                         }
                     }
                 }
@@ -638,6 +730,36 @@ macro_rules! by_groups {
 }
 
 pub(crate) use by_groups;
+
+/// Expands, inside `kernel_set!`, the first block for a build that computes two output pixels at
+/// a time (`pairs`: `widen_pair` and `emit_pair` from its `dots` module, the Cortex-M4 DSP build)
+/// and the second for the others (`single`).
+macro_rules! by_pairs {
+    (pairs, { $($pairs:tt)* }, { $($single:tt)* }) => {
+        $($pairs)*
+    };
+    (single, { $($pairs:tt)* }, { $($single:tt)* }) => {
+        $($single)*
+    };
+}
+
+pub(crate) use by_pairs;
+
+/// `f::<true>(args)` for signed activations, else `f::<false>(args)`: the layer loops are
+/// compiled once and only the dot-product steps twice (once per input type), which keeps the
+/// Cortex-M4 firmware within its flash budget.
+macro_rules! as_signed {
+    ($signed:expr, $f:ident($($arg:expr),* $(,)?)) => {
+        if $signed { $f::<true>($($arg),*) } else { $f::<false>($($arg),*) }
+    };
+}
+
+pub(crate) use as_signed;
+
+/// Patches of a layer's receptive field that the kernels' working memory holds: two gathered
+/// side by side and, after them, their widened pair (four patches' bytes) for a build that
+/// computes two output pixels at a time (`by_pairs`). [`patch_len`] sizes every build's so.
+pub(crate) const PAIRED_PATCHES: usize = 6;
 
 /// Lane-wise sum of two sets of four sums (the vector builds' `dot4` and `dot4_px` add their
 /// result to the running sums they are given).
