@@ -218,7 +218,14 @@ pub(crate) fn widen_pair<const SIGNED: bool>(wide: &mut [u8], a: &[u8], b: &[u8]
 /// widenings and 4 activation loads, against 16 instructions more for one pixel at a time. The
 /// sums start from the channels' biases (the same i32 sums: every partial sum is in range).
 #[inline]
-pub(crate) fn emit_pair(first: &mut [u8], second: &mut [u8], wide: &[u8], rows: &[u8], tables: &Weights<'_>, range: OutRange) {
+pub(crate) fn emit_pair(
+    first: &mut [u8],
+    second: &mut [u8],
+    wide: &[u8],
+    rows: &[u8],
+    tables: &Weights<'_>,
+    range: OutRange,
+) {
     let kp = wide.len() / 4;
     if kp == 0 || !kp.is_multiple_of(4) {
         // Callers pass whole words; anything else is a bug, answered without reading.
@@ -278,6 +285,16 @@ pub(crate) fn emit_pair(first: &mut [u8], second: &mut [u8], wide: &[u8], rows: 
         [o0[0], o1[0]] = requantize_two(a00, a10, r0, range, bits);
         [o0[1], o1[1]] = requantize_two(a01, a11, r1, range, bits);
     }
+}
+
+/// Four sums of one channel (a transposed convolution's four neighbouring pixels, `dot4_px`)
+/// plus its bias, requantized as `kernels::requantize_byte` does, through [`requantize_two`].
+#[inline]
+pub(crate) fn requantize_four(acc: [i32; 4], bias: &[u8; 4], requant: &[u8; REQUANT_LEN], range: OutRange) -> [u8; 4] {
+    let bits = saturating_bits(range);
+    let [a, b, c, d] = acc.map(|a| a.wrapping_add(i32::from_le_bytes(*bias)));
+    let ([q0, q1], [q2, q3]) = (requantize_two(a, b, requant, range, bits), requantize_two(c, d, requant, range, bits));
+    [q0, q1, q2, q3]
 }
 
 /// How [`requantize_two`] clamps to the output range: 8 for 0..=255 and 7 for 0..=127 (a ReLU

@@ -235,7 +235,7 @@ const CHECK_CHANNELS: usize = 32;
 /// through every kernel build this CPU can run (VNNI and AVX2 on x86-64, DSP on Armv7E-M) and
 /// through the portable build, and compares the output bytes. The weights are random bytes, row
 /// padding included (which the kernels multiply by zeros). Returns the number of (layer,
-/// build) pairs compared: 0 where only the portable build exists. Allocation-free (about 14 KiB
+/// build) pairs compared: 0 where only the portable build exists. Allocation-free (about 16 KiB
 /// of stack), so the firmware runs it at start-up.
 ///
 /// # Errors

@@ -249,7 +249,7 @@ impl LayerRecord {
 /// groups of four channels, requantized) and `quad_px` (four pixels of a transposed-convolution
 /// class with fewer than four channels) instead, for a build whose steps span more than one dot
 /// product (x86 AVX2; see [`by_groups`]). `kernel_set!(dots = path::to::module, pairs)` takes
-/// `dot`, `dot4` and `dot4_px` and also `widen_pair` and `emit_pair`, for a build that computes
+/// `dot`, `dot4` and `dot4_px` and also `widen_pair`, `emit_pair` and `requantize_four`, for a build that computes
 /// two output pixels of a convolution at a time (the Cortex-M4 DSP build; see [`by_pairs`]).
 macro_rules! kernel_set {
     ($(#[$feature:meta])?) => {
@@ -261,7 +261,7 @@ macro_rules! kernel_set {
         $crate::kernels::kernel_set!(@layers own single $(#[$feature])?);
     };
     (dots = $($dots:ident)::+, pairs $(, #[$feature:meta])?) => {
-        pub(crate) use $($dots)::+::{IN_PLACE_BELOW_FOUR, dot, dot4, dot4_px, emit_pair, widen_pair};
+        pub(crate) use $($dots)::+::{IN_PLACE_BELOW_FOUR, dot, dot4, dot4_px, emit_pair, requantize_four, widen_pair};
         $crate::kernels::kernel_set!(@layers inline pairs $(#[$feature])?);
     };
     (dots = $($dots:ident)::+ $(, #[$feature:meta])?) => {
@@ -594,10 +594,17 @@ macro_rules! kernel_set {
                                                     let at = ((qy - kyi) * iw + qx - kxi) * ic;
                                                     acc = $crate::kernels::as_signed!(signed, dot4_px(acc, w, input.get(at..at + 4 * ic).ok_or(err)?));
                                                 }
-                                                for (p, a) in acc.into_iter().enumerate() {
-                                                    let at = (oy * ow + ox + p * s) * oc + c;
-                                                    store(output.get_mut(at).ok_or(err)?, a, b, r, range);
-                                                }
+                                                $crate::kernels::by_pairs!($pairs, {
+                                                    let q = requantize_four(acc, b, r, range);
+                                                    for (p, q) in q.into_iter().enumerate() {
+                                                        *output.get_mut((oy * ow + ox + p * s) * oc + c).ok_or(err)? = q;
+                                                    }
+                                                }, {
+                                                    for (p, a) in acc.into_iter().enumerate() {
+                                                        let at = (oy * ow + ox + p * s) * oc + c;
+                                                        store(output.get_mut(at).ok_or(err)?, a, b, r, range);
+                                                    }
+                                                });
                                             });
                                         }
                                         n += 4;
