@@ -412,19 +412,35 @@ macro_rules! kernel_set {
             output: &mut [u8],
             patch: &mut [u8],
         ) -> Result<(), Error> {
-            weighted_impl(rec, tables, input, in_signed, output, patch)
+            // The DSP build compiles the layer loops once and picks each dot-product step's
+            // input type as it calls it (`as_signed!`), which keeps the firmware within its flash
+            // budget; the others compile them per input type, the choice folded away.
+            $crate::kernels::by_pairs!($pairs, {
+                weighted_impl::<false>(rec, tables, input, in_signed, output, patch)
+            }, {
+                if in_signed {
+                    weighted_impl::<true>(rec, tables, input, true, output, patch)
+                } else {
+                    weighted_impl::<false>(rec, tables, input, false, output, patch)
+                }
+            })
         }
 
         #[inline]
         $(#[$feature])?
-        fn weighted_impl(
+        fn weighted_impl<const SIGNED: bool>(
             rec: &LayerRecord,
             tables: &Weights<'_>,
             input: &[u8],
-            signed: bool,
+            in_signed: bool,
             output: &mut [u8],
             patch: &mut [u8],
         ) -> Result<(), Error> {
+            // Whether the input bytes are i8: known at compile time except in the DSP build.
+            let signed = $crate::kernels::by_pairs!($pairs, { in_signed }, {{
+                debug_assert_eq!(in_signed, SIGNED);
+                SIGNED
+            }});
             let err = Error::BadShape { layer: 0 };
             let (ic, ih, iw) = (usize::from(rec.input.c), usize::from(rec.input.h), usize::from(rec.input.w));
             let (oc, oh, ow) = (usize::from(rec.output.c), usize::from(rec.output.h), usize::from(rec.output.w));
@@ -752,9 +768,10 @@ macro_rules! by_pairs {
 
 pub(crate) use by_pairs;
 
-/// `f::<true>(args)` for signed activations, else `f::<false>(args)`: the layer loops are
-/// compiled once and only the dot-product steps twice (once per input type), which keeps the
-/// Cortex-M4 firmware within its flash budget.
+/// `f::<true>(args)` for signed activations, else `f::<false>(args)`. In the DSP build the layer
+/// loops are compiled once and only the dot-product steps twice (once per input type), which
+/// keeps the Cortex-M4 firmware within its flash budget; elsewhere `$signed` is a constant and
+/// the other branch is folded away.
 macro_rules! as_signed {
     ($signed:expr, $f:ident($($arg:expr),* $(,)?)) => {
         if $signed { $f::<true>($($arg),*) } else { $f::<false>($($arg),*) }
