@@ -243,41 +243,62 @@ pub(crate) fn emit_pair(
         let ([b0, b1], [r0, r1]) = (b.as_chunks::<4>().0, r.as_chunks::<REQUANT_LEN>().0) else { return };
         let (mut a00, mut a01) = (i32::from_le_bytes(*b0), i32::from_le_bytes(*b1));
         let (mut a10, mut a11) = (a00, a01);
-        // SAFETY: the loop runs kp / 4 >= 1 times. `p` steps 16 bytes from `wide`'s start to
-        // `end` = start + 4 kp <= wide.len(), reading the four words of each step. `g` starts at
+        // One step: two channels' weight words and two pixels' activation words (16 MACs).
+        macro_rules! step {
+            () => {
+                concat!(
+                    "ldr {w1l}, [{g}, #4]\n",
+                    "ldr {w0l}, [{g}], #16\n",
+                    "sxtb16 {w0h}, {w0l}, ror #8\n",
+                    "sxtb16 {w0l}, {w0l}\n",
+                    "sxtb16 {w1h}, {w1l}, ror #8\n",
+                    "sxtb16 {w1l}, {w1l}\n",
+                    "ldr {x}, [{p}], #4\n",
+                    "smlad {a00}, {x}, {w0l}, {a00}\n",
+                    "smlad {a01}, {x}, {w1l}, {a01}\n",
+                    "ldr {x}, [{p}], #4\n",
+                    "smlad {a10}, {x}, {w0l}, {a10}\n",
+                    "smlad {a11}, {x}, {w1l}, {a11}\n",
+                    "ldr {x}, [{p}], #4\n",
+                    "smlad {a00}, {x}, {w0h}, {a00}\n",
+                    "smlad {a01}, {x}, {w1h}, {a01}\n",
+                    "ldr {x}, [{p}], #4\n",
+                    "smlad {a10}, {x}, {w0h}, {a10}\n",
+                    "smlad {a11}, {x}, {w1h}, {a11}",
+                )
+            };
+        }
+        // The loop of `steps` steps per pass (`end` is a whole number of passes away).
+        macro_rules! pass {
+            ($($steps:expr),+) => {
+                asm!(
+                    "2:",
+                    $($steps,)+
+                    "cmp {p}, {end}",
+                    "bne 2b",
+                    g = inout(reg) g, p = inout(reg) wide.as_ptr() => _, end = in(reg) end,
+                    a00 = inout(reg) a00, a01 = inout(reg) a01, a10 = inout(reg) a10, a11 = inout(reg) a11,
+                    w0l = out(reg) _, w0h = out(reg) _, w1l = out(reg) _, w1h = out(reg) _, x = out(reg) _,
+                    options(readonly, nostack),
+                )
+            };
+        }
+        // SAFETY: the loop runs kp / 4 >= 1 steps, two per pass when kp / 4 is even (then `end`
+        // is a whole number of passes away). `p` steps 16 bytes from `wide`'s start to `end` =
+        // start + 4 kp <= wide.len(), reading the four words of each step. `g` starts at
         // c / 2 * 4 kp + c % 2 * 8 in `rows` and steps 16 bytes too, reading words at g and
         // g + 4: the last read ends at c / 2 * 4 kp + c % 2 * 8 + 16 (kp / 4 - 1) + 8 <=
         // (c / 2 + 1) * 4 kp <= rows.len() (c < `pairs`). Unaligned word loads, which Armv7E-M
         // performs on normal memory. The block writes only its register operands; `smlad` may
         // set the sticky Q flag, so flags are not declared preserved.
         unsafe {
-            asm!(
-                "2:",
-                "ldr {w1l}, [{g}, #4]",
-                "ldr {w0l}, [{g}], #16",
-                "sxtb16 {w0h}, {w0l}, ror #8",
-                "sxtb16 {w0l}, {w0l}",
-                "sxtb16 {w1h}, {w1l}, ror #8",
-                "sxtb16 {w1l}, {w1l}",
-                "ldr {x}, [{p}], #4",
-                "smlad {a00}, {x}, {w0l}, {a00}",
-                "smlad {a01}, {x}, {w1l}, {a01}",
-                "ldr {x}, [{p}], #4",
-                "smlad {a10}, {x}, {w0l}, {a10}",
-                "smlad {a11}, {x}, {w1l}, {a11}",
-                "ldr {x}, [{p}], #4",
-                "smlad {a00}, {x}, {w0h}, {a00}",
-                "smlad {a01}, {x}, {w1h}, {a01}",
-                "ldr {x}, [{p}], #4",
-                "smlad {a10}, {x}, {w0h}, {a10}",
-                "smlad {a11}, {x}, {w1h}, {a11}",
-                "cmp {p}, {end}",
-                "bne 2b",
-                g = inout(reg) g, p = inout(reg) wide.as_ptr() => _, end = in(reg) end,
-                a00 = inout(reg) a00, a01 = inout(reg) a01, a10 = inout(reg) a10, a11 = inout(reg) a11,
-                w0l = out(reg) _, w0h = out(reg) _, w1l = out(reg) _, w1h = out(reg) _, x = out(reg) _,
-                options(readonly, nostack),
-            );
+            // Two steps per pass where they divide the patch: one compare and branch less per
+            // 32 MACs.
+            if kp.is_multiple_of(8) {
+                pass!(step!(), step!());
+            } else {
+                pass!(step!());
+            }
         }
         // `g` ended 4 kp past where it started: the next pair starts 8 bytes after that start
         // (the group's other half) or at the next group.
