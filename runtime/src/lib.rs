@@ -35,6 +35,7 @@ pub mod check;
 mod dispatch;
 mod error;
 pub mod format;
+mod kernel_set;
 mod kernels;
 mod model;
 mod sample;
