@@ -273,8 +273,14 @@ pub fn check_kernel_builds() -> Result<usize, KernelMismatch> {
             let mut r = Rng::new(case as u64 * 2 + u64::from(signed_input));
             let rec = LayerRecord {
                 kind,
-                // u8 inputs come after a ReLU; i8 ones feed signed outputs.
-                flags: if signed_input { LAYER_SIGNED } else { LAYER_RELU },
+                // u8 inputs come after a ReLU; i8 ones feed signed outputs (-127..=127), and on
+                // odd cases signed outputs with a ReLU (0..=127): each output range the kernels'
+                // saturating requantization distinguishes.
+                flags: match (signed_input, case % 2) {
+                    (false, _) => LAYER_RELU,
+                    (true, 0) => LAYER_SIGNED,
+                    (true, _) => LAYER_SIGNED | LAYER_RELU,
+                },
                 kernel: (k, k),
                 stride: s,
                 padding: p,
