@@ -1,5 +1,5 @@
-//! `bottleneck explore RUN_DIR`: the codes mapped by PCA and t-SNE, interpolations, per-class
-//! tables, the architecture table.
+//! `bottleneck explore RUN_DIR`: the codes mapped by PCA and t-SNE, their linear probe,
+//! interpolations, per-class tables, the architecture table.
 
 use std::path::PathBuf;
 
@@ -11,7 +11,9 @@ use crate::run_dir::RunDir;
 
 /// What a trained model learned: the codes of test images (explore/codes.csv) on their first two
 /// principal components (figures/pca.png, pca-variance.png) and by t-SNE (figures/tsne.png),
-/// coloured by class; decodings of the line between two test images' codes and of the square
+/// coloured by class; a linear probe, the held-out accuracy of a linear classifier (softmax
+/// regression) on the codes over 5 stratified folds (explore/summary.toml), the usual measure of
+/// how much of the class a representation holds; decodings of the line between two test images' codes and of the square
 /// between four (figures/interpolation.png, traversal.png); for classifiers, precision, recall
 /// and F1 per class (explore/classification.md) and the confusion matrix (figures/confusion.png);
 /// the architecture table (explore/architecture.md).
@@ -59,6 +61,9 @@ impl ExploreCmd {
         }
         if let (Some(t), Some(s)) = (e.trustworthiness, e.tsne_seconds) {
             println!("t-SNE: {s:.1} s, trustworthiness {t:.3} (10 neighbours)");
+        }
+        if let Some(p) = e.linear_probe {
+            println!("linear probe: {:.2}% held-out accuracy of a linear classifier on the codes (5 folds)", 100.0 * p);
         }
         if let Some(a) = e.accuracy {
             println!("test accuracy: {:.2}%", 100.0 * a);

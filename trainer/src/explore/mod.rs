@@ -7,6 +7,7 @@
 pub mod architecture;
 pub mod classes;
 pub mod pca;
+pub mod probe;
 pub mod tsne;
 
 use std::fmt::Write as _;
@@ -25,6 +26,9 @@ use crate::plot::scatter::{Axes, Coloring, scatter};
 use crate::run_dir::RunDir;
 use crate::util::atomic_write_bytes;
 pub use tsne::TsneOptions;
+
+/// Folds of the linear probe's cross-validation.
+const PROBE_FOLDS: usize = 5;
 
 /// What to explore.
 #[derive(Debug, Clone)]
@@ -54,6 +58,8 @@ pub struct Explored {
     pub pca_two: Option<f64>,
     /// Trustworthiness of the t-SNE map (10 neighbours), on at most 2,000 codes.
     pub trustworthiness: Option<f64>,
+    /// Held-out accuracy of a linear classifier on the codes (5-fold, `probe::linear_probe`).
+    pub linear_probe: Option<f64>,
     /// Seconds t-SNE took.
     pub tsne_seconds: Option<f64>,
     /// Test accuracy of a classifier.
@@ -104,6 +110,7 @@ pub fn explore(
     for (key, v) in [
         ("pca_two_components", out.pca_two),
         ("trustworthiness", out.trustworthiness),
+        ("linear_probe", out.linear_probe),
         ("tsne_seconds", out.tsne_seconds),
         ("test_accuracy", out.accuracy),
     ] {
@@ -160,6 +167,7 @@ fn codes(
     }
     write(&dir.join("pca.csv"), &table, &mut out.files)?;
     let labels: Vec<u8> = set.labels.clone();
+    out.linear_probe = probe::linear_probe(&codes, dim, &labels, names.len(), PROBE_FOLDS);
     if dim >= 2 {
         let p = pca.project(&codes, 2);
         let pts: Vec<(f64, f64)> = p.chunks(2).map(|c| (c[0], c[1])).collect();
