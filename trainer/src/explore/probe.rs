@@ -148,12 +148,11 @@ mod tests {
         let centres = [[3.0, 0.0, 0.0], [0.0, 3.0, 0.0], [0.0, 0.0, 3.0]];
         let (mut codes, mut labels) = (Vec::new(), Vec::new());
         for i in 0..n {
-            let c = i % 3;
-            for d in 0..3 {
-                codes.push(centres[c][d] + spread * rng.normal());
+            for &v in &centres[i % 3] {
+                codes.push(v + spread * rng.normal());
             }
             codes.push(rng.normal());
-            labels.push(c as u8);
+            labels.push((i % 3) as u8);
         }
         (codes, labels)
     }
