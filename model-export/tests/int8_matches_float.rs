@@ -202,8 +202,9 @@ fn scratch_sizes_are_tight_and_checked() {
     let q = quantize(&m, &images(20, 1)).unwrap();
     let rt = Rt::parse(&q.bytes).unwrap();
     // Encoder: input 784 in buffer A, then 8x14x14 in B, 16x7x7 in A, 32x3x3 in B, ...; plus the
-    // largest receptive field gathered (conv3: 3x3x16).
-    assert_eq!(rt.scratch_len(Entry::Encode), 1568 + 784 + 144);
+    // working memory of the largest receptive field gathered (conv3: 3x3x16): two patches and
+    // their widened pair, six patches' bytes (docs/runtime-format.md).
+    assert_eq!(rt.scratch_len(Entry::Encode), 1568 + 784 + 6 * 144);
     let x = images(1, 3).remove(0);
     let mut small = vec![0u8; rt.scratch_len(Entry::Encode) - 1];
     let mut code = vec![0f32; m.latent];
