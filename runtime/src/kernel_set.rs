@@ -403,44 +403,9 @@ macro_rules! kernel_set {
                                     let at = (oy * ow + ox) * oc;
                                     let out_pixel = output.get_mut(at..at + oc).ok_or(err)?;
                                     let half = $crate::kernels::by_pairs!($pairs, { if pending.is_some() { kp } else { 0 } }, { 0 });
-                                    if qy + 1 >= nky && qy < ih && qx + 1 >= nkx && qx < iw && k > 0 {
-                                        // Every tap inside the input (most pixels): cell (kyi,
-                                        // kxi) is input (qy - kyi, qx - kxi), one run of `ic`.
-                                        let cells = patch.get_mut(half..half + k).unwrap_or_default().chunks_exact_mut(ic);
-                                        $crate::kernels::by_groups!($groups, {
-                                            // Nested loops: a division per cell is slow on x86.
-                                            let mut cells = cells;
-                                            for kyi in 0..nky {
-                                                for (kxi, cell) in (0..nkx).zip(cells.by_ref()) {
-                                                    let at = ((qy - kyi) * iw + qx - kxi) * ic;
-                                                    copy_run(cell, input.get(at..at + ic).ok_or(err)?);
-                                                }
-                                            }
-                                        }, {
-                                            // One instruction on the Cortex-M4: fewer than the loops.
-                                            for (t, cell) in cells.enumerate() {
-                                                let (kyi, kxi) = (t / nkx, t % nkx);
-                                                let at = ((qy - kyi) * iw + qx - kxi) * ic;
-                                                copy_run(cell, input.get(at..at + ic).ok_or(err)?);
-                                            }
-                                        });
-                                        $crate::kernels::by_pairs!($pairs, {
-                                            if !pairs {
-                                                $crate::kernels::as_signed!(signed, emit(out_pixel, patch, rows, tables, range));
-                                            } else if let Some(first) = pending.take() {
-                                                // `first` lies before `at`: split there for both.
-                                                let (before, from) = output.split_at_mut(at);
-                                                let first = before.get_mut(first..first + oc).ok_or(err)?;
-                                                $crate::kernels::as_signed!(signed, pair(first, from.get_mut(..oc).ok_or(err)?, patch, kp, rows, tables, range));
-                                            } else {
-                                                pending = Some(at);
-                                            }
-                                        }, {
-                                            $crate::kernels::as_signed!(signed, emit(out_pixel, patch, rows, tables, range));
-                                        });
-                                        continue;
-                                    }
-                                    if IN_PLACE_BELOW_FOUR && oc < 4 {
+                                    // Whether every tap lies inside the input (most pixels).
+                                    let inside = qy + 1 >= nky && qy < ih && qx + 1 >= nkx && qx < iw && k > 0;
+                                    if !inside && IN_PLACE_BELOW_FOUR && oc < 4 {
                                         // Fewer than four channels share no patch: each tap's
                                         // cell is dotted where it lies in the input, and taps
                                         // outside it are skipped (they would add zero).
@@ -464,16 +429,39 @@ macro_rules! kernel_set {
                                         }
                                         continue;
                                     }
-                                    let cells = patch.get_mut(half..half + k).unwrap_or_default().chunks_exact_mut((nkx * ic).max(1));
-                                    for (kyi, prow) in cells.enumerate().take(nky) {
-                                        let iy = qy.checked_sub(kyi).filter(|&v| v < ih);
-                                        for (kxi, cell) in prow.chunks_exact_mut(ic.max(1)).enumerate() {
-                                            match (iy, qx.checked_sub(kxi).filter(|&v| v < iw)) {
-                                                (Some(iy), Some(ix)) => {
-                                                    let at = (iy * iw + ix) * ic;
+                                    if inside {
+                                        // Cell (kyi, kxi) is input (qy - kyi, qx - kxi), one run of `ic`.
+                                        let cells = patch.get_mut(half..half + k).unwrap_or_default().chunks_exact_mut(ic);
+                                        $crate::kernels::by_groups!($groups, {
+                                            // Nested loops: a division per cell is slow on x86.
+                                            let mut cells = cells;
+                                            for kyi in 0..nky {
+                                                for (kxi, cell) in (0..nkx).zip(cells.by_ref()) {
+                                                    let at = ((qy - kyi) * iw + qx - kxi) * ic;
                                                     copy_run(cell, input.get(at..at + ic).ok_or(err)?);
                                                 }
-                                                _ => zero_run(cell),
+                                            }
+                                        }, {
+                                            // One instruction on the Cortex-M4: fewer than the loops.
+                                            for (t, cell) in cells.enumerate() {
+                                                let (kyi, kxi) = (t / nkx, t % nkx);
+                                                let at = ((qy - kyi) * iw + qx - kxi) * ic;
+                                                copy_run(cell, input.get(at..at + ic).ok_or(err)?);
+                                            }
+                                        });
+                                    } else {
+                                        // At the border: zeros for the taps outside the input.
+                                        let cells = patch.get_mut(half..half + k).unwrap_or_default().chunks_exact_mut((nkx * ic).max(1));
+                                        for (kyi, prow) in cells.enumerate().take(nky) {
+                                            let iy = qy.checked_sub(kyi).filter(|&v| v < ih);
+                                            for (kxi, cell) in prow.chunks_exact_mut(ic.max(1)).enumerate() {
+                                                match (iy, qx.checked_sub(kxi).filter(|&v| v < iw)) {
+                                                    (Some(iy), Some(ix)) => {
+                                                        let at = (iy * iw + ix) * ic;
+                                                        copy_run(cell, input.get(at..at + ic).ok_or(err)?);
+                                                    }
+                                                    _ => zero_run(cell),
+                                                }
                                             }
                                         }
                                     }
