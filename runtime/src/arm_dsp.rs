@@ -308,6 +308,157 @@ pub(crate) fn emit_pair(
     }
 }
 
+/// A convolution layer that [`emit_words4`] computes, its tables checked once against its
+/// channel count (the fields are private: only [`Words4::new`] makes one).
+#[derive(Clone, Copy)]
+pub(crate) struct Words4<'a> {
+    rows: &'a [u8],
+    bias: &'a [u8],
+    requant: &'a [u8],
+    oc: usize,
+}
+
+impl<'a> Words4<'a> {
+    /// The layer, when `emit_words4` computes it: whole groups of four channels of 16-byte rows
+    /// (`rows`, `format::packed_at`), a bias and requantization record per channel, every shift
+    /// above 32 (the high-word requantization) and u8 outputs (`USAT #8`). Otherwise `None` and
+    /// the general loops run. (A ReLU layer with i8 outputs would take `USAT #7`: left out, as no
+    /// exported first layer has one, to keep the firmware within its flash.)
+    pub(crate) fn new(rows: &'a [u8], tables: &Weights<'a>, oc: usize, range: OutRange) -> Option<Self> {
+        let (bias, requant) = (tables.bias.get(..4 * oc)?, tables.requant.get(..REQUANT_LEN * oc)?);
+        let high = requant.as_chunks::<REQUANT_LEN>().0.iter().all(|r| requant_params(r).1 > 32);
+        let fits = oc > 0 && oc.is_multiple_of(4) && rows.len() >= 16 * oc;
+        (fits && high && saturating_bits(range) == 8).then_some(Self { rows, bias, requant, oc })
+    }
+}
+
+/// One output pixel of a convolution whose patch is four words (16 terms: a 4x4 kernel over one
+/// channel, the encoder's first layer), every channel: the words at `src`, `src + stride`,
+/// `src + 2 stride` and `src + 3 stride` (u8 or i8 activations, `signed`) widened once into
+/// 16-bit lanes on the stack, then one `asm!` loop over the channels, two per pass: their
+/// biases, four weight words each widened and sixteen `SMLAD`s, and the requantization
+/// (`SMMUL`, two shifts, `USAT`) with the output bytes stored, its state in registers. The
+/// two-pixel step spent more on gathering, widening and bookkeeping per pixel than on the 16
+/// terms. An `out` of another length than the layer's channels, or a `src` too short for the
+/// four words, writes nothing (callers pass them right).
+#[inline]
+pub(crate) fn emit_words4(layer: Words4<'_>, out: &mut [u8], src: &[u8], stride: usize, signed: bool) {
+    let Words4 { rows, bias, requant, oc } = layer;
+    if out.len() != oc || src.len() < 3 * stride + 4 {
+        return;
+    }
+    let mut wide = [0u32; 8];
+    for (r, w) in wide.as_chunks_mut::<2>().0.iter_mut().enumerate() {
+        // SAFETY: r * stride + 4 <= 3 * stride + 4 <= src.len(): a 4-byte unaligned read.
+        let x = unsafe { src.as_ptr().add(r * stride).cast::<[u8; 4]>().read_unaligned() };
+        let (lo, hi) = if signed { widen_x::<true>(x) } else { widen_x::<false>(x) };
+        *w = [lo, hi];
+    }
+    // Channel c's word j is at 64 (c / 4) + 16 j + 4 (c % 4) in `rows` (`format::packed_at`
+    // with 16-byte rows): a pass takes a group, channels c and c + 1 and then c + 2 and c + 3
+    // (each activation lane pair loaded once for two channels), and steps 64 bytes. The
+    // requantization: the product's high word, shifted by shift - 33, then (v + 1) >> 1
+    // saturated to 0..=255.
+    // One weight word of channels c and c + 1 (at `g` + $g and + $g + 4) against the patch
+    // word whose lane pairs are at `wp` + $x and + $x + 4.
+    macro_rules! word {
+        ($g:literal, $g4:literal, $x:literal, $x4:literal) => {
+            concat!(
+                "ldr {w0}, [{g}, #",
+                $g,
+                "]\n",
+                "ldr {w1}, [{g}, #",
+                $g4,
+                "]\n",
+                "ldr {x}, [{wp}, #",
+                $x,
+                "]\n",
+                "sxtb16 {t}, {w0}\n",
+                "smlad {a0}, {x}, {t}, {a0}\n",
+                "sxtb16 {t}, {w1}\n",
+                "smlad {a1}, {x}, {t}, {a1}\n",
+                "ldr {x}, [{wp}, #",
+                $x4,
+                "]\n",
+                "sxtb16 {t}, {w0}, ror #8\n",
+                "smlad {a0}, {x}, {t}, {a0}\n",
+                "sxtb16 {t}, {w1}, ror #8\n",
+                "smlad {a1}, {x}, {t}, {a1}",
+            )
+        };
+    }
+    // The bias of a channel is its sum's start; after its 16 terms, its output byte.
+    macro_rules! requantize {
+        ($a:literal) => {
+            concat!(
+                "ldr {t}, [{rq}, #4]\n",
+                "ldr {w0}, [{rq}], #8\n",
+                "smmul {",
+                $a,
+                "}, {",
+                $a,
+                "}, {w0}\n",
+                "sub {t}, {t}, #33\n",
+                "asr {",
+                $a,
+                "}, {",
+                $a,
+                "}, {t}\n",
+                "add {",
+                $a,
+                "}, {",
+                $a,
+                "}, #1\n",
+                "usat {",
+                $a,
+                "}, #8, {",
+                $a,
+                "}, asr #1\n",
+                "strb {",
+                $a,
+                "}, [{out}], #1",
+            )
+        };
+    }
+    // SAFETY: the loop runs oc / 4 passes (oc > 0, a multiple of 4: `Words4::new`). The pass
+    // for group c / 4 reads `rows` at 64 (c / 4) + {0, 4, ..., 60} + 4 <= 16 oc <= rows.len(),
+    // bias words c .. c + 4 (4c + 16 <= bias.len() = 4 oc), requant records c .. c + 4
+    // (8c + 32 <= requant.len() = 8 oc) and the eight words of `wide`, and writes `out[c]` ..
+    // `out[c + 3]` (c + 3 < oc = out.len()). Unaligned word loads (no `ldrd`, which would need
+    // alignment), which Armv7E-M performs on normal memory. The block writes only `out` and its
+    // register operands; `smlad` and `usat` may set the sticky Q flag, so flags are not
+    // declared preserved.
+    unsafe {
+        asm!(
+            "2:",
+            "ldr {a0}, [{bp}], #4",
+            "ldr {a1}, [{bp}], #4",
+            word!("0", "4", "0", "4"),
+            word!("16", "20", "8", "12"),
+            word!("32", "36", "16", "20"),
+            word!("48", "52", "24", "28"),
+            requantize!("a0"),
+            requantize!("a1"),
+            "ldr {a0}, [{bp}], #4",
+            "ldr {a1}, [{bp}], #4",
+            word!("8", "12", "0", "4"),
+            word!("24", "28", "8", "12"),
+            word!("40", "44", "16", "20"),
+            word!("56", "60", "24", "28"),
+            requantize!("a0"),
+            requantize!("a1"),
+            "add {g}, {g}, #64",
+            "subs {k}, {k}, #4",
+            "bne 2b",
+            g = inout(reg) rows.as_ptr() => _, bp = inout(reg) bias.as_ptr() => _,
+            rq = inout(reg) requant.as_ptr() => _, out = inout(reg) out.as_mut_ptr() => _,
+            k = inout(reg) oc => _, wp = in(reg) wide.as_ptr(),
+            a0 = out(reg) _, a1 = out(reg) _, w0 = out(reg) _, w1 = out(reg) _, t = out(reg) _, x = out(reg) _,
+            options(nostack),
+        );
+    }
+}
+
 /// Four sums of one channel (a transposed convolution's four neighbouring pixels, `dot4_px`)
 /// plus its bias, requantized as `kernels::requantize_byte` does, through [`requantize_two`].
 #[inline]

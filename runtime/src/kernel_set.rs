@@ -34,7 +34,7 @@ macro_rules! kernel_set {
         $crate::kernels::kernel_set!(@layers own single $(#[$feature])?);
     };
     (dots = $($dots:ident)::+, pairs $(, #[$feature:meta])?) => {
-        pub(crate) use $($dots)::+::{IN_PLACE_BELOW_FOUR, dot, dot4, dot4_px, emit_pair, requantize_four, widen_pair};
+        pub(crate) use $($dots)::+::{IN_PLACE_BELOW_FOUR, dot, dot4, dot4_px, emit_pair, emit_words4, requantize_four, widen_pair, Words4};
         $crate::kernels::kernel_set!(@layers inline pairs $(#[$feature])?);
     };
     (dots = $($dots:ident)::+ $(, #[$feature:meta])?) => {
@@ -174,6 +174,46 @@ macro_rules! kernel_set {
             }
         }, {});
 
+        $crate::kernels::by_pairs!($pairs, {
+            /// A convolution whose kernel rows are one word each, four rows (a 4x4 kernel over
+            /// one channel: the encoder's first layer), one pixel at a time: each row's word read
+            /// where it lies in the input (zeros on the padding), then every channel in one
+            /// register-held loop (`emit_words4`, `bits` from `words4_bits`). Out of line, so that
+            /// the general loop is not compiled a second time around it.
+            #[inline(never)]
+            $(#[$feature])?
+            fn conv_words4(rec: &LayerRecord, layer: Words4<'_>, input: &[u8], signed: bool, output: &mut [u8]) -> Result<(), Error> {
+                let err = Error::BadShape { layer: 0 };
+                let (ic, ih, iw) = (usize::from(rec.input.c), usize::from(rec.input.h), usize::from(rec.input.w));
+                let (oc, oh, ow) = (usize::from(rec.output.c), usize::from(rec.output.h), usize::from(rec.output.w));
+                let (s, pad) = (usize::from(rec.stride), usize::from(rec.padding));
+                let (stride, kw) = (iw * ic, 4 / ic.max(1));
+                for (oy, out_row) in output.chunks_exact_mut(ow * oc).take(oh).enumerate() {
+                    let rows_inside = oy * s >= pad && oy * s + 4 <= ih + pad;
+                    for (ox, out_pixel) in out_row.chunks_exact_mut(oc).enumerate() {
+                        if rows_inside && ox * s >= pad && ox * s + kw <= iw + pad {
+                            // Inside the input (most pixels): row r is the word at base + r * stride.
+                            let base = ((oy * s - pad) * iw + ox * s - pad) * ic;
+                            emit_words4(layer, out_pixel, input.get(base..base + 3 * stride + 4).ok_or(err)?, stride, signed);
+                            continue;
+                        }
+                        // At the border: the kernel columns inside the input, zeros elsewhere.
+                        let mut words = [0u8; 16];
+                        let kx0 = pad.saturating_sub(ox * s).min(kw);
+                        let kx1 = (iw + pad).saturating_sub(ox * s).min(kw).max(kx0);
+                        for (ky, word) in words.as_chunks_mut::<4>().0.iter_mut().enumerate() {
+                            let Some(iy) = (oy * s + ky).checked_sub(pad).filter(|&v| v < ih) else { continue };
+                            let at = (iy * iw + ox * s + kx0 - pad) * ic;
+                            let from = input.get(at..at + (kx1 - kx0) * ic).ok_or(err)?;
+                            word.get_mut(kx0 * ic..kx1 * ic).ok_or(err)?.copy_from_slice(from);
+                        }
+                        emit_words4(layer, out_pixel, &words, 4, signed);
+                    }
+                }
+                Ok(())
+            }
+        }, {});
+
         /// Runs one weighted layer (`Conv2d`, `ConvTranspose2d` or `Linear`) from `input` to
         /// `output`, using `patch` (at least `patch_len` bytes) as working memory.
         $(#[$feature])?
@@ -241,6 +281,16 @@ macro_rules! kernel_set {
                 LayerKind::Conv2d => {
                     let k = kh * kw * ic;
                     let kp = padded_terms(k);
+                    // A patch of four words (the encoder's first layer) in the DSP build: one
+                    // pixel at a time with the loop over channels in registers (`emit_words4`),
+                    // its words read straight from the input where a kernel row is one word.
+                    $crate::kernels::by_pairs!($pairs, {
+                        if kh == 4 && kw * ic == 4 {
+                            if let Some(layer) = Words4::new(tables.w, tables, oc, range) {
+                                return conv_words4(rec, layer, input, signed, output);
+                            }
+                        }
+                    }, {});
                     // Two pixels at a time where the build has a two-pixel step (`emit_pair`) and
                     // the channels come in whole groups: the first pixel's patch waits in the
                     // first half of `patch` while the second's is gathered into the second.

@@ -89,7 +89,7 @@ pub(crate) fn copy_run(dst: &mut [u8], src: &[u8]) {
             match dst.len() {
                 $($n => {
                     if let (Ok(d), Ok(s)) = (<&mut [u8; $n]>::try_from(&mut *dst), <&[u8; $n]>::try_from(src)) {
-                        *d = *s;
+                        d.copy_from_slice(s);
                         return;
                     }
                 })*

@@ -71,17 +71,19 @@ impl Line {
             return self.s("nan");
         }
         let m = v * 1000.0;
-        if !(-4.0e9..=4.0e9).contains(&m) {
+        // Within i32 (|v| up to two million): 32-bit division only, as 64-bit division would
+        // pull about 1 KB of compiler-builtins into the flash.
+        if !(-2.0e9..=2.0e9).contains(&m) {
             return self.s(if v < 0.0 { "-large" } else { "large" });
         }
         // Round half away from zero.
-        let m = if m < 0.0 { m - 0.5 } else { m + 0.5 } as i64;
+        let m = if m < 0.0 { m - 0.5 } else { m + 0.5 } as i32;
         if m < 0 {
             self.s("-");
         }
         let m = m.unsigned_abs();
-        let frac = (m % 1000) as u32;
-        self.u((m / 1000) as u32).s(".");
+        let frac = m % 1000;
+        self.u(m / 1000).s(".");
         if frac < 100 {
             self.s("0");
         }
