@@ -74,11 +74,12 @@ fn smlad(a: u32, b: u32, acc: i32) -> i32 {
     r
 }
 
-/// Transposed convolutions with fewer than four output channels dot each tap's cell in place
-/// instead of gathering a patch: on the Cortex-M4 the gather costs more than short dot products
-/// (the decoder's last layer, one channel: 338,280 instructions against 426,840, `cargo xtask
-/// firmware`).
-pub(crate) const IN_PLACE_BELOW_FOUR: bool = true;
+/// Transposed convolutions with fewer than four output channels gather a patch where
+/// `convt_narrow` (`kernel_set!`) does not take them (cells not whole words, i8 inputs): the
+/// in-place loop was faster on the Cortex-M4 (338,280 instructions against 426,840 for the
+/// decoder's last layer), but `convt_narrow` now takes that layer, and leaving the in-place loop
+/// out keeps the firmware within 160 KiB of flash.
+pub(crate) const IN_PLACE_BELOW_FOUR: bool = false;
 
 /// The activation word's two pairs of lanes: bytes (0, 2) and (1, 3), widened as u8 or i8.
 #[inline(always)]
@@ -459,6 +460,181 @@ pub(crate) fn emit_words4(layer: Words4<'_>, out: &mut [u8], src: &[u8], stride:
     }
 }
 
+/// Longest weight row (bytes) of a transposed-convolution class that [`widen_row`] widens for
+/// the narrow path (`kernel_set!`'s `convt_narrow`): 64 lane pairs on the stack.
+pub(crate) const NARROW_MAX: usize = 128;
+
+/// Widens the weight row of a transposed-convolution class (`nky x nkx` taps of `ic` bytes,
+/// whole words, at most [`NARROW_MAX`] bytes) into `wide` for [`span_sums`] and [`run_dot`], each word's bytes 0
+/// and 2 sign-extended into one lane pair and bytes 1 and 3 into the next, with each kernel
+/// row's taps in reverse order: tap `(kyi, kxi)`'s cell lies `kxi` cells before tap `(kyi, 0)`'s
+/// in the input, so a kernel row's cells are one run there, lowest address first, and its
+/// weights one run here. Returns the widened part.
+#[inline]
+pub(crate) fn widen_row<'a>(row: &[u8], (nkx, ic): (usize, usize), wide: &'a mut [u32; NARROW_MAX / 2]) -> &'a [u32] {
+    let words = row.as_chunks::<4>().0;
+    let (cell, run) = (ic / 4, nkx * ic / 4);
+    for (i, w) in wide.as_chunks_mut::<2>().0.iter_mut().enumerate().take(words.len()) {
+        // Widened word i is word j of cell m of its kernel row: tap kxi = nkx - 1 - m.
+        let (ky, m, j) = (i / run.max(1), i % run.max(1) / cell.max(1), i % cell.max(1));
+        let at = ky * run + (nkx - 1 - m) * cell + j;
+        let (lo, hi) = widen_x::<true>(words.get(at).copied().unwrap_or_default());
+        *w = [lo, hi];
+    }
+    wide.get(..2 * words.len()).unwrap_or_default()
+}
+
+/// `acc` plus the dot product of a run of activation words `x` (u8 or i8) with widened weights
+/// (`widen_row`: two lane pairs per word), over the words both hold: each word loaded and
+/// widened once, two `SMLAD`s, two words per pass of one `asm!` loop.
+#[inline]
+pub(crate) fn run_dot<const SIGNED: bool>(acc: i32, x: &[u8], wide: &[u32]) -> i32 {
+    let words = (x.len() / 4).min(wide.len() / 2);
+    let mut acc = acc;
+    let (mut c, mut w) = (x.as_ptr(), wide.as_ptr());
+    // One word: its two lane pairs against the next two weights.
+    macro_rules! word {
+        ($widen:literal) => {
+            concat!(
+                "ldr {x}, [{c}], #4\n",
+                "ldrd {w0}, {w1}, [{w}], #8\n",
+                $widen,
+                " {t}, {x}\n",
+                "smlad {acc}, {t}, {w0}, {acc}\n",
+                $widen,
+                " {t}, {x}, ror #8\n",
+                "smlad {acc}, {t}, {w1}, {acc}",
+            )
+        };
+    }
+    macro_rules! run {
+        ($widen:literal) => {
+            if words % 2 == 1 {
+                asm!(
+                    word!($widen),
+                    c = inout(reg) c, w = inout(reg) w, acc = inout(reg) acc,
+                    x = out(reg) _, t = out(reg) _, w0 = out(reg) _, w1 = out(reg) _,
+                    options(readonly, nostack),
+                );
+            }
+            if words >= 2 {
+                asm!(
+                    "2:",
+                    word!($widen),
+                    word!($widen),
+                    "cmp {c}, {end}",
+                    "bne 2b",
+                    c = inout(reg) c => _, w = inout(reg) w => _, acc = inout(reg) acc,
+                    end = in(reg) x.as_ptr().wrapping_add(4 * words),
+                    x = out(reg) _, t = out(reg) _, w0 = out(reg) _, w1 = out(reg) _,
+                    options(readonly, nostack),
+                );
+            }
+        };
+    }
+    // SAFETY: the blocks read `words` words of `x` (4 words <= x.len()) and 2 words of `wide`
+    // per word (2 words <= wide.len()): one word when `words` is odd, then two per pass up to
+    // `end`, `words` words from x's start (an even number of words away by then). Unaligned word
+    // loads of `x`, which Armv7E-M performs on normal memory; `ldrd` of `wide`, a u32 slice
+    // (word-aligned). They write only their register operands; `smlad` may set the sticky Q
+    // flag, so flags are not declared preserved.
+    unsafe {
+        if SIGNED {
+            run!("sxtb16");
+        } else {
+            run!("uxtb16");
+        }
+    }
+    acc
+}
+
+/// The sums of `n` neighbouring output pixels of a transposed-convolution class for one channel,
+/// every tap of which lies inside the input (`each(i, sum)` for pixel `i`): pixel `i`'s run for kernel row `kyi` is the
+/// `words` words at `first + i * ic - kyi * row` in `input`, against lane pairs `2 kyi words ..`
+/// of `wide`. One `asm!` block per pixel takes all its kernel rows, two words per pass, with no
+/// bounds checks or slicing in between (all checked here once). `None`, and no call, when a run
+/// would leave its slice or `words` is odd.
+#[inline]
+pub(crate) fn span_sums<const SIGNED: bool>(
+    input: &[u8],
+    first: usize,
+    n: usize,
+    (nky, words, ic, row): (usize, usize, usize, usize),
+    wide: &[u32],
+    mut each: impl FnMut(usize, i32),
+) -> Option<()> {
+    let last = first.checked_add((n.checked_sub(1)?).checked_mul(ic)?)?.checked_add(4 * words)?;
+    first.checked_sub(nky.checked_sub(1)? * row)?;
+    if last > input.len() || wide.len() < 2 * nky * words || words == 0 || !words.is_multiple_of(2) {
+        return None;
+    }
+    // From the end of one kernel row's run to the start of the next (one input row up).
+    let back = row + 4 * words;
+    macro_rules! word {
+        ($widen:literal) => {
+            concat!(
+                "ldr {x}, [{c}], #4\n",
+                "ldrd {w0}, {w1}, [{w}], #8\n",
+                $widen,
+                " {t}, {x}\n",
+                "smlad {acc}, {t}, {w0}, {acc}\n",
+                $widen,
+                " {t}, {x}, ror #8\n",
+                "smlad {acc}, {t}, {w1}, {acc}",
+            )
+        };
+    }
+    macro_rules! pixel {
+        ($widen:literal, $c:expr, $acc:ident) => {
+            asm!(
+                "1:",
+                "add {end}, {c}, {len}",
+                "2:",
+                word!($widen),
+                word!($widen),
+                "cmp {c}, {end}",
+                "bne 2b",
+                "sub {c}, {c}, {back}",
+                "subs {k}, {k}, #1",
+                "bne 1b",
+                c = inout(reg) $c => _, w = inout(reg) wide.as_ptr() => _, k = inout(reg) nky => _,
+                acc = inout(reg) $acc, len = in(reg) 4 * words, back = in(reg) back,
+                end = out(reg) _, x = out(reg) _, t = out(reg) _, w0 = out(reg) _, w1 = out(reg) _,
+                options(readonly, nostack),
+            )
+        };
+    }
+    for i in 0..n {
+        let mut acc = 0i32;
+        let c = input.as_ptr().wrapping_add(first + i * ic);
+        // SAFETY: kernel row kyi < nky reads words [first + i ic - kyi row, + 4 words), inside
+        // `input`: its start is at least first - (nky - 1) row >= 0 and its end at most
+        // first + (n - 1) ic + 4 words = last <= input.len() (both checked above); `words` is
+        // even and positive, so each run is whole passes of two words. `wide` gives 2 words lane
+        // pairs per kernel row, 2 nky words <= wide.len() in all, read with `ldrd` (a u32 slice,
+        // word-aligned). Unaligned loads of `input`, which Armv7E-M performs on normal memory.
+        // The block writes only its register operands; `smlad` may set the sticky Q flag, so
+        // flags are not declared preserved.
+        unsafe {
+            if SIGNED {
+                pixel!("sxtb16", c, acc);
+            } else {
+                pixel!("uxtb16", c, acc);
+            }
+        }
+        each(i, acc);
+    }
+    Some(())
+}
+
+/// One sum of a channel plus its bias, requantized as `kernels::requantize_byte` does (through
+/// [`requantize_two`]; `bits` from [`saturating_bits`], found once per layer).
+#[inline]
+pub(crate) fn requantize_one(acc: i32, bias: &[u8; 4], requant: &[u8; REQUANT_LEN], range: OutRange, bits: u32) -> u8 {
+    let x = acc.wrapping_add(i32::from_le_bytes(*bias));
+    requantize_two(x, x, requant, range, bits)[0]
+}
+
 /// Four sums of one channel (a transposed convolution's four neighbouring pixels, `dot4_px`)
 /// plus its bias, requantized as `kernels::requantize_byte` does, through [`requantize_two`].
 #[inline]
@@ -473,7 +649,7 @@ pub(crate) fn requantize_four(acc: [i32; 4], bias: &[u8; 4], requant: &[u8; REQU
 /// layer's; `USAT` with that width), 1 for -127..=127 (`SSAT` to 8 bits, then -128 raised to
 /// -127), 0 for any other range (the portable arithmetic).
 #[inline(always)]
-fn saturating_bits(range: OutRange) -> u32 {
+pub(crate) fn saturating_bits(range: OutRange) -> u32 {
     match (range.lo, range.hi) {
         (0, 255) => 8,
         (0, 127) => 7,

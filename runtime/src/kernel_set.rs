@@ -34,7 +34,10 @@ macro_rules! kernel_set {
         $crate::kernels::kernel_set!(@layers own single $(#[$feature])?);
     };
     (dots = $($dots:ident)::+, pairs $(, #[$feature:meta])?) => {
-        pub(crate) use $($dots)::+::{IN_PLACE_BELOW_FOUR, dot, dot4, dot4_px, emit_pair, emit_words4, requantize_four, widen_pair, Words4};
+        pub(crate) use $($dots)::+::{
+            IN_PLACE_BELOW_FOUR, NARROW_MAX, Words4, dot, dot4, dot4_px, emit_pair, emit_words4, requantize_four, requantize_one,
+            run_dot, saturating_bits, span_sums, widen_pair, widen_row,
+        };
         $crate::kernels::kernel_set!(@layers inline pairs $(#[$feature])?);
     };
     (dots = $($dots:ident)::+ $(, #[$feature:meta])?) => {
@@ -214,6 +217,92 @@ macro_rules! kernel_set {
             }
         }, {});
 
+        $crate::kernels::by_pairs!($pairs, {
+            /// A transposed convolution with fewer than four output channels over cells of whole
+            /// words and u8 inputs (the decoder's last layer), one output pixel at a time: each class's weight
+            /// row widened once per channel (`widen_row`), every tap's cell read where it lies in
+            /// the input (`taps_dot`), taps outside the input skipped (they add zero). In place of
+            /// the four-pixel step and the gathers, whose bookkeeping cost more than the pixel's
+            /// few terms. Out of line, like `conv_words4`.
+            #[inline(never)]
+            $(#[$feature])?
+            fn convt_narrow(rec: &LayerRecord, tables: &Weights<'_>, input: &[u8], output: &mut [u8]) -> Result<(), Error> {
+                let err = Error::BadShape { layer: 0 };
+                let (ic, ih, iw) = (usize::from(rec.input.c), usize::from(rec.input.h), usize::from(rec.input.w));
+                let (oc, oh, ow) = (usize::from(rec.output.c), usize::from(rec.output.h), usize::from(rec.output.w));
+                let (kh, kw) = (usize::from(rec.kernel.0), usize::from(rec.kernel.1));
+                let (s, pad) = (usize::from(rec.stride).max(1), usize::from(rec.padding));
+                let range = OutRange::of(rec);
+                let bits = saturating_bits(range);
+                let params = tables.bias.as_chunks::<4>().0.iter().zip(tables.requant.as_chunks::<REQUANT_LEN>().0);
+                let mut wide = [0u32; NARROW_MAX / 2];
+                let mut block = 0;
+                for ry in 0..s {
+                    let nky = class_taps(kh, s, ry);
+                    for rx in 0..s {
+                        let nkx = class_taps(kw, s, rx);
+                        // Whole words: ic is a multiple of 4.
+                        let kp = nky * nkx * ic;
+                        let rows = tables.w.get(block..block + oc * kp).ok_or(err)?;
+                        block += oc * kp;
+                        let (oy0, ox0) = ((ry + s - pad % s) % s, (rx + s - pad % s) % s);
+                        for (c, (w_row, (b, r))) in rows.chunks_exact(kp.max(1)).zip(params.clone()).enumerate().take(oc) {
+                            let wide = widen_row(w_row, (nkx, ic), &mut wide);
+                            let per_row = if ox0 < ow { (ow - ox0).div_ceil(s) } else { 0 };
+                            for oy in (oy0..oh).step_by(s) {
+                                let qy = (oy + pad - ry) / s;
+                                // Pixel n of the row reads input column qx0 + n.
+                                let qx0 = (ox0 + pad - rx) / s;
+                                // Kernel rows ky0..ky1 lie inside the input; pixels lo..hi have
+                                // every tap of those rows inside it: one span.
+                                let ky0 = (qy + 1).saturating_sub(ih).min(nky);
+                                let ky1 = (qy + 1).min(nky).max(ky0);
+                                let (mut lo, mut hi) = (0, 0);
+                                if kp > 0 && ky1 > ky0 {
+                                    lo = (nkx - 1).saturating_sub(qx0).min(per_row);
+                                    hi = iw.saturating_sub(qx0).min(per_row).max(lo);
+                                }
+                                let at = |n: usize| (oy * ow + ox0 + n * s) * oc + c;
+                                if hi > lo && at(hi - 1) < output.len() {
+                                    let first = ((qy - ky0) * iw + qx0 + lo + 1 - nkx) * ic;
+                                    let taps = (ky1 - ky0, nkx * ic / 4, ic, iw * ic);
+                                    let rows = wide.get(ky0 * nkx * ic / 2..).unwrap_or_default();
+                                    let out = &mut *output;
+                                    let done = span_sums::<false>(input, first, hi - lo, taps, rows, |i, acc| {
+                                        if let Some(o) = out.get_mut(at(lo + i)) {
+                                            *o = requantize_one(acc, b, r, range, bits);
+                                        }
+                                    });
+                                    if done.is_none() {
+                                        (lo, hi) = (0, 0);
+                                    }
+                                } else {
+                                    (lo, hi) = (0, 0);
+                                }
+                                for n in (0..lo).chain(hi..per_row) {
+                                    // At the border: taps kxi in kx0..kx1 lie inside the input,
+                                    // columns qx + 1 - kx1 .. qx - kx0 + 1, one run per kernel row.
+                                    let qx = qx0 + n;
+                                    let kx0 = (qx + 1).saturating_sub(iw).min(nkx);
+                                    let kx1 = (qx + 1).min(nkx).max(kx0);
+                                    let mut acc = 0;
+                                    for kyi in 0..nky {
+                                        let Some(iy) = qy.checked_sub(kyi).filter(|&v| v < ih) else { continue };
+                                        let at = (iy * iw + qx + 1 - kx1) * ic;
+                                        let cells = input.get(at..at + (kx1 - kx0) * ic).ok_or(err)?;
+                                        let weights = wide.get((kyi * nkx + nkx - kx1) * ic / 2..).unwrap_or_default();
+                                        acc = run_dot::<false>(acc, cells, weights);
+                                    }
+                                    *output.get_mut(at(n)).ok_or(err)? = requantize_one(acc, b, r, range, bits);
+                                }
+                            }
+                        }
+                    }
+                }
+                Ok(())
+            }
+        }, {});
+
         /// Runs one weighted layer (`Conv2d`, `ConvTranspose2d` or `Linear`) from `input` to
         /// `output`, using `patch` (at least `patch_len` bytes) as working memory.
         $(#[$feature])?
@@ -372,6 +461,14 @@ macro_rules! kernel_set {
                     // once. Tap (kyi, kxi) is kernel (ry + s*kyi, rx + s*kxi); with
                     // qy = (oy + pad - ry) / s (exact) it reads input row qy - kyi, column qx - kxi.
                     let s = s.max(1);
+                    $crate::kernels::by_pairs!($pairs, {
+                        // Fewer than four channels on cells of whole words of u8 (the decoder's last
+                        // layer; one copy of its `asm!` steps, for flash).
+                        let widest = class_taps(kh, s, 0) * class_taps(kw, s, 0) * ic;
+                        if !signed && oc > 0 && oc < 4 && ic > 0 && ic.is_multiple_of(4) && widest <= NARROW_MAX {
+                            return convt_narrow(rec, tables, input, output);
+                        }
+                    }, {});
                     let mut block = 0;
                     for ry in 0..s {
                         let nky = class_taps(kh, s, ry);
@@ -397,7 +494,8 @@ macro_rules! kernel_set {
                             // (`dot4_px`). Their cells for one tap lie side by side in the input
                             // (columns qx - kxi .. qx - kxi + 4), so they are read in place.
                             // (Cells of whole words only: `dot4_px` reads words.)
-                            let quad = oc < 4 && k > 0 && ic.is_multiple_of(4);
+                            // (The DSP build takes such layers through `convt_narrow` instead.)
+                            let quad = $crate::kernels::by_pairs!($pairs, { false }, { oc < 4 && k > 0 && ic.is_multiple_of(4) });
                             let per_row = if ox0 < ow { (ow - ox0).div_ceil(s) } else { 0 };
                             // Pixel n of a row reads input column qx0 + n (no division per pixel).
                             let qx0 = (ox0 + pad - rx) / s;

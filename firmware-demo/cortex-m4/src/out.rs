@@ -40,17 +40,19 @@ impl Line {
     /// An unsigned integer in decimal.
     #[inline(never)]
     pub fn u(&mut self, mut v: u32) -> &mut Self {
+        // Written from the last digit back, without indexing: a bounds check's panic would
+        // format its message, which pulls `core::fmt` (about 1 KB) into the flash.
         let mut digits = [0u8; 10];
-        let mut at = digits.len();
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (v % 10) as u8;
+        let mut n = 0;
+        for d in digits.iter_mut().rev() {
+            *d = b'0' + (v % 10) as u8;
             v /= 10;
+            n += 1;
             if v == 0 {
                 break;
             }
         }
-        self.bytes(&digits[at..])
+        self.bytes(digits.get(digits.len() - n..).unwrap_or_default())
     }
 
     /// `0x` and eight hexadecimal digits.
