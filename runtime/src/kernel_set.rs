@@ -30,7 +30,7 @@ macro_rules! kernel_set {
         $crate::kernels::kernel_set!(@layers inline single $(#[$feature])?);
     };
     (dots = $($dots:ident)::+, own_groups $(, #[$feature:meta])?) => {
-        pub(crate) use $($dots)::+::{IN_PLACE_BELOW_FOUR, Taps, dot, emit_groups, quad_px};
+        pub(crate) use $($dots)::+::{IN_PLACE_BELOW_FOUR, Taps, Words4, dot, emit_groups, emit_words4, quad_px};
         $crate::kernels::kernel_set!(@layers own single $(#[$feature])?);
     };
     (dots = $($dots:ident)::+, pairs $(, #[$feature:meta])?) => {
@@ -177,7 +177,7 @@ macro_rules! kernel_set {
             }
         }, {});
 
-        $crate::kernels::by_pairs!($pairs, {
+        $crate::kernels::by_words4!($groups $pairs, {
             /// A convolution whose kernel rows are one word each, four rows (a 4x4 kernel over
             /// one channel: the encoder's first layer), one pixel at a time: each row's word read
             /// where it lies in the input (zeros on the padding), then every channel in one
@@ -185,7 +185,13 @@ macro_rules! kernel_set {
             /// the general loop is not compiled a second time around it.
             #[inline(never)]
             $(#[$feature])?
-            fn conv_words4(rec: &LayerRecord, layer: Words4<'_>, input: &[u8], signed: bool, output: &mut [u8]) -> Result<(), Error> {
+            fn conv_words4(
+                rec: &LayerRecord,
+                layer: $crate::kernels::by_pairs!($pairs, { Words4<'_> }, { &Words4<'_> }),
+                input: &[u8],
+                signed: bool,
+                output: &mut [u8],
+            ) -> Result<(), Error> {
                 let err = Error::BadShape { layer: 0 };
                 let (ic, ih, iw) = (usize::from(rec.input.c), usize::from(rec.input.h), usize::from(rec.input.w));
                 let (oc, oh, ow) = (usize::from(rec.output.c), usize::from(rec.output.h), usize::from(rec.output.w));
@@ -373,10 +379,10 @@ macro_rules! kernel_set {
                     // A patch of four words (the encoder's first layer) in the DSP build: one
                     // pixel at a time with the loop over channels in registers (`emit_words4`),
                     // its words read straight from the input where a kernel row is one word.
-                    $crate::kernels::by_pairs!($pairs, {
+                    $crate::kernels::by_words4!($groups $pairs, {
                         if kh == 4 && kw * ic == 4 {
                             if let Some(layer) = Words4::new(tables.w, tables, oc, range) {
-                                return conv_words4(rec, layer, input, signed, output);
+                                return conv_words4(rec, $crate::kernels::by_pairs!($pairs, { layer }, { &layer }), input, signed, output);
                             }
                         }
                     }, {});
@@ -676,6 +682,23 @@ macro_rules! by_pairs {
 }
 
 pub(crate) use by_pairs;
+
+/// Expands, inside `kernel_set!`, the first block for the builds with a step for convolutions
+/// whose patch is four words (`Words4`, `emit_words4`: the x86 AVX2 build, `own` groups, and the
+/// Cortex-M4 DSP build, `pairs`) and the second for the others.
+macro_rules! by_words4 {
+    (own $pairs:ident, { $($yes:tt)* }, { $($no:tt)* }) => {
+        $($yes)*
+    };
+    (inline pairs, { $($yes:tt)* }, { $($no:tt)* }) => {
+        $($yes)*
+    };
+    (inline single, { $($yes:tt)* }, { $($no:tt)* }) => {
+        $($no)*
+    };
+}
+
+pub(crate) use by_words4;
 
 /// `f::<true>(args)` for signed activations, else `f::<false>(args)`. In the DSP build the layer
 /// loops are compiled once and only the dot-product steps twice (once per input type), which
