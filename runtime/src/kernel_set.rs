@@ -214,7 +214,7 @@ macro_rules! kernel_set {
                             let Some(iy) = (oy * s + ky).checked_sub(pad).filter(|&v| v < ih) else { continue };
                             let at = (iy * iw + ox * s + kx0 - pad) * ic;
                             let from = input.get(at..at + (kx1 - kx0) * ic).ok_or(err)?;
-                            word.get_mut(kx0 * ic..kx1 * ic).ok_or(err)?.copy_from_slice(from);
+                            copy_run(word.get_mut(kx0 * ic..kx1 * ic).ok_or(err)?, from);
                         }
                         emit_words4(layer, out_pixel, &words, 4, signed);
                     }

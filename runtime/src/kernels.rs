@@ -98,7 +98,11 @@ pub(crate) fn copy_run(dst: &mut [u8], src: &[u8]) {
         };
     }
     fixed!(2, 3, 4, 8, 16, 32, 48);
-    dst.copy_from_slice(src);
+    // Zipped rather than `copy_from_slice`, whose length check's panic formats its message (the
+    // lengths are equal; a copy of the shorter is the same code without it).
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d = *s;
+    }
 }
 
 /// Zeroes `dst`, a short run of a patch (the part of a receptive field on the padding): common

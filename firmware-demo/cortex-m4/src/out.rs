@@ -25,8 +25,9 @@ impl Line {
 
     #[inline(never)]
     fn bytes(&mut self, b: &[u8]) -> &mut Self {
-        let n = b.len().min(CAPACITY - self.len);
-        self.buf[self.len..self.len + n].copy_from_slice(&b[..n]);
+        // Zipped, without indexing: a failed bounds check's panic would pull in `core::fmt`.
+        let free = self.buf.get_mut(self.len..).unwrap_or_default();
+        let n = free.iter_mut().zip(b).map(|(d, &s)| *d = s).count();
         self.len += n;
         self
     }
