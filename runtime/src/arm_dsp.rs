@@ -8,8 +8,9 @@
 //!
 //! The intrinsics for these instructions (`core::arch::arm::__smlad`, ...) are unstable, so each
 //! is one `asm!` instruction here: a register-to-register operation that reads no memory and
-//! touches no stack, which is what every `unsafe` block below relies on, except the one in
-//! `dot4_px`, which also loads four words whose bounds it checks first.
+//! touches no stack. The loops written as one `asm!` block (`dot4_px`, `emit_pair`,
+//! `emit_words4`, `run_dot`, `span_sums`) also load (and `emit_words4` stores) through pointers
+//! whose bounds they check first; each block's `SAFETY` comment says why its accesses stay inside.
 #![allow(unsafe_code)]
 
 use core::arch::asm;
