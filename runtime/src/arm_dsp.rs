@@ -76,7 +76,8 @@ fn smlad(a: u32, b: u32, acc: i32) -> i32 {
 }
 
 /// Transposed convolutions with fewer than four output channels gather a patch where
-/// `convt_narrow` (`kernel_set!`) does not take them (cells not whole words, i8 inputs): the
+/// `convt_narrow` (`kernel_set!`) does not take them (cells not whole words, i8 inputs, a class
+/// row over [`NARROW_MAX`] bytes, a kernel smaller than the stride): the
 /// in-place loop was faster on the Cortex-M4 (338,280 instructions against 426,840 for the
 /// decoder's last layer), but `convt_narrow` now takes that layer, and leaving the in-place loop
 /// out keeps the firmware within 160 KiB of flash.
@@ -100,7 +101,8 @@ fn mac4(x: (u32, u32), w: [u8; 4], acc: i32) -> i32 {
 /// `cells` (pixel `p`'s at `p x w.len()`): each weight word is loaded and widened once, then one
 /// `asm!` block reads the four pixels' words for it through one pointer and the cell length and
 /// does their eight `SMLAD`s. Written out because the compiler, given four slices to walk, kept
-/// their pointers on the stack and reloaded them on every word.
+/// their pointers on the stack and reloaded them on every word. (The layer loops' four-pixel path
+/// that calls it is compiled but never taken in this build: `convt_narrow` has those layers.)
 #[inline]
 pub(crate) fn dot4_px<const SIGNED: bool>(acc: [i32; 4], w: &[u8], cells: &[u8]) -> [i32; 4] {
     let [mut a0, mut a1, mut a2, mut a3] = acc;
@@ -337,8 +339,9 @@ impl<'a> Words4<'a> {
 /// One output pixel of a convolution whose patch is four words (16 terms: a 4x4 kernel over one
 /// channel, the encoder's first layer), every channel: the words at `src`, `src + stride`,
 /// `src + 2 stride` and `src + 3 stride` (u8 or i8 activations, `signed`) widened once into
-/// 16-bit lanes on the stack, then one `asm!` loop over the channels, two per pass: their
-/// biases, four weight words each widened and sixteen `SMLAD`s, and the requantization
+/// 16-bit lanes on the stack, then one `asm!` loop over the channels, a group of four per
+/// pass taken two at a time: their biases, four weight words each widened and sixteen `SMLAD`s
+/// per two channels, and the requantization
 /// (`SMMUL`, two shifts, `USAT`) with the output bytes stored, its state in registers. The
 /// two-pixel step spent more on gathering, widening and bookkeeping per pixel than on the 16
 /// terms. An `out` of another length than the layer's channels, or a `src` too short for the
@@ -346,7 +349,8 @@ impl<'a> Words4<'a> {
 #[inline]
 pub(crate) fn emit_words4(layer: Words4<'_>, out: &mut [u8], src: &[u8], stride: usize, signed: bool) {
     let Words4 { rows, bias, requant, oc } = layer;
-    if out.len() != oc || src.len() < 3 * stride + 4 {
+    let need = stride.checked_mul(3).and_then(|v| v.checked_add(4));
+    if out.len() != oc || need.is_none_or(|n| src.len() < n) {
         return;
     }
     let mut wide = [0u32; 8];
@@ -430,6 +434,8 @@ pub(crate) fn emit_words4(layer: Words4<'_>, out: &mut [u8], src: &[u8], stride:
     // alignment), which Armv7E-M performs on normal memory. The block writes only `out` and its
     // register operands; `smlad` and `usat` may set the sticky Q flag, so flags are not
     // declared preserved.
+    // (Twelve register operands: every register `reg` may name on thumbv7em, r0-r5, r8-r12 and
+    // lr. One more operand, or a target that reserves r9, would not compile.)
     unsafe {
         asm!(
             "2:",
@@ -554,7 +560,7 @@ pub(crate) fn run_dot<const SIGNED: bool>(acc: i32, x: &[u8], wide: &[u32]) -> i
 /// `words` words at `first + i * ic - kyi * row` in `input`, against lane pairs `2 kyi words ..`
 /// of `wide`. One `asm!` block per pixel takes all its kernel rows, two words per pass, with no
 /// bounds checks or slicing in between (all checked here once). `None`, and no call, when a run
-/// would leave its slice or `words` is odd.
+/// would leave its slice, `wide` is short, `n` or `nky` is 0, or `words` is 0 or odd.
 #[inline]
 pub(crate) fn span_sums<const SIGNED: bool>(
     input: &[u8],
@@ -564,9 +570,13 @@ pub(crate) fn span_sums<const SIGNED: bool>(
     wide: &[u32],
     mut each: impl FnMut(usize, i32),
 ) -> Option<()> {
-    let last = first.checked_add((n.checked_sub(1)?).checked_mul(ic)?)?.checked_add(4 * words)?;
-    first.checked_sub(nky.checked_sub(1)? * row)?;
-    if last > input.len() || wide.len() < 2 * nky * words || words == 0 || !words.is_multiple_of(2) {
+    let last = first.checked_add((n.checked_sub(1)?).checked_mul(ic)?)?.checked_add(words.checked_mul(4)?)?;
+    first.checked_sub(nky.checked_sub(1)?.checked_mul(row)?)?;
+    if last > input.len()
+        || wide.len() < nky.checked_mul(words)?.checked_mul(2)?
+        || words == 0
+        || !words.is_multiple_of(2)
+    {
         return None;
     }
     // From the end of one kernel row's run to the start of the next (one input row up).
@@ -638,6 +648,7 @@ pub(crate) fn requantize_one(acc: i32, bias: &[u8; 4], requant: &[u8; REQUANT_LE
 
 /// Four sums of one channel (a transposed convolution's four neighbouring pixels, `dot4_px`)
 /// plus its bias, requantized as `kernels::requantize_byte` does, through [`requantize_two`].
+/// (Like `dot4_px`, compiled for the layer loops' four-pixel path, which this build never takes.)
 #[inline]
 pub(crate) fn requantize_four(acc: [i32; 4], bias: &[u8; 4], requant: &[u8; REQUANT_LEN], range: OutRange) -> [u8; 4] {
     let bits = saturating_bits(range);

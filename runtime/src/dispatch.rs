@@ -246,34 +246,36 @@ pub fn check_kernel_builds() -> Result<usize, KernelMismatch> {
     use crate::kernels::patch_len;
 
     let sh = |c, h, w| Shape { c, h, w };
-    // (kind, input, output, kernel, stride, padding)
+    // (kind, input, output, kernel, stride, padding, whether i8 inputs give u8 outputs)
     let cases = [
-        (LayerKind::Conv2d, sh(1, 28, 28), sh(8, 14, 14), 4, 2, 1),
-        (LayerKind::Conv2d, sh(16, 7, 7), sh(32, 3, 3), 3, 2, 0),
-        (LayerKind::ConvTranspose2d, sh(32, 3, 3), sh(16, 7, 7), 3, 2, 0),
-        (LayerKind::ConvTranspose2d, sh(8, 14, 14), sh(1, 28, 28), 4, 2, 1),
-        (LayerKind::Linear, sh(288, 1, 1), sh(29, 1, 1), 1, 1, 0),
-        (LayerKind::Conv2d, sh(3, 6, 6), sh(5, 6, 6), 3, 1, 1),
-        (LayerKind::ConvTranspose2d, sh(5, 4, 4), sh(3, 9, 9), 3, 2, 0),
-        (LayerKind::Linear, sh(37, 1, 1), sh(13, 1, 1), 1, 1, 0),
+        (LayerKind::Conv2d, sh(1, 28, 28), sh(8, 14, 14), 4, 2, 1, false),
+        (LayerKind::Conv2d, sh(16, 7, 7), sh(32, 3, 3), 3, 2, 0, false),
+        (LayerKind::ConvTranspose2d, sh(32, 3, 3), sh(16, 7, 7), 3, 2, 0, false),
+        (LayerKind::ConvTranspose2d, sh(8, 14, 14), sh(1, 28, 28), 4, 2, 1, false),
+        (LayerKind::Linear, sh(288, 1, 1), sh(29, 1, 1), 1, 1, 0, false),
+        (LayerKind::Conv2d, sh(3, 6, 6), sh(5, 6, 6), 3, 1, 1, false),
+        (LayerKind::ConvTranspose2d, sh(5, 4, 4), sh(3, 9, 9), 3, 2, 0, false),
+        (LayerKind::Linear, sh(37, 1, 1), sh(13, 1, 1), 1, 1, 0, false),
         // Fewer than four output channels on 16- and 12-byte cells (the four-pixel path's other
         // cell sizes).
-        (LayerKind::ConvTranspose2d, sh(16, 6, 6), sh(2, 12, 12), 4, 2, 1),
-        (LayerKind::ConvTranspose2d, sh(12, 5, 5), sh(1, 10, 10), 4, 2, 1),
-        // A 4x4 kernel over one channel (the DSP build's `emit_words4`) with borders on every
-        // side and three groups; with i8 inputs its outputs are u8 (see `flags`).
-        (LayerKind::Conv2d, sh(1, 10, 12), sh(12, 5, 6), 4, 2, 1),
+        (LayerKind::ConvTranspose2d, sh(16, 6, 6), sh(2, 12, 12), 4, 2, 1, false),
+        (LayerKind::ConvTranspose2d, sh(12, 5, 5), sh(1, 10, 10), 4, 2, 1, false),
+        // A 4x4 kernel over one channel (`emit_words4` in the DSP and AVX2 builds) with borders on
+        // every side and three groups, and u8 outputs from i8 inputs (sign-extended words).
+        (LayerKind::Conv2d, sh(1, 10, 12), sh(12, 5, 6), 4, 2, 1, true),
+        // One channel on 4-byte cells: kernel rows of one and two cells, so the DSP build's
+        // narrow step has runs of an odd number of words (no span, `run_dot` throughout).
+        (LayerKind::ConvTranspose2d, sh(4, 5, 5), sh(1, 11, 11), 3, 2, 0, false),
+        // A kernel smaller than the stride: classes without taps, only the bias.
+        (LayerKind::ConvTranspose2d, sh(4, 4, 4), sh(2, 7, 7), 1, 2, 0, false),
     ];
-    // The case whose i8 inputs give u8 outputs (0..=255), which `emit_words4` computes from
-    // sign-extended words.
-    const U8_FROM_I8: usize = 10;
     let mut w = [0u8; CHECK_WEIGHTS];
     let mut x = [0u8; CHECK_TENSOR];
     let (mut a, mut b) = ([0u8; CHECK_TENSOR], [0u8; CHECK_TENSOR]);
     let mut patch = [0u8; CHECK_PATCH];
     let (mut bias, mut requant) = ([0u8; 4 * CHECK_CHANNELS], [0u8; REQUANT_LEN * CHECK_CHANNELS]);
     let mut compared = 0;
-    for (case, &(kind, input, output, k, s, p)) in cases.iter().enumerate() {
+    for (case, &(kind, input, output, k, s, p, u8_from_i8)) in cases.iter().enumerate() {
         for signed_input in [false, true] {
             let mismatch = |build, what| KernelMismatch { build, case, signed_input, what };
             let mut r = Rng::new(case as u64 * 2 + u64::from(signed_input));
@@ -281,10 +283,10 @@ pub fn check_kernel_builds() -> Result<usize, KernelMismatch> {
                 kind,
                 // u8 inputs come after a ReLU; i8 ones feed signed outputs (-127..=127), and on
                 // odd cases signed outputs with a ReLU (0..=127): each output range the kernels'
-                // saturating requantization distinguishes (and u8 outputs in `U8_FROM_I8`).
+                // saturating requantization distinguishes (and u8 outputs where the case says).
                 flags: match (signed_input, case % 2) {
                     (false, _) => LAYER_RELU,
-                    (true, _) if case == U8_FROM_I8 => LAYER_RELU,
+                    (true, _) if u8_from_i8 => LAYER_RELU,
                     (true, 0) => LAYER_SIGNED,
                     (true, _) => LAYER_SIGNED | LAYER_RELU,
                 },
@@ -328,6 +330,8 @@ pub fn check_kernel_builds() -> Result<usize, KernelMismatch> {
                 sh.copy_from_slice(&shift.to_le_bytes());
             }
             let tables = Weights { w, bias, requant };
+            // Different fillings, so that a byte some build leaves unwritten cannot match.
+            a.fill(0xaa);
             portable::weighted(&rec, &tables, x, signed_input, a, patch)
                 .map_err(|_| mismatch("portable", "kernel error"))?;
             if a.iter().all(|&v| v == a.first().copied().unwrap_or(0)) {
@@ -335,6 +339,7 @@ pub fn check_kernel_builds() -> Result<usize, KernelMismatch> {
             }
             for build in other_builds() {
                 let name = build_name(build);
+                b.fill(0x55);
                 weighted_with(build, &rec, &tables, x, signed_input, b, patch)
                     .map_err(|_| mismatch(name, "kernel error"))?;
                 if a != b {
@@ -372,6 +377,6 @@ mod tests {
         let builds = other_builds().count();
         #[cfg(feature = "std")]
         std::eprintln!("comparing {builds} kernel builds with the portable one (fastest: {})", kernel_name());
-        assert_eq!(check_kernel_builds(), Ok(22 * builds));
+        assert_eq!(check_kernel_builds(), Ok(26 * builds));
     }
 }

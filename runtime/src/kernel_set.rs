@@ -24,6 +24,10 @@
 /// product (x86 AVX2; see [`by_groups`]). `kernel_set!(dots = path::to::module, pairs)` takes
 /// `dot`, `dot4` and `dot4_px` and also `widen_pair`, `emit_pair` and `requantize_four`, for a build that computes
 /// two output pixels of a convolution at a time (the Cortex-M4 DSP build; see [`by_pairs`]).
+/// Both of those also take `Words4` and `emit_words4`, a step for convolutions whose four kernel
+/// rows are one word each (`conv_words4`, see [`by_words4`]), and the DSP build the narrow
+/// transposed-convolution steps (`widen_row`, `span_sums`, `run_dot`, `requantize_one`;
+/// `convt_narrow`).
 macro_rules! kernel_set {
     ($(#[$feature:meta])?) => {
         $crate::kernels::kernel_set!(@dots $(#[$feature])?);
@@ -180,9 +184,9 @@ macro_rules! kernel_set {
         $crate::kernels::by_words4!($groups $pairs, {
             /// A convolution whose kernel rows are one word each, four rows (a 4x4 kernel over
             /// one channel: the encoder's first layer), one pixel at a time: each row's word read
-            /// where it lies in the input (zeros on the padding), then every channel in one
-            /// register-held loop (`emit_words4`, `bits` from `words4_bits`). Out of line, so that
-            /// the general loop is not compiled a second time around it.
+            /// where it lies in the input (zeros on the padding), then every channel in one step
+            /// (`emit_words4`, its tables checked once by `Words4::new`). Out of line, so that the
+            /// general loop is not compiled a second time around it.
             #[inline(never)]
             $(#[$feature])?
             fn conv_words4(
@@ -212,6 +216,10 @@ macro_rules! kernel_set {
                         let kx1 = (iw + pad).saturating_sub(ox * s).min(kw).max(kx0);
                         for (ky, word) in words.as_chunks_mut::<4>().0.iter_mut().enumerate() {
                             let Some(iy) = (oy * s + ky).checked_sub(pad).filter(|&v| v < ih) else { continue };
+                            if kx1 == kx0 {
+                                // No column of the kernel lies inside the input.
+                                continue;
+                            }
                             let at = (iy * iw + ox * s + kx0 - pad) * ic;
                             let from = input.get(at..at + (kx1 - kx0) * ic).ok_or(err)?;
                             copy_run(word.get_mut(kx0 * ic..kx1 * ic).ok_or(err)?, from);
@@ -225,11 +233,13 @@ macro_rules! kernel_set {
 
         $crate::kernels::by_pairs!($pairs, {
             /// A transposed convolution with fewer than four output channels over cells of whole
-            /// words and u8 inputs (the decoder's last layer), one output pixel at a time: each class's weight
-            /// row widened once per channel (`widen_row`), every tap's cell read where it lies in
-            /// the input (`taps_dot`), taps outside the input skipped (they add zero). In place of
-            /// the four-pixel step and the gathers, whose bookkeeping cost more than the pixel's
-            /// few terms. Out of line, like `conv_words4`.
+            /// words and u8 inputs (the decoder's last layer): each class's weight row widened once
+            /// per channel (`widen_row`), each kernel row's cells read as one run where they lie in
+            /// the input; the pixels of a class row whose taps lie inside it as one span
+            /// (`span_sums`), the others kernel row by kernel row (`run_dot`), taps outside the
+            /// input skipped (they add zero). In place of the four-pixel step and the gathers,
+            /// whose bookkeeping cost more than a pixel's few terms. Every class must have taps
+            /// (kernel at least the stride: the caller checks). Out of line, like `conv_words4`.
             #[inline(never)]
             $(#[$feature])?
             fn convt_narrow(rec: &LayerRecord, tables: &Weights<'_>, input: &[u8], output: &mut [u8]) -> Result<(), Error> {
@@ -376,9 +386,9 @@ macro_rules! kernel_set {
                 LayerKind::Conv2d => {
                     let k = kh * kw * ic;
                     let kp = padded_terms(k);
-                    // A patch of four words (the encoder's first layer) in the DSP build: one
-                    // pixel at a time with the loop over channels in registers (`emit_words4`),
-                    // its words read straight from the input where a kernel row is one word.
+                    // A patch of four words (the encoder's first layer) in the DSP and AVX2
+                    // builds: one pixel at a time, every channel in one step (`emit_words4`), its
+                    // words read straight from the input where a kernel row is one word.
                     $crate::kernels::by_words4!($groups $pairs, {
                         if kh == 4 && kw * ic == 4 {
                             if let Some(layer) = Words4::new(tables.w, tables, oc, range) {
@@ -471,7 +481,8 @@ macro_rules! kernel_set {
                         // Fewer than four channels on cells of whole words of u8 (the decoder's last
                         // layer; one copy of its `asm!` steps, for flash).
                         let widest = class_taps(kh, s, 0) * class_taps(kw, s, 0) * ic;
-                        if !signed && oc > 0 && oc < 4 && ic > 0 && ic.is_multiple_of(4) && widest <= NARROW_MAX {
+                        let every_class = kh >= s && kw >= s;
+                        if !signed && every_class && oc > 0 && oc < 4 && ic > 0 && ic.is_multiple_of(4) && widest <= NARROW_MAX {
                             return convt_narrow(rec, tables, input, output);
                         }
                     }, {});
@@ -565,8 +576,11 @@ macro_rules! kernel_set {
                                         // outside it are skipped (they would add zero).
                                         let biases = tables.bias.as_chunks::<4>().0;
                                         let requants = tables.requant.as_chunks::<REQUANT_LEN>().0;
-                                        let channels = out_pixel.iter_mut().zip(rows.chunks_exact(kp.max(1)));
-                                        for ((dst, row), (b, r)) in channels.zip(biases.iter().zip(requants)) {
+                                        // (Channel c's row by offset: a class without taps has
+                                        // empty rows and still writes its biases.)
+                                        let channels = out_pixel.iter_mut().zip(biases.iter().zip(requants)).enumerate();
+                                        for (c, (dst, (b, r))) in channels {
+                                            let row = rows.get(c * kp..(c + 1) * kp).unwrap_or_default();
                                             let mut acc = 0i32;
                                             for kyi in 0..nky {
                                                 let Some(iy) = qy.checked_sub(kyi).filter(|&v| v < ih) else { continue };

@@ -100,6 +100,7 @@ pub(crate) fn copy_run(dst: &mut [u8], src: &[u8]) {
     fixed!(2, 3, 4, 8, 16, 32, 48);
     // Zipped rather than `copy_from_slice`, whose length check's panic formats its message (the
     // lengths are equal; a copy of the shorter is the same code without it).
+    debug_assert_eq!(dst.len(), src.len());
     for (d, s) in dst.iter_mut().zip(src) {
         *d = *s;
     }
@@ -534,6 +535,8 @@ mod tests {
             (8, 14, 1, 4, 2, 1),
             (6, 5, 2, 4, 2, 1),
             (3, 5, 5, 3, 2, 1),
+            // A kernel smaller than the stride: classes without taps.
+            (4, 4, 2, 1, 2, 0),
         ] {
             let oh = (ih - 1) * st + k - 2 * pad;
             for signed in [false, true] {
@@ -568,7 +571,8 @@ mod tests {
                     requant[8 * o + 4..8 * o + 8].copy_from_slice(&(40 + o as u32).to_le_bytes());
                 }
                 let tables = Weights { w: &w[..rec.weights_len()], bias: &bias[..4 * oc], requant: &requant[..8 * oc] };
-                let mut out = [0u8; 4096];
+                // Not zeros: an output byte the kernel leaves unwritten must not pass for a zero.
+                let mut out = [0xAAu8; 4096];
                 let mut patch = [0u8; 1024];
                 let n_in = ic * ih * ih;
                 portable::weighted(
