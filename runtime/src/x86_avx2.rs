@@ -221,16 +221,23 @@ impl<'a> Words4<'a> {
 #[inline]
 #[target_feature(enable = "avx2")]
 pub(crate) fn emit_words4(layer: &Words4<'_>, out: &mut [u8], src: &[u8], stride: usize, signed: bool) {
-    let word = |r: usize| src.get(r * stride..r * stride + 4).and_then(|w| w.try_into().ok()).map(i32::from_le_bytes);
-    let (Some(w0), Some(w1), Some(w2), Some(w3)) = (word(0), word(1), word(2), word(3)) else { return };
-    let x = _mm_setr_epi32(w0, w1, w2, w3);
+    if stride.checked_mul(3).and_then(|v| v.checked_add(4)).is_none_or(|n| src.len() < n) {
+        return;
+    }
+    // SAFETY: r stride + 4 <= 3 stride + 4 <= src.len() (checked above): 4-byte unaligned reads.
+    let word = |r: usize| unsafe { src.as_ptr().add(r * stride).cast::<i32>().read_unaligned() };
+    let x = _mm_setr_epi32(word(0), word(1), word(2), word(3));
     let x = if signed { _mm256_cvtepi8_epi16(x) } else { _mm256_cvtepu8_epi16(x) };
     let groups = out.as_chunks_mut::<4>().0.iter_mut().zip(layer.biases).zip(layer.requants);
     for (((dst, b), r), ws) in groups.zip(layer.w.as_chunks::<4>().0) {
         let [m0, m1, m2, m3] = ws.map(|w| _mm256_madd_epi16(x, w));
         let h = _mm256_hadd_epi32(_mm256_hadd_epi32(m0, m1), _mm256_hadd_epi32(m2, m3));
         let sums = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256::<1>(h));
-        store4(dst, sums, b, r, layer.range);
+        if layer.range.high_shifts {
+            *dst = requant4_high(sums, b, r, layer.range);
+        } else {
+            store4(dst, sums, b, r, layer.range);
+        }
     }
 }
 
@@ -396,6 +403,14 @@ fn store4(dst: &mut [u8; 4], sums: __m128i, bias: &[[u8; 4]; 4], requant: &[[u8;
         }
         return;
     }
+    *dst = requant4_high(sums, bias, requant, range);
+}
+
+/// [`store4`]'s lane-wise path (every shift above 32), small enough to inline where a step
+/// requantizes in its loop.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn requant4_high(sums: __m128i, bias: &[[u8; 4]; 4], requant: &[[u8; REQUANT_LEN]; 4], range: OutRange) -> [u8; 4] {
     // SAFETY: unaligned loads of exactly the 16-byte `bias` and the 32-byte `requant` (four
     // records of a multiplier word and a shift word).
     let (bias, records) =
@@ -410,7 +425,7 @@ fn store4(dst: &mut [u8; 4], sums: __m128i, bias: &[[u8; 4]; 4], requant: &[[u8;
     // In range, so the saturating packs keep every value: i32 -> i16 -> i8 or u8.
     let words = _mm_packs_epi32(q, q);
     let bytes = if range.signed { _mm_packs_epi16(words, words) } else { _mm_packus_epi16(words, words) };
-    *dst = _mm_cvtsi128_si32(bytes).to_le_bytes();
+    _mm_cvtsi128_si32(bytes).to_le_bytes()
 }
 
 /// `crate::model` quantization of one plane of f32 values to bytes, eight at a time: the same
