@@ -8,7 +8,7 @@
 //!
 //! The intrinsics for these instructions (`core::arch::arm::__smlad`, ...) are unstable, so each
 //! is one `asm!` instruction here: a register-to-register operation that reads no memory and
-//! touches no stack. The loops written as one `asm!` block (`dot4_px`, `emit_pair`,
+//! touches no stack. The loops written as one `asm!` block (`emit_pair`,
 //! `emit_words4`, `run_dot`, `span_sums`) also load (and `emit_words4` stores) through pointers
 //! whose bounds they check first; each block's `SAFETY` comment says why its accesses stay inside.
 #![allow(unsafe_code)]
@@ -95,71 +95,6 @@ fn widen_x<const SIGNED: bool>(x: [u8; 4]) -> (u32, u32) {
 fn mac4(x: (u32, u32), w: [u8; 4], acc: i32) -> i32 {
     let v = u32::from_le_bytes(w);
     smlad(x.1, sxtb16_hi(v), smlad(x.0, sxtb16(v), acc))
-}
-
-/// `acc` plus one weight row `w` (whole words) against four pixels' cells side by side in
-/// `cells` (pixel `p`'s at `p x w.len()`): each weight word is loaded and widened once, then one
-/// `asm!` block reads the four pixels' words for it through one pointer and the cell length and
-/// does their eight `SMLAD`s. Written out because the compiler, given four slices to walk, kept
-/// their pointers on the stack and reloaded them on every word. (The layer loops' four-pixel path
-/// that calls it is compiled but never taken in this build: `convt_narrow` has those layers.)
-#[inline]
-pub(crate) fn dot4_px<const SIGNED: bool>(acc: [i32; 4], w: &[u8], cells: &[u8]) -> [i32; 4] {
-    let [mut a0, mut a1, mut a2, mut a3] = acc;
-    let n = w.len() / 4 * 4;
-    if cells.len() < 4 * n {
-        // Callers pass four whole cells; a shorter slice is a bug, answered without reading.
-        return acc;
-    }
-    let mut c = cells.as_ptr();
-    for &ww in w.as_chunks::<4>().0 {
-        let (w0, w1) = widen_x::<true>(ww);
-        // SAFETY: `c` is `cells` plus 4j for word j < n / 4, and cells.len() >= 4n, so the four
-        // words read at c, c + n, c + 2n and c + 3n lie inside `cells` (unaligned word loads,
-        // which Armv7E-M performs on normal memory). The block writes only its register
-        // operands; `smlad` may set the sticky Q flag, so flags are not declared preserved.
-        unsafe {
-            // One block per widening (`SXTB16` for signed activations, `UXTB16` otherwise).
-            macro_rules! four_pixels {
-                ($widen:literal) => {
-                    asm!(
-                        "ldr {x}, [{c}]",
-                        "add {c3}, {c}, {n}, lsl #1",
-                        concat!($widen, " {t}, {x}"),
-                        "smlad {a0}, {w0}, {t}, {a0}",
-                        concat!($widen, " {t}, {x}, ror #8"),
-                        "smlad {a0}, {w1}, {t}, {a0}",
-                        "ldr {x}, [{c}, {n}]",
-                        concat!($widen, " {t}, {x}"),
-                        "smlad {a1}, {w0}, {t}, {a1}",
-                        concat!($widen, " {t}, {x}, ror #8"),
-                        "smlad {a1}, {w1}, {t}, {a1}",
-                        "ldr {x}, [{c3}]",
-                        concat!($widen, " {t}, {x}"),
-                        "smlad {a2}, {w0}, {t}, {a2}",
-                        concat!($widen, " {t}, {x}, ror #8"),
-                        "smlad {a2}, {w1}, {t}, {a2}",
-                        "ldr {x}, [{c3}, {n}]",
-                        concat!($widen, " {t}, {x}"),
-                        "smlad {a3}, {w0}, {t}, {a3}",
-                        concat!($widen, " {t}, {x}, ror #8"),
-                        "smlad {a3}, {w1}, {t}, {a3}",
-                        c = in(reg) c, n = in(reg) n, w0 = in(reg) w0, w1 = in(reg) w1,
-                        a0 = inout(reg) a0, a1 = inout(reg) a1, a2 = inout(reg) a2, a3 = inout(reg) a3,
-                        x = out(reg) _, t = out(reg) _, c3 = out(reg) _,
-                        options(readonly, nostack),
-                    )
-                };
-            }
-            if SIGNED {
-                four_pixels!("sxtb16");
-            } else {
-                four_pixels!("uxtb16");
-            }
-        }
-        c = c.wrapping_add(4);
-    }
-    [a0, a1, a2, a3]
 }
 
 /// An activation byte's value.
@@ -324,11 +259,12 @@ pub(crate) struct Words4<'a> {
 
 impl<'a> Words4<'a> {
     /// The layer, when `emit_words4` computes it: whole groups of four channels of 16-byte rows
-    /// (`rows`, `format::packed_at`), a bias and requantization record per channel, every shift
+    /// (the weights, `format::packed_at`), a bias and requantization record per channel, every shift
     /// above 32 (the high-word requantization) and u8 outputs (`USAT #8`). Otherwise `None` and
     /// the general loops run. (A ReLU layer with i8 outputs would take `USAT #7`: left out, as no
     /// exported first layer has one, to keep the firmware within its flash.)
-    pub(crate) fn new(rows: &'a [u8], tables: &Weights<'a>, oc: usize, range: OutRange) -> Option<Self> {
+    pub(crate) fn new(tables: &Weights<'a>, oc: usize, range: OutRange) -> Option<Self> {
+        let rows = tables.w;
         let (bias, requant) = (tables.bias.get(..4 * oc)?, tables.requant.get(..REQUANT_LEN * oc)?);
         let high = requant.as_chunks::<REQUANT_LEN>().0.iter().all(|r| requant_params(r).1 > 32);
         let fits = oc > 0 && oc.is_multiple_of(4) && rows.len() >= 16 * oc;
@@ -491,6 +427,24 @@ pub(crate) fn widen_row<'a>(row: &[u8], (nkx, ic): (usize, usize), wide: &'a mut
     wide.get(..2 * words.len()).unwrap_or_default()
 }
 
+/// The `asm!` template of one activation word in [`run_dot`] and [`span_sums`]: the word loaded
+/// (`{c}` steps 4 bytes) and widened by `$widen` (`uxtb16` or `sxtb16`), its two lane pairs
+/// against the next two widened weights (`{w}` steps 8 bytes), into `{acc}`.
+macro_rules! run_word {
+    ($widen:literal) => {
+        concat!(
+            "ldr {x}, [{c}], #4\n",
+            "ldrd {w0}, {w1}, [{w}], #8\n",
+            $widen,
+            " {t}, {x}\n",
+            "smlad {acc}, {t}, {w0}, {acc}\n",
+            $widen,
+            " {t}, {x}, ror #8\n",
+            "smlad {acc}, {t}, {w1}, {acc}",
+        )
+    };
+}
+
 /// `acc` plus the dot product of a run of activation words `x` (u8 or i8) with widened weights
 /// (`widen_row`: two lane pairs per word), over the words both hold: each word loaded and
 /// widened once, two `SMLAD`s, two words per pass of one `asm!` loop.
@@ -499,26 +453,11 @@ pub(crate) fn run_dot<const SIGNED: bool>(acc: i32, x: &[u8], wide: &[u32]) -> i
     let words = (x.len() / 4).min(wide.len() / 2);
     let mut acc = acc;
     let (mut c, mut w) = (x.as_ptr(), wide.as_ptr());
-    // One word: its two lane pairs against the next two weights.
-    macro_rules! word {
-        ($widen:literal) => {
-            concat!(
-                "ldr {x}, [{c}], #4\n",
-                "ldrd {w0}, {w1}, [{w}], #8\n",
-                $widen,
-                " {t}, {x}\n",
-                "smlad {acc}, {t}, {w0}, {acc}\n",
-                $widen,
-                " {t}, {x}, ror #8\n",
-                "smlad {acc}, {t}, {w1}, {acc}",
-            )
-        };
-    }
     macro_rules! run {
         ($widen:literal) => {
             if words % 2 == 1 {
                 asm!(
-                    word!($widen),
+                    run_word!($widen),
                     c = inout(reg) c, w = inout(reg) w, acc = inout(reg) acc,
                     x = out(reg) _, t = out(reg) _, w0 = out(reg) _, w1 = out(reg) _,
                     options(readonly, nostack),
@@ -527,8 +466,8 @@ pub(crate) fn run_dot<const SIGNED: bool>(acc: i32, x: &[u8], wide: &[u32]) -> i
             if words >= 2 {
                 asm!(
                     "2:",
-                    word!($widen),
-                    word!($widen),
+                    run_word!($widen),
+                    run_word!($widen),
                     "cmp {c}, {end}",
                     "bne 2b",
                     c = inout(reg) c => _, w = inout(reg) w => _, acc = inout(reg) acc,
@@ -581,28 +520,14 @@ pub(crate) fn span_sums<const SIGNED: bool>(
     }
     // From the end of one kernel row's run to the start of the next (one input row up).
     let back = row + 4 * words;
-    macro_rules! word {
-        ($widen:literal) => {
-            concat!(
-                "ldr {x}, [{c}], #4\n",
-                "ldrd {w0}, {w1}, [{w}], #8\n",
-                $widen,
-                " {t}, {x}\n",
-                "smlad {acc}, {t}, {w0}, {acc}\n",
-                $widen,
-                " {t}, {x}, ror #8\n",
-                "smlad {acc}, {t}, {w1}, {acc}",
-            )
-        };
-    }
     macro_rules! pixel {
         ($widen:literal, $c:expr, $acc:ident) => {
             asm!(
                 "1:",
                 "add {end}, {c}, {len}",
                 "2:",
-                word!($widen),
-                word!($widen),
+                run_word!($widen),
+                run_word!($widen),
                 "cmp {c}, {end}",
                 "bne 2b",
                 "sub {c}, {c}, {back}",
@@ -644,17 +569,6 @@ pub(crate) fn span_sums<const SIGNED: bool>(
 pub(crate) fn requantize_one(acc: i32, bias: &[u8; 4], requant: &[u8; REQUANT_LEN], range: OutRange, bits: u32) -> u8 {
     let x = acc.wrapping_add(i32::from_le_bytes(*bias));
     requantize_two(x, x, requant, range, bits)[0]
-}
-
-/// Four sums of one channel (a transposed convolution's four neighbouring pixels, `dot4_px`)
-/// plus its bias, requantized as `kernels::requantize_byte` does, through [`requantize_two`].
-/// (Like `dot4_px`, compiled for the layer loops' four-pixel path, which this build never takes.)
-#[inline]
-pub(crate) fn requantize_four(acc: [i32; 4], bias: &[u8; 4], requant: &[u8; REQUANT_LEN], range: OutRange) -> [u8; 4] {
-    let bits = saturating_bits(range);
-    let [a, b, c, d] = acc.map(|a| a.wrapping_add(i32::from_le_bytes(*bias)));
-    let ([q0, q1], [q2, q3]) = (requantize_two(a, b, requant, range, bits), requantize_two(c, d, requant, range, bits));
-    [q0, q1, q2, q3]
 }
 
 /// How [`requantize_two`] clamps to the output range: 8 for 0..=255 and 7 for 0..=127 (a ReLU

@@ -22,8 +22,10 @@
 /// groups of four channels, requantized) and `quad_px` (four pixels of a transposed-convolution
 /// class with fewer than four channels) instead, for a build whose steps span more than one dot
 /// product (x86 AVX2; see [`by_groups`]). `kernel_set!(dots = path::to::module, pairs)` takes
-/// `dot`, `dot4` and `dot4_px` and also `widen_pair`, `emit_pair` and `requantize_four`, for a build that computes
-/// two output pixels of a convolution at a time (the Cortex-M4 DSP build; see [`by_pairs`]).
+/// `dot` and `dot4` and also `widen_pair` and `emit_pair`, for a build that computes two output
+/// pixels of a convolution at a time (the Cortex-M4 DSP build; see [`by_pairs`]); that build has
+/// no four-pixel path for transposed convolutions, whose narrow layers it takes through
+/// `convt_narrow`.
 /// Both of those also take `Words4` and `emit_words4`, a step for convolutions whose four kernel
 /// rows are one word each (`conv_words4`, see [`by_words4`]), and the DSP build the narrow
 /// transposed-convolution steps (`widen_row`, `span_sums`, `run_dot`, `requantize_one`;
@@ -39,7 +41,7 @@ macro_rules! kernel_set {
     };
     (dots = $($dots:ident)::+, pairs $(, #[$feature:meta])?) => {
         pub(crate) use $($dots)::+::{
-            IN_PLACE_BELOW_FOUR, NARROW_MAX, Words4, dot, dot4, dot4_px, emit_pair, emit_words4, requantize_four, requantize_one,
+            IN_PLACE_BELOW_FOUR, NARROW_MAX, Words4, dot, dot4, emit_pair, emit_words4, requantize_one,
             run_dot, saturating_bits, span_sums, widen_pair, widen_row,
         };
         $crate::kernels::kernel_set!(@layers inline pairs $(#[$feature])?);
@@ -391,7 +393,7 @@ macro_rules! kernel_set {
                     // words read straight from the input where a kernel row is one word.
                     $crate::kernels::by_words4!($groups $pairs, {
                         if kh == 4 && kw * ic == 4 {
-                            if let Some(layer) = Words4::new(tables.w, tables, oc, range) {
+                            if let Some(layer) = Words4::new(tables, oc, range) {
                                 return conv_words4(rec, $crate::kernels::by_pairs!($pairs, { layer }, { &layer }), input, signed, output);
                             }
                         }
@@ -511,18 +513,20 @@ macro_rules! kernel_set {
                             // (`dot4_px`). Their cells for one tap lie side by side in the input
                             // (columns qx - kxi .. qx - kxi + 4), so they are read in place.
                             // (Cells of whole words only: `dot4_px` reads words.)
-                            // (The DSP build takes such layers through `convt_narrow` instead.)
-                            let quad = $crate::kernels::by_pairs!($pairs, { false }, { oc < 4 && k > 0 && ic.is_multiple_of(4) });
+                            // (The DSP build takes such layers through `convt_narrow` instead and
+                            // compiles no four-pixel path.)
+                            $crate::kernels::by_pairs!($pairs, {}, { let quad = oc < 4 && k > 0 && ic.is_multiple_of(4); });
                             let per_row = if ox0 < ow { (ow - ox0).div_ceil(s) } else { 0 };
                             // Pixel n of a row reads input column qx0 + n (no division per pixel).
                             let qx0 = (ox0 + pad - rx) / s;
                             for oy in (oy0..oh).step_by(s) {
                                 let qy = (oy + pad - ry) / s;
-                                let rows_inside = qy + 1 >= nky && qy < ih;
+                                $crate::kernels::by_pairs!($pairs, {}, { let rows_inside = qy + 1 >= nky && qy < ih; });
                                 let mut n = 0;
                                 while n < per_row {
                                     let ox = ox0 + n * s;
                                     let qx = qx0 + n;
+                                    $crate::kernels::by_pairs!($pairs, {}, {
                                     // Pixel n + j reads input column qx + j.
                                     if quad && rows_inside && n + 4 <= per_row && qx + 1 >= nkx && qx + 3 < iw {
                                         let biases = tables.bias.as_chunks::<4>().0;
@@ -548,22 +552,16 @@ macro_rules! kernel_set {
                                                     let at = ((qy - kyi) * iw + qx - kxi) * ic;
                                                     acc = $crate::kernels::as_signed!(signed, dot4_px(acc, w, input.get(at..at + 4 * ic).ok_or(err)?));
                                                 }
-                                                $crate::kernels::by_pairs!($pairs, {
-                                                    let q = requantize_four(acc, b, r, range);
-                                                    for (p, q) in q.into_iter().enumerate() {
-                                                        *output.get_mut((oy * ow + ox + p * s) * oc + c).ok_or(err)? = q;
-                                                    }
-                                                }, {
-                                                    for (p, a) in acc.into_iter().enumerate() {
-                                                        let at = (oy * ow + ox + p * s) * oc + c;
-                                                        store(output.get_mut(at).ok_or(err)?, a, b, r, range);
-                                                    }
-                                                });
+                                                for (p, a) in acc.into_iter().enumerate() {
+                                                    let at = (oy * ow + ox + p * s) * oc + c;
+                                                    store(output.get_mut(at).ok_or(err)?, a, b, r, range);
+                                                }
                                             });
                                         }
                                         n += 4;
                                         continue;
                                     }
+                                    });
                                     n += 1;
                                     let at = (oy * ow + ox) * oc;
                                     let out_pixel = output.get_mut(at..at + oc).ok_or(err)?;

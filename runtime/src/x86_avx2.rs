@@ -191,7 +191,8 @@ impl<'a> Words4<'a> {
     /// word `j` at `64 (c / 4) + 16 j + 4 (c % 4)`), or `None` unless its channels are whole
     /// groups, at most 64, and its tables hold them.
     #[target_feature(enable = "avx2")]
-    pub(crate) fn new(rows: &[u8], tables: &Weights<'a>, oc: usize, range: OutRange) -> Option<Self> {
+    pub(crate) fn new(tables: &Weights<'a>, oc: usize, range: OutRange) -> Option<Self> {
+        let rows = tables.w;
         let groups = oc / 4;
         let (biases, requants) = (tables.bias.as_chunks::<4>().0, tables.requant.as_chunks::<REQUANT_LEN>().0);
         let (biases, requants) = (biases.get(..oc)?.as_chunks::<4>().0, requants.get(..oc)?.as_chunks::<4>().0);
