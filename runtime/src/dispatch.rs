@@ -161,6 +161,16 @@ fn weighted_with(
     output: &mut [u8],
     patch: &mut [u8],
 ) -> Result<(), Error> {
+    // Both x86 builds take convolutions through the direct path where it fits (it needs only
+    // AVX2, which a VNNI CPU has too); the rest through their layer loops.
+    #[cfg(all(feature = "std", target_arch = "x86_64"))]
+    if matches!(build, Build::Avx2 | Build::Vnni) {
+        #[allow(unsafe_code)]
+        // SAFETY: both x86 builds run only where the CPU was seen to have AVX2.
+        if let Some(done) = unsafe { crate::x86_direct::layer(rec, tables, input, in_signed, output) } {
+            return done;
+        }
+    }
     match build {
         Build::Portable => portable::weighted(rec, tables, input, in_signed, output, patch),
         #[cfg(all(feature = "std", target_arch = "x86_64"))]

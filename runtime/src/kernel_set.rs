@@ -25,18 +25,18 @@
 /// `dot` and `dot4` and also `widen_pair` and `emit_pair`, for a build that computes two output
 /// pixels of a convolution at a time (the Cortex-M4 DSP build; see [`by_pairs`]); that build has
 /// no four-pixel path for transposed convolutions, whose narrow layers it takes through
-/// `convt_narrow`.
-/// Both of those also take `Words4` and `emit_words4`, a step for convolutions whose four kernel
-/// rows are one word each (`conv_words4`, see [`by_words4`]), and the DSP build the narrow
+/// `convt_narrow`. The DSP build also takes `Words4` and `emit_words4`, a step for convolutions
+/// whose four kernel rows are one word each (`conv_words4`), and the narrow
 /// transposed-convolution steps (`widen_row`, `span_sums`, `run_dot`, `requantize_one`;
-/// `convt_narrow`).
+/// `convt_narrow`). (The x86 builds take most convolutions through `crate::x86_direct` before
+/// these loops: `crate::dispatch`.)
 macro_rules! kernel_set {
     ($(#[$feature:meta])?) => {
         $crate::kernels::kernel_set!(@dots $(#[$feature])?);
         $crate::kernels::kernel_set!(@layers inline single $(#[$feature])?);
     };
     (dots = $($dots:ident)::+, own_groups $(, #[$feature:meta])?) => {
-        pub(crate) use $($dots)::+::{IN_PLACE_BELOW_FOUR, Taps, Words4, dot, emit_groups, emit_words4, quad_px};
+        pub(crate) use $($dots)::+::{IN_PLACE_BELOW_FOUR, Taps, dot, emit_groups, quad_px};
         $crate::kernels::kernel_set!(@layers own single $(#[$feature])?);
     };
     (dots = $($dots:ident)::+, pairs $(, #[$feature:meta])?) => {
@@ -183,7 +183,7 @@ macro_rules! kernel_set {
             }
         }, {});
 
-        $crate::kernels::by_words4!($groups $pairs, {
+        $crate::kernels::by_pairs!($pairs, {
             /// A convolution whose kernel rows are one word each, four rows (a 4x4 kernel over
             /// one channel: the encoder's first layer), one pixel at a time: each row's word read
             /// where it lies in the input (zeros on the padding), then every channel in one step
@@ -193,7 +193,7 @@ macro_rules! kernel_set {
             $(#[$feature])?
             fn conv_words4(
                 rec: &LayerRecord,
-                layer: $crate::kernels::by_pairs!($pairs, { Words4<'_> }, { &Words4<'_> }),
+                layer: Words4<'_>,
                 input: &[u8],
                 signed: bool,
                 output: &mut [u8],
@@ -388,13 +388,13 @@ macro_rules! kernel_set {
                 LayerKind::Conv2d => {
                     let k = kh * kw * ic;
                     let kp = padded_terms(k);
-                    // A patch of four words (the encoder's first layer) in the DSP and AVX2
-                    // builds: one pixel at a time, every channel in one step (`emit_words4`), its
+                    // A patch of four words (the encoder's first layer) in the DSP build: one
+                    // pixel at a time, every channel in one step (`emit_words4`), its
                     // words read straight from the input where a kernel row is one word.
-                    $crate::kernels::by_words4!($groups $pairs, {
+                    $crate::kernels::by_pairs!($pairs, {
                         if kh == 4 && kw * ic == 4 {
                             if let Some(layer) = Words4::new(tables, oc, range) {
-                                return conv_words4(rec, $crate::kernels::by_pairs!($pairs, { layer }, { &layer }), input, signed, output);
+                                return conv_words4(rec, layer, input, signed, output);
                             }
                         }
                     }, {});
@@ -694,23 +694,6 @@ macro_rules! by_pairs {
 }
 
 pub(crate) use by_pairs;
-
-/// Expands, inside `kernel_set!`, the first block for the builds with a step for convolutions
-/// whose patch is four words (`Words4`, `emit_words4`: the x86 AVX2 build, `own` groups, and the
-/// Cortex-M4 DSP build, `pairs`) and the second for the others.
-macro_rules! by_words4 {
-    (own $pairs:ident, { $($yes:tt)* }, { $($no:tt)* }) => {
-        $($yes)*
-    };
-    (inline pairs, { $($yes:tt)* }, { $($no:tt)* }) => {
-        $($yes)*
-    };
-    (inline single, { $($yes:tt)* }, { $($no:tt)* }) => {
-        $($no)*
-    };
-}
-
-pub(crate) use by_words4;
 
 /// `f::<true>(args)` for signed activations, else `f::<false>(args)`. In the DSP build the layer
 /// loops are compiled once and only the dot-product steps twice (once per input type), which

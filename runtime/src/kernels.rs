@@ -235,7 +235,7 @@ impl LayerRecord {
     }
 }
 
-pub(crate) use crate::kernel_set::{as_signed, by_groups, by_pairs, by_words4, kernel_set};
+pub(crate) use crate::kernel_set::{as_signed, by_groups, by_pairs, kernel_set};
 
 /// Patches of a layer's receptive field that the kernels' working memory holds: two gathered
 /// side by side and, after them, their widened pair (four patches' bytes) for a build that

@@ -44,6 +44,8 @@ mod wasm_simd128;
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 mod x86_avx2;
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
+mod x86_direct;
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
 mod x86_vnni;
 
 pub use argmax::argmax;

@@ -8,15 +8,17 @@
 //! portable kernels' bits. The single rows (fewer than four channels) use the portable loop,
 //! which LLVM vectorises with AVX2 by itself.
 //!
-//! The layers call this build's own group steps (`kernel_set!(.., own_groups)`): `emit_groups` widens a pixel's
-//! patch once for all its groups and requantizes four channels at a time in registers
-//! (`store4`), and `quad_px` computes four pixels of a transposed-convolution class with fewer
-//! than four output channels straight from the input. `quantize_plane` quantizes a one-channel
+//! Convolutions and transposed convolutions mostly go through `crate::x86_direct` instead (both
+//! x86 builds try it first); these steps serve the linear layers and the shapes it does not take.
+//! The layers call this build's own group steps (`kernel_set!(.., own_groups)`): `emit_groups`
+//! widens a pixel's patch once for all its groups and requantizes four channels at a time in
+//! registers (`store4`), and `quad_px` computes four pixels of a transposed-convolution class
+//! with fewer than four output channels straight from the input. `quantize_plane` quantizes a one-channel
 //! input eight values at a time. Each gives the portable kernels' bits
 //! (`crate::check_kernel_builds` and the unit test below).
 #![allow(unsafe_code)]
 
-use crate::kernels::{OutRange, Weights, add4, cell_words};
+use crate::kernels::{OutRange, add4, cell_words};
 
 use crate::format::REQUANT_LEN;
 use core::arch::x86_64::{
@@ -170,75 +172,6 @@ pub(crate) fn emit_groups<const SIGNED: bool>(
             store4(o, s, b, r, range);
         }
         g += n;
-    }
-}
-
-/// Most channels [`Words4`] widens (2 KiB on the stack).
-const WORDS4_MAX_OC: usize = 64;
-
-/// A convolution whose patch is four words (a 4x4 kernel over one channel: the encoder's first
-/// layer) as [`emit_words4`] computes it: every channel's 16 weights widened to i16 once per
-/// layer, and its biases, requantization records and output range.
-pub(crate) struct Words4<'a> {
-    w: [__m256i; WORDS4_MAX_OC],
-    biases: &'a [[[u8; 4]; 4]],
-    requants: &'a [[[u8; REQUANT_LEN]; 4]],
-    range: OutRange,
-}
-
-impl<'a> Words4<'a> {
-    /// The layer from its packed groups (`format::packed_at` with 16-byte rows: channel `c`'s
-    /// word `j` at `64 (c / 4) + 16 j + 4 (c % 4)`), or `None` unless its channels are whole
-    /// groups, at most 64, and its tables hold them.
-    #[target_feature(enable = "avx2")]
-    pub(crate) fn new(tables: &Weights<'a>, oc: usize, range: OutRange) -> Option<Self> {
-        let rows = tables.w;
-        let groups = oc / 4;
-        let (biases, requants) = (tables.bias.as_chunks::<4>().0, tables.requant.as_chunks::<REQUANT_LEN>().0);
-        let (biases, requants) = (biases.get(..oc)?.as_chunks::<4>().0, requants.get(..oc)?.as_chunks::<4>().0);
-        if oc == 0 || !oc.is_multiple_of(4) || oc > WORDS4_MAX_OC || rows.len() < 16 * oc {
-            return None;
-        }
-        let mut w = [_mm256_setzero_si256(); WORDS4_MAX_OC];
-        for (c, wc) in w.iter_mut().enumerate().take(4 * groups) {
-            let mut row = [0u8; 16];
-            for (j, word) in row.as_chunks_mut::<4>().0.iter_mut().enumerate() {
-                let at = 64 * (c / 4) + 16 * j + 4 * (c % 4);
-                word.copy_from_slice(rows.get(at..at + 4)?);
-            }
-            // SAFETY: a 16-byte unaligned load of a 16-byte array.
-            *wc = _mm256_cvtepi8_epi16(unsafe { _mm_loadu_si128(row.as_ptr().cast()) });
-        }
-        Some(Self { w, biases, requants, range })
-    }
-}
-
-/// One output pixel of a [`Words4`] layer, every channel: the four words at `src`, `src +
-/// stride`, `src + 2 stride` and `src + 3 stride` (u8 or i8 activations, `signed`) widened to 16
-/// i16 lanes once, then per group of four channels four `vpmaddwd`s against the widened
-/// weights, their pairs summed (two `vphaddd`s and the halves added) and requantized together
-/// (`store4`). The general loop gathered the patch and widened it again for every pixel. A
-/// `src` too short for the four words writes nothing (callers pass it right).
-#[inline]
-#[target_feature(enable = "avx2")]
-pub(crate) fn emit_words4(layer: &Words4<'_>, out: &mut [u8], src: &[u8], stride: usize, signed: bool) {
-    if stride.checked_mul(3).and_then(|v| v.checked_add(4)).is_none_or(|n| src.len() < n) {
-        return;
-    }
-    // SAFETY: r stride + 4 <= 3 stride + 4 <= src.len() (checked above): 4-byte unaligned reads.
-    let word = |r: usize| unsafe { src.as_ptr().add(r * stride).cast::<i32>().read_unaligned() };
-    let x = _mm_setr_epi32(word(0), word(1), word(2), word(3));
-    let x = if signed { _mm256_cvtepi8_epi16(x) } else { _mm256_cvtepu8_epi16(x) };
-    let groups = out.as_chunks_mut::<4>().0.iter_mut().zip(layer.biases).zip(layer.requants);
-    for (((dst, b), r), ws) in groups.zip(layer.w.as_chunks::<4>().0) {
-        let [m0, m1, m2, m3] = ws.map(|w| _mm256_madd_epi16(x, w));
-        let h = _mm256_hadd_epi32(_mm256_hadd_epi32(m0, m1), _mm256_hadd_epi32(m2, m3));
-        let sums = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256::<1>(h));
-        if layer.range.high_shifts {
-            *dst = requant4_high(sums, b, r, layer.range);
-        } else {
-            store4(dst, sums, b, r, layer.range);
-        }
     }
 }
 
