@@ -169,11 +169,11 @@ pub(crate) fn layer(
             let (oy0, rows, qy0) = class_line(oh, s, pad, ry).unwrap_or((0, 0, 0));
             let (ox0, cols, qx0) = class_line(ow, s, pad, rx).unwrap_or((0, 0, 0));
             let words = k / 4;
-            // Tap (kyi, kxi)'s cell, word by word (loops, not divisions: a division costs tens
-            // of cycles).
+            // Tap (kyi, kxi)'s cell, its words in turn (loops, not divisions: a division costs
+            // tens of cycles).
             let wp = padded.wp;
             let cells = (0..nky).flat_map(|kyi| (0..nkx).map(move |kxi| ((nky - 1 - kyi) * wp + (nkx - 1 - kxi)) * ic));
-            let offsets = fill(&mut off_buf, cells.flat_map(|cell| (0..ic).step_by(4).map(move |c| cell + c)));
+            let offsets = word_offsets(&mut off_buf, cells.map(|cell| (cell, ic / 4)));
             if offsets.len() != words {
                 return None;
             }
@@ -188,7 +188,7 @@ pub(crate) fn layer(
             let words = k / 4;
             let run = kw * ic;
             let row = padded.wp * ic;
-            let offsets = fill(&mut off_buf, (0..kh).flat_map(|ky| (0..run).step_by(4).map(move |e| ky * row + e)));
+            let offsets = word_offsets(&mut off_buf, (0..kh).map(|ky| (ky * row, run / 4)));
             if offsets.len() != words {
                 return None;
             }
@@ -607,6 +607,24 @@ unsafe fn by_pixels_block(x: &[i16], w: &[i16], b: &Block, off: &[usize], p: &Pa
         }
     }
     Some(())
+}
+
+/// The offsets of runs of words (a run's first offset and its word count, each word four values
+/// after the one before) written to the start of `buf` in turn and returned (as many as fit).
+#[inline]
+fn word_offsets(buf: &mut [MaybeUninit<usize>], runs: impl Iterator<Item = (usize, usize)>) -> &[usize] {
+    let mut n = 0;
+    for (start, words) in runs {
+        let Some(slots) = buf.get_mut(n..n + words) else { break };
+        let mut at = start;
+        for slot in slots {
+            slot.write(at);
+            at += 4;
+        }
+        n += words;
+    }
+    // SAFETY: the first `n` elements were just written; MaybeUninit<usize> has usize's layout.
+    unsafe { core::slice::from_raw_parts(buf.as_ptr().cast::<usize>(), n) }
 }
 
 /// The start of `buf` filled from `values` (as many as both hold) and returned: a table filled
