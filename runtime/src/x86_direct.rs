@@ -27,12 +27,13 @@
 #![allow(unsafe_code)]
 
 use core::arch::x86_64::{
-    __m256i, _mm_cvtsi128_si64, _mm_loadu_si128, _mm_packs_epi16, _mm_packus_epi16, _mm256_add_epi32,
-    _mm256_blend_epi32, _mm256_broadcastsi128_si256, _mm256_castsi256_si128, _mm256_cvtepi8_epi16,
-    _mm256_cvtepu8_epi16, _mm256_hadd_epi32, _mm256_loadu_si256, _mm256_loadu2_m128i, _mm256_madd_epi16,
-    _mm256_max_epi32, _mm256_min_epi32, _mm256_mul_epi32, _mm256_packs_epi32, _mm256_permute4x64_epi64,
-    _mm256_permutevar8x32_epi32, _mm256_set1_epi32, _mm256_set1_epi64x, _mm256_setr_epi32, _mm256_setr_epi64x,
-    _mm256_setzero_si256, _mm256_srai_epi32, _mm256_srav_epi32, _mm256_srli_epi64, _mm256_storeu_si256,
+    __m128i, __m256i, _mm_cvtsi64_si128, _mm_cvtsi128_si64, _mm_extract_epi8, _mm_loadu_si128, _mm_packs_epi16,
+    _mm_packus_epi16, _mm_storeu_si128, _mm256_add_epi32, _mm256_blend_epi32, _mm256_broadcastsi128_si256,
+    _mm256_castsi256_si128, _mm256_cvtepi8_epi16, _mm256_cvtepu8_epi16, _mm256_hadd_epi32, _mm256_loadu_si256,
+    _mm256_loadu2_m128i, _mm256_madd_epi16, _mm256_max_epi32, _mm256_min_epi32, _mm256_mul_epi32, _mm256_packs_epi32,
+    _mm256_permute4x64_epi64, _mm256_permutevar8x32_epi32, _mm256_set1_epi32, _mm256_set1_epi64x, _mm256_setr_epi32,
+    _mm256_setr_epi64x, _mm256_setzero_si256, _mm256_srai_epi32, _mm256_srav_epi32, _mm256_srli_epi64,
+    _mm256_storeu_si256,
 };
 use core::mem::MaybeUninit;
 
@@ -392,10 +393,8 @@ fn widen_weights<'a>(w: &[u8], buf: &'a mut [MaybeUninit<i16>]) -> &'a [i16] {
     unsafe { core::slice::from_raw_parts(buf.as_ptr().cast::<i16>(), n) }
 }
 
-/// Every pixel of `block`, four or more channels in whole groups: the pixels of a row two at a
-/// time where the groups fit in registers for both (`channels_pass` with `P = 2`, each weight
-/// word loaded once for the two), the groups in passes of up to eight (four for two pixels),
-/// requantized eight channels at a time (`requant8`).
+/// Every pixel of `block`, four or more channels in whole groups: the groups in passes of up to
+/// eight (`pass_block`), each pass over every pixel.
 ///
 /// # Safety
 /// The CPU has AVX2; every pixel's corner plus `off[j] + 4` is within `x`, and the block's
@@ -403,60 +402,60 @@ fn widen_weights<'a>(w: &[u8], buf: &'a mut [MaybeUninit<i16>]) -> &'a [i16] {
 #[target_feature(enable = "avx2")]
 unsafe fn by_channels_block(x: &[i16], w: &[i16], b: &Block, off: &[usize], p: &Params, out: &mut [u8]) -> Option<()> {
     let groups = p.oc / 4;
-    let pixel_out = b.step * p.oc;
+    let mut g = 0;
+    while g < groups {
+        // SAFETY: the caller's contract, and g + pass <= groups.
+        let pass = unsafe {
+            match groups - g {
+                1 => pass_block::<1, 2, 2>(x, w, b, off, p, out, g).map(|()| 1),
+                2 | 3 => pass_block::<2, 2, 4>(x, w, b, off, p, out, g).map(|()| 2),
+                4..=7 => pass_block::<4, 2, 8>(x, w, b, off, p, out, g).map(|()| 4),
+                _ => pass_block::<8, 1, 8>(x, w, b, off, p, out, g).map(|()| 8),
+            }
+        }?;
+        g += pass;
+    }
+    Some(())
+}
+
+/// Groups `g .. g + N` of every pixel of `block`, `P` pixels of a row at a time (each weight word
+/// loaded once for them; a last odd pixel alone): one function per shape, so that its loop state
+/// stays in registers.
+///
+/// # Safety
+/// As [`by_channels_block`], and `g + N` groups at most.
+#[target_feature(enable = "avx2")]
+unsafe fn pass_block<const N: usize, const P: usize, const M: usize>(
+    x: &[i16],
+    w: &[i16],
+    b: &Block,
+    off: &[usize],
+    p: &Params,
+    out: &mut [u8],
+    g: usize,
+) -> Option<()> {
+    // SAFETY: groups g .. g + N's words lie within the block's weights (the contract).
+    let wp = unsafe { w.as_ptr().add(b.w_at + 16 * g * b.words) };
+    let (c, pixel_out) = (4 * g, b.step * p.oc);
     for i in 0..b.rows {
         let (corner_row, out_row) = (b.base + i * b.row_step, ((b.oy0 + i * b.step) * p.ow + b.ox0) * p.oc);
         let mut n = 0;
-        while n < b.cols {
-            let pair = n + 1 < b.cols && groups <= 4;
-            let (corner, at) = (corner_row + n * b.col_step, out_row + n * pixel_out);
-            let mut g = 0;
-            while g < groups {
-                let pass = match groups - g {
-                    1 => 1,
-                    2 | 3 => 2,
-                    4..=7 => 4,
-                    _ => 8,
-                };
-                // SAFETY: the caller's contract: reads at corner + off[j] .. + 4 within `x` (and
-                // the next pixel's, at + col_step, when `pair`), and groups g .. g + pass's
-                // words within the block's weights (g + pass <= groups).
-                unsafe {
-                    let (xp, wp) = (x.as_ptr().add(corner), w.as_ptr().add(b.w_at + 16 * g * b.words));
-                    let (c, step) = (4 * g, b.col_step);
-                    match (pass, pair) {
-                        (1, false) => {
-                            store_groups(out, at, c, &channels_pass::<1, 1, 1>(xp, step, off, wp, b.words), p)?
-                        }
-                        (2, false) => {
-                            store_groups(out, at, c, &channels_pass::<2, 1, 2>(xp, step, off, wp, b.words), p)?
-                        }
-                        (4, false) => {
-                            store_groups(out, at, c, &channels_pass::<4, 1, 4>(xp, step, off, wp, b.words), p)?
-                        }
-                        (_, false) => {
-                            store_groups(out, at, c, &channels_pass::<8, 1, 8>(xp, step, off, wp, b.words), p)?
-                        }
-                        (1, true) => {
-                            let [a, b2] = channels_pass::<1, 2, 2>(xp, step, off, wp, b.words);
-                            store_groups(out, at, c, &[a], p)?;
-                            store_groups(out, at + pixel_out, c, &[b2], p)?;
-                        }
-                        (2, true) => {
-                            let [a0, a1, b0, b1] = channels_pass::<2, 2, 4>(xp, step, off, wp, b.words);
-                            store_groups(out, at, c, &[a0, a1], p)?;
-                            store_groups(out, at + pixel_out, c, &[b0, b1], p)?;
-                        }
-                        (_, true) => {
-                            let [a0, a1, a2, a3, b0, b1, b2, b3] = channels_pass::<4, 2, 8>(xp, step, off, wp, b.words);
-                            store_groups(out, at, c, &[a0, a1, a2, a3], p)?;
-                            store_groups(out, at + pixel_out, c, &[b0, b1, b2, b3], p)?;
-                        }
-                    }
-                }
-                g += pass;
+        while n + P <= b.cols {
+            // SAFETY: pixels n .. n + P of the row are pixels of the block (the contract).
+            let acc = unsafe {
+                channels_pass::<N, P, M>(x.as_ptr().add(corner_row + n * b.col_step), b.col_step, off, wp, b.words)
+            };
+            for (k, a) in acc.as_chunks::<N>().0.iter().enumerate() {
+                store_groups(out, out_row + (n + k) * pixel_out, c, a, p)?;
             }
-            n += if pair { 2 } else { 1 };
+            n += P;
+        }
+        if n < b.cols {
+            // SAFETY: as above, for the last pixel.
+            let acc = unsafe {
+                channels_pass::<N, 1, N>(x.as_ptr().add(corner_row + n * b.col_step), b.col_step, off, wp, b.words)
+            };
+            store_groups(out, out_row + n * pixel_out, c, &acc, p)?;
         }
     }
     Some(())
@@ -500,20 +499,26 @@ unsafe fn channels_pass<const N: usize, const P: usize, const M: usize>(
 ) -> [__m256i; M] {
     const { assert!(M == N * P) };
     let mut acc = [_mm256_setzero_si256(); M];
-    for (j, &o) in off.iter().enumerate() {
-        // SAFETY: the contract: four i16s at x + k step + o, and group q's word j within `w`.
+    // SAFETY (of the pointers): pixel k's corner and group q's first word, within `x` and `w`
+    // (the contract).
+    let xs: [*const i16; P] = core::array::from_fn(|k| unsafe { x.add(k * step) });
+    let ws: [*const i16; N] = core::array::from_fn(|q| unsafe { w.add(16 * q * words) });
+    let mut wj = 0;
+    for &o in off {
+        // SAFETY: the contract: four i16s at x + k step + o, and group q's word j at
+        // w + 16 (q words + j), j = wj / 16 < words.
         unsafe {
-            let v: [__m256i; P] =
-                core::array::from_fn(|k| _mm256_set1_epi64x(x.add(k * step + o).cast::<i64>().read_unaligned()));
-            for q in 0..N {
-                let wq = _mm256_loadu_si256(w.add(16 * (q * words + j)).cast());
+            let v = xs.map(|xk| _mm256_set1_epi64x(xk.add(o).cast::<i64>().read_unaligned()));
+            for (q, wq) in ws.iter().enumerate() {
+                let wv = _mm256_loadu_si256(wq.add(wj).cast());
                 for (k, vk) in v.iter().enumerate() {
                     if let Some(a) = acc.get_mut(k * N + q) {
-                        *a = _mm256_add_epi32(*a, _mm256_madd_epi16(*vk, wq));
+                        *a = _mm256_add_epi32(*a, _mm256_madd_epi16(*vk, wv));
                     }
                 }
             }
         }
+        wj += 16;
     }
     acc
 }
@@ -547,6 +552,33 @@ fn requant8(sums: __m256i, o: &Octet, range: OutRange) -> [u8; 8] {
     let words = _mm256_castsi256_si128(words);
     let bytes = if range.signed { _mm_packs_epi16(words, words) } else { _mm_packus_epi16(words, words) };
     (_mm_cvtsi128_si64(bytes) as u64).to_le_bytes()
+}
+
+/// [`requant8`]'s bytes left in the low half of a register.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn requant8_bytes(sums: __m256i, o: &Octet, range: OutRange) -> __m128i {
+    _mm_cvtsi64_si128(i64::from_le_bytes(requant8(sums, o, range)))
+}
+
+/// The low eight bytes of `v` stored `stride` apart from `dst` on (`vpextrb` straight to memory).
+///
+/// # Safety
+/// `dst .. dst + 7 stride` is writable.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn store8_strided(dst: *mut u8, stride: usize, v: __m128i) {
+    // SAFETY: the contract.
+    unsafe {
+        *dst = _mm_extract_epi8::<0>(v) as u8;
+        *dst.add(stride) = _mm_extract_epi8::<1>(v) as u8;
+        *dst.add(2 * stride) = _mm_extract_epi8::<2>(v) as u8;
+        *dst.add(3 * stride) = _mm_extract_epi8::<3>(v) as u8;
+        *dst.add(4 * stride) = _mm_extract_epi8::<4>(v) as u8;
+        *dst.add(5 * stride) = _mm_extract_epi8::<5>(v) as u8;
+        *dst.add(6 * stride) = _mm_extract_epi8::<6>(v) as u8;
+        *dst.add(7 * stride) = _mm_extract_epi8::<7>(v) as u8;
+    }
 }
 
 /// Every pixel of `block` for fewer than four channels on cells of whole 8-term chunks: eight
@@ -599,8 +631,17 @@ unsafe fn by_pixels_block(x: &[i16], w: &[i16], b: &Block, off: &[usize], p: &Pa
                 };
                 let start = out_row + n0 * pixel_out;
                 let dst = out.get_mut(start..=start + (count - 1) * pixel_out)?;
-                for (d, v) in dst.iter_mut().step_by(pixel_out).zip(requant8(sums, lanes, p.range)) {
-                    *d = v;
+                let bytes = requant8_bytes(sums, lanes, p.range);
+                if count == 8 {
+                    // SAFETY: byte k at k pixel_out <= 7 pixel_out < dst.len() (the slice above).
+                    unsafe { store8_strided(dst.as_mut_ptr(), pixel_out, bytes) };
+                } else {
+                    let mut all = [0u8; 16];
+                    // SAFETY: a 16-byte unaligned store into a 16-byte array.
+                    unsafe { _mm_storeu_si128(all.as_mut_ptr().cast(), bytes) };
+                    for (d, v) in dst.iter_mut().step_by(pixel_out).zip(all) {
+                        *d = v;
+                    }
                 }
                 n = n0 + 8;
             }
