@@ -1,9 +1,10 @@
 //! Convolutions and transposed convolutions with AVX2, computed straight from a widened copy of
-//! the input: the x86 builds' path for the layers it takes (`crate::dispatch` tries it first).
+//! the input: the x86 builds' path for the layers it takes (`crate::dispatch` tries it first, for
+//! the AVX-512 VNNI build too, whose CPUs have AVX2).
 //!
 //! The layer loops of `kernel_set!` gather each output pixel's patch, zero its border taps and
 //! widen it before the dot products; at batch 1 that bookkeeping cost more than the products
-//! (`cargo xtask bench inference`). Here, once per layer call:
+//! (docs/BENCHMARKS.md, "Latency at batch 1"). Here, once per layer call:
 //! - the input is widened to i16 into a buffer whose padding is written out as zeros, so that no
 //!   pixel is a border pixel: a patch word (four terms) is one 8-byte read at a fixed offset from
 //!   the pixel's corner, whatever the pixel;
@@ -12,18 +13,22 @@
 //!
 //! Then, per block of output pixels sharing their taps (the convolution, or one residue class of
 //! a transposed convolution, whose kernel rows read the input backwards: the offsets say where):
-//! - four or more channels in whole groups (`by_channels`): per pixel and word, one 8-byte
-//!   broadcast and, per group of four channels, one `vpmaddwd` against the group's widened word
-//!   (16 products), up to eight groups at a time in registers; the pairs are added and the
-//!   channels requantized four at a time (`requant4`).
-//! - fewer than four channels on cells of whole 8-term chunks (`by_pixels`, the decoder's last
-//!   layer): eight pixels of a row at a time, two per register, each chunk one `vpmaddwd` against
-//!   the tap's weights, the eight sums requantized together.
+//! - four or more channels in whole groups (`by_channels_block`): per word, one 8-byte broadcast
+//!   per pixel and, per group of four channels, one `vpmaddwd` against the group's widened word
+//!   (16 products); two pixels of a row at a time for up to four groups (each weight word loaded
+//!   once for both), one for eight; then the pairs added and eight channels requantized together
+//!   in registers (`requant8`).
+//! - fewer than four channels on cells of whole 8-term chunks (`by_pixels_block`, the decoder's
+//!   last layer): eight pixels of a row at a time, two per register, each chunk one `vpmaddwd`
+//!   against the tap's weights, the eight sums requantized together.
 //!
 //! Every product and pair sum is exact in i32 (|255 x 128| x 2 < 2^31) and integer sums do not
-//! depend on their order, so the outputs are the portable kernels' bits
-//! (`crate::check_kernel_builds`). Layers it does not take (other shapes, or larger than its
-//! stack buffers) return `None` and run through the build's layer loops.
+//! depend on their order, so the outputs are the portable kernels' bits (the tests below and
+//! `crate::check_kernel_builds`). Layers it does not take return `None` and run through the
+//! build's layer loops: other shapes (cells not whole words, channels not whole groups of four
+//! and more than three, a class without taps), a requantization shift of at most 32, or tables
+//! larger than its stack buffers (8,192 input values, 16,384 weights, 64 channels: about 56 KiB
+//! of stack in all).
 #![allow(unsafe_code)]
 
 use core::arch::x86_64::{
