@@ -26,9 +26,9 @@
 //! depend on their order, so the outputs are the portable kernels' bits (the tests below and
 //! `crate::check_kernel_builds`). Layers it does not take return `None` and run through the
 //! build's layer loops: other shapes (cells not whole words, channels not whole groups of four
-//! and more than three, a class without taps), a requantization shift of at most 32, or tables
-//! larger than its stack buffers (8,192 input values, 16,384 weights, 64 channels: about 56 KiB
-//! of stack in all).
+//! and more than three, a transposed convolution whose kernel is smaller than its stride), a
+//! requantization shift of at most 32, or tables larger than its stack buffers (8,192 input
+//! values, 16,384 weights, 64 channels, 512 words in a patch: about 56 KiB of stack in all).
 #![allow(unsafe_code)]
 
 use core::arch::x86_64::{
@@ -86,7 +86,9 @@ struct Padded {
 
 /// Runs `rec` (a `Conv2d` or `ConvTranspose2d` layer whose tables were checked at parse) from
 /// `input` (i8 when `signed`) into `output`, or returns `None`, writing nothing, when this path
-/// does not take the layer.
+/// does not take the layer. (A check inside the blocks that fails, which the checks up front
+/// rule out, also returns `None`, possibly after writing: the layer loops then rewrite every
+/// output byte.)
 ///
 /// # Safety
 /// The CPU has AVX2.
@@ -104,14 +106,19 @@ pub(crate) fn layer(
     let (s, pad) = (usize::from(rec.stride).max(1), usize::from(rec.padding));
     let by_channels = oc > 0 && oc.is_multiple_of(4);
     let by_pixels = (1..4).contains(&oc) && ic.is_multiple_of(8);
-    if !(by_channels || by_pixels) || ic == 0 || kh == 0 || kw == 0 || oc > 8 * OCTETS_MAX {
+    // (Parse refuses empty shapes and a zero stride; checked again here, so that no input can
+    // leave a row of the padded copy unwritten or differ from the layer loops.)
+    let empty = [ic, ih, iw, kh, kw].contains(&0) || rec.stride == 0;
+    if !(by_channels || by_pixels) || empty || oc > 8 * OCTETS_MAX {
         return None;
     }
     let transposed = match rec.kind {
         // A word must not straddle two kernel rows.
         LayerKind::Conv2d if (kw * ic).is_multiple_of(4) => false,
-        // A word must lie in one cell: a class's kernel row reads its cells backwards.
-        LayerKind::ConvTranspose2d if ic.is_multiple_of(4) => true,
+        // A word must lie in one cell: a class's kernel row reads its cells backwards. Every
+        // class must have taps (a kernel at least the stride), so that no class is refused
+        // after others were written.
+        LayerKind::ConvTranspose2d if ic.is_multiple_of(4) && kh >= s && kw >= s => true,
         _ => return None,
     };
     let blocks_n = if transposed { s * s } else { 1 };
@@ -230,8 +237,8 @@ pub(crate) fn layer(
         } else {
             None
         };
-        // A class without taps (kernel smaller than the stride) has no reach: the layer loops
-        // take the layer, as they do if a check fails (no layer of a parsed model).
+        // (Every class has taps, checked above; class 0, computed first, has the most words and
+        // chunks, so a limit refuses the layer before anything is written.)
         let reach = reach?;
         if last + reach > x.len() || block.w_at + oc * k > w.len() {
             return None;
@@ -305,7 +312,7 @@ impl Octet {
 
 /// `input` (`ih x iw` cells of `ic` bytes, i8 when `signed`) widened to i16 into `buf`, at its
 /// place in the padded geometry, zeros elsewhere (only the padding is zeroed). `None` if `buf`
-/// is too small.
+/// is too small, the input empty or shorter than its shape, or the geometry does not hold it.
 #[target_feature(enable = "avx2")]
 fn widen_padded<'a>(
     input: &[u8],
@@ -318,7 +325,7 @@ fn widen_padded<'a>(
     let len = p.hp * row;
     let buf = buf.get_mut(..len)?;
     let left = p.left * ic;
-    if left + run > row || input.len() < ih * run || p.top + ih > p.hp {
+    if run == 0 || left + run > row || input.len() < ih * run || p.top + ih > p.hp {
         return None;
     }
     // Rows above and below the input, then each input row's padding and its values.
@@ -834,6 +841,7 @@ mod tests {
             (T, ((5, 4, 4), (3, 9, 9)), (3, 2, 0, 0)),    // cells of 5: a word straddles two
             (C, ((3, 6, 6), (5, 6, 6)), (3, 1, 1, 0)),    // five channels: no whole groups
             (T, ((4, 4, 4), (4, 7, 7)), (1, 2, 0, 0)),    // classes without taps
+            (C, ((4, 2, 0), (4, 4, 2)), (1, 1, 1, 0)),    // an empty input (parse refuses it)
             (L, ((64, 1, 1), (16, 1, 1)), (1, 1, 0, 0)),
         ] {
             let c = case(kind, io, geometry, (LAYER_RELU, false), false);
