@@ -417,12 +417,17 @@ unsafe fn by_channels_block(x: &[i16], w: &[i16], b: &Block, off: &[usize], p: &
     let mut g = 0;
     while g < groups {
         // SAFETY: the caller's contract, and g + pass <= groups.
+        // A patch of four words (a 4x4 kernel over one channel: the encoder's first layer) with
+        // its word loop unrolled: its per-pixel work is small beside a loop's.
         let pass = unsafe {
-            match groups - g {
-                1 => pass_block::<1, 2, 2>(x, w, b, off, p, out, g).map(|()| 1),
-                2 | 3 => pass_block::<2, 2, 4>(x, w, b, off, p, out, g).map(|()| 2),
-                4..=7 => pass_block::<4, 2, 8>(x, w, b, off, p, out, g).map(|()| 4),
-                _ => pass_block::<8, 1, 8>(x, w, b, off, p, out, g).map(|()| 8),
+            match (groups - g, b.words) {
+                (1, 4) => pass_block::<1, 2, 2, 4>(x, w, b, off, p, out, g).map(|()| 1),
+                (2 | 3, 4) => pass_block::<2, 2, 4, 4>(x, w, b, off, p, out, g).map(|()| 2),
+                (4..=7, 4) => pass_block::<4, 2, 8, 4>(x, w, b, off, p, out, g).map(|()| 4),
+                (1, _) => pass_block::<1, 2, 2, 0>(x, w, b, off, p, out, g).map(|()| 1),
+                (2 | 3, _) => pass_block::<2, 2, 4, 0>(x, w, b, off, p, out, g).map(|()| 2),
+                (4..=7, _) => pass_block::<4, 2, 8, 0>(x, w, b, off, p, out, g).map(|()| 4),
+                _ => pass_block::<8, 1, 8, 0>(x, w, b, off, p, out, g).map(|()| 8),
             }
         }?;
         g += pass;
@@ -432,12 +437,12 @@ unsafe fn by_channels_block(x: &[i16], w: &[i16], b: &Block, off: &[usize], p: &
 
 /// Groups `g .. g + N` of every pixel of `block`, `P` pixels of a row at a time (each weight word
 /// loaded once for them; a last odd pixel alone): one function per shape, so that its loop state
-/// stays in registers.
+/// stays in registers. `W` is the number of words when known at compile time (else 0).
 ///
 /// # Safety
 /// As [`by_channels_block`], and `g + N` groups at most.
 #[target_feature(enable = "avx2")]
-unsafe fn pass_block<const N: usize, const P: usize, const M: usize>(
+unsafe fn pass_block<const N: usize, const P: usize, const M: usize, const W: usize>(
     x: &[i16],
     w: &[i16],
     b: &Block,
@@ -455,7 +460,7 @@ unsafe fn pass_block<const N: usize, const P: usize, const M: usize>(
         while n + P <= b.cols {
             // SAFETY: pixels n .. n + P of the row are pixels of the block (the contract).
             let acc = unsafe {
-                channels_pass::<N, P, M>(x.as_ptr().add(corner_row + n * b.col_step), b.col_step, off, wp, b.words)
+                channels_pass::<N, P, M, W>(x.as_ptr().add(corner_row + n * b.col_step), b.col_step, off, wp, b.words)
             };
             for (k, a) in acc.as_chunks::<N>().0.iter().enumerate() {
                 store_groups(out, out_row + (n + k) * pixel_out, c, a, p)?;
@@ -465,7 +470,7 @@ unsafe fn pass_block<const N: usize, const P: usize, const M: usize>(
         if n < b.cols {
             // SAFETY: as above, for the last pixel.
             let acc = unsafe {
-                channels_pass::<N, 1, N>(x.as_ptr().add(corner_row + n * b.col_step), b.col_step, off, wp, b.words)
+                channels_pass::<N, 1, N, W>(x.as_ptr().add(corner_row + n * b.col_step), b.col_step, off, wp, b.words)
             };
             store_groups(out, out_row + n * pixel_out, c, &acc, p)?;
         }
@@ -495,14 +500,15 @@ fn store_groups(out: &mut [u8], at: usize, c: usize, acc: &[__m256i], p: &Params
 /// The accumulators of `N` groups of four channels for `P` pixels (`P x N` of them, pixel by
 /// pixel; pixel `k`'s corner at `x + k step`): per word, one broadcast of its four values per
 /// pixel and a `vpmaddwd` per group and pixel against the group's widened word, loaded once.
-/// Lanes `(2r, 2r + 1)` of a group's accumulator hold its channel `r`. `M` is `N x P`.
+/// Lanes `(2r, 2r + 1)` of a group's accumulator hold its channel `r`. `M` is `N x P`; `W`, when
+/// not 0, the number of words (`off`'s length), known at compile time.
 ///
 /// # Safety
 /// `x.add(k step + o)` for `o` in `off` and `k < P` has 4 readable i16s; `w` has
 /// `N x 16 x words` readable i16s (group `q`'s word `j` at `16 (q words + j)`).
 #[inline]
 #[target_feature(enable = "avx2")]
-unsafe fn channels_pass<const N: usize, const P: usize, const M: usize>(
+unsafe fn channels_pass<const N: usize, const P: usize, const M: usize, const W: usize>(
     x: *const i16,
     step: usize,
     off: &[usize],
@@ -510,6 +516,8 @@ unsafe fn channels_pass<const N: usize, const P: usize, const M: usize>(
     words: usize,
 ) -> [__m256i; M] {
     const { assert!(M == N * P) };
+    // W words known at compile time (0: any number), so that a short word loop unrolls.
+    let off = if W > 0 { off.first_chunk::<W>().map_or(off, |o| o.as_slice()) } else { off };
     let mut acc = [_mm256_setzero_si256(); M];
     // SAFETY (of the pointers): pixel k's corner and group q's first word, within `x` and `w`
     // (the contract).
