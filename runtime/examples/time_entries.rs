@@ -8,8 +8,9 @@
 //! `--layers` also prints each layer's share of encode and decode with the fastest build
 //! (`Model::profile`, averaged over 2,000 calls). `--calls N` instead runs exactly N encodes and
 //! N decodes with the fastest build and prints nothing: a fixed workload for `perf stat -e
-//! instructions,cycles` or `perf record`, whose counts a busy machine does not disturb as it
-//! does times.
+//! instructions,cycles`, `perf record` or `valgrind --tool=cachegrind`, whose counts a busy
+//! machine does not disturb as it does times. A classifier-only file (no autoencoder) is timed,
+//! profiled and run as classify instead.
 //!
 //! A quick loop for kernel work; the figures in docs/BENCHMARKS.md come from `cargo xtask bench
 //! inference`, beside tract and burn.
@@ -91,17 +92,29 @@ fn main() {
     let mut code = vec![0f32; m.latent_len()];
     let mut out = vec![0f32; m.input_len()];
     let mut logits = vec![0f32; m.classes().unwrap_or(0)];
+    // A classifier-only file has no encode or decode: its workload and timings are classify's.
+    let autoencoder = m.has_autoencoder();
     if let Some(n) = calls {
         for _ in 0..n {
-            m.encode(&image, &mut code, &mut scratch).unwrap();
-            m.decode(&code, &mut out, &mut scratch).unwrap();
+            if autoencoder {
+                m.encode(&image, &mut code, &mut scratch).unwrap();
+                m.decode(&code, &mut out, &mut scratch).unwrap();
+            } else {
+                m.classify(&image, &mut logits, &mut scratch).unwrap();
+            }
         }
         return;
     }
     for build in kernel_builds() {
         use_kernel_build(build);
-        let encode = time(|| m.encode(&image, &mut code, &mut scratch).unwrap());
-        let decode = time(|| m.decode(&code, &mut out, &mut scratch).unwrap());
+        let (encode, decode) = if autoencoder {
+            (
+                time(|| m.encode(&image, &mut code, &mut scratch).unwrap()),
+                time(|| m.decode(&code, &mut out, &mut scratch).unwrap()),
+            )
+        } else {
+            (f64::NAN, f64::NAN)
+        };
         let classify = if logits.is_empty() {
             f64::NAN
         } else {
@@ -114,7 +127,11 @@ fn main() {
     if layers {
         use_kernel_build("");
         println!("per layer, {}:", bottleneck_runtime::kernel_name());
-        layer_times(&m, Entry::Encode, &image, &mut code, &mut scratch);
-        layer_times(&m, Entry::Decode, &code.clone(), &mut out, &mut scratch);
+        if autoencoder {
+            layer_times(&m, Entry::Encode, &image, &mut code, &mut scratch);
+            layer_times(&m, Entry::Decode, &code.clone(), &mut out, &mut scratch);
+        } else {
+            layer_times(&m, Entry::Classify, &image, &mut logits, &mut scratch);
+        }
     }
 }
