@@ -321,6 +321,9 @@ pub(crate) fn depthwise(
 /// the nearest integer, ties toward +infinity (as requantization rounds), within the input's
 /// byte range, so the scale and signedness carry over.
 pub(crate) fn pool(rec: &LayerRecord, data: &mut [u8], signed: bool) -> Result<(), Error> {
+    if rec.kind == LayerKind::MaxPool2d {
+        return max_pool(rec, data, signed);
+    }
     let err = Error::BadShape { layer: 0 };
     let (c_n, iw) = (usize::from(rec.input.c), usize::from(rec.input.w));
     let (oh, ow) = (usize::from(rec.output.h), usize::from(rec.output.w));
@@ -330,18 +333,54 @@ pub(crate) fn pool(rec: &LayerRecord, data: &mut [u8], signed: bool) -> Result<(
     for oy in 0..oh {
         for ox in 0..ow {
             for c in 0..c_n {
-                let mut acc = if rec.kind == LayerKind::MaxPool2d { i32::MIN } else { 0 };
+                let mut sum = 0;
                 for ky in 0..kh {
                     for kx in 0..kw {
                         let at = ((oy * s + ky) * iw + ox * s + kx) * c_n + c;
-                        let v = value(*data.get(at).ok_or(err)?);
-                        acc = if rec.kind == LayerKind::MaxPool2d { acc.max(v) } else { acc + v };
+                        sum += value(*data.get(at).ok_or(err)?);
                     }
                 }
-                if rec.kind == LayerKind::AvgPool2d {
-                    acc = (2 * acc + n).div_euclid(2 * n);
+                *data.get_mut((oy * ow + ox) * c_n + c).ok_or(err)? = (2 * sum + n).div_euclid(2 * n) as u8;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// [`pool`]'s maximum, a pixel's channels at a time (up to 64, one run of bytes per tap): each
+/// byte's top bit flipped for i8 values, which orders them as u8 (so the loops are byte-wise
+/// maxima, which compilers vectorise), and flipped back on the way out. In place as [`pool`]:
+/// a pixel's outputs are written after all its taps were read, and later pixels read nothing
+/// before their own outputs.
+fn max_pool(rec: &LayerRecord, data: &mut [u8], signed: bool) -> Result<(), Error> {
+    let err = Error::BadShape { layer: 0 };
+    let (c_n, iw) = (usize::from(rec.input.c), usize::from(rec.input.w));
+    let (oh, ow) = (usize::from(rec.output.h), usize::from(rec.output.w));
+    let (kh, kw, s) = (usize::from(rec.kernel.0), usize::from(rec.kernel.1), usize::from(rec.stride));
+    let flip = if signed { 0x80 } else { 0 };
+    let mut acc = [0u8; 64];
+    for oy in 0..oh {
+        for ox in 0..ow {
+            let mut c0 = 0;
+            while c0 < c_n {
+                let n = (c_n - c0).min(acc.len());
+                let acc = acc.get_mut(..n).ok_or(err)?;
+                // 0 is the least value once flipped.
+                acc.fill(0);
+                for ky in 0..kh {
+                    for kx in 0..kw {
+                        let at = ((oy * s + ky) * iw + ox * s + kx) * c_n + c0;
+                        let taps = data.get(at..at + n).ok_or(err)?;
+                        for (a, &v) in acc.iter_mut().zip(taps) {
+                            *a = (*a).max(v ^ flip);
+                        }
+                    }
                 }
-                *data.get_mut((oy * ow + ox) * c_n + c).ok_or(err)? = acc as u8;
+                let at = (oy * ow + ox) * c_n + c0;
+                for (d, &a) in data.get_mut(at..at + n).ok_or(err)?.iter_mut().zip(acc.iter()) {
+                    *d = a ^ flip;
+                }
+                c0 += n;
             }
         }
     }
@@ -520,6 +559,67 @@ mod tests {
             }
         }
         assert!(fine.iter().any(|&v| v % (1 << FINE_BITS) != 0), "no extra resolution: {fine:?}");
+    }
+
+    /// Max and average pooling (in place; the maximum over channels in runs of up to 64, i8 by
+    /// flipped bytes) against plain loops into a separate buffer: channel counts below, at and
+    /// above a run, strides below, at and above the kernel, both byte types.
+    #[test]
+    fn pooling_matches_a_plain_loop() {
+        use crate::format::Shape;
+        for (c, ih, k, st) in
+            [(1usize, 28usize, 2usize, 2usize), (16, 9, 3, 2), (64, 6, 2, 2), (70, 7, 3, 1), (5, 8, 2, 3)]
+        {
+            let oh = (ih - k) / st + 1;
+            for (kind, signed) in
+                [false, true].into_iter().flat_map(|s| [(LayerKind::MaxPool2d, s), (LayerKind::AvgPool2d, s)])
+            {
+                let rec = LayerRecord {
+                    kind,
+                    flags: 0,
+                    kernel: (k as u8, k as u8),
+                    stride: st as u8,
+                    padding: 0,
+                    output_padding: 0,
+                    input: Shape { c: c as u16, h: ih as u16, w: ih as u16 },
+                    output: Shape { c: c as u16, h: oh as u16, w: oh as u16 },
+                    out_scale: 1.0,
+                    weights: 0,
+                    bias: 0,
+                    requant: 0,
+                    lut: 0,
+                    source: 0,
+                };
+                let mut r = crate::Rng::new((c * 1000 + ih * 10 + k) as u64);
+                let x: std::vec::Vec<u8> = (0..c * ih * ih).map(|_| r.next_u32() as u8).collect();
+                let value = |b: u8| if signed { i32::from(b as i8) } else { i32::from(b) };
+                let mut expected = std::vec![0u8; c * oh * oh];
+                for oy in 0..oh {
+                    for ox in 0..oh {
+                        for ch in 0..c {
+                            let taps = (0..k)
+                                .flat_map(|ky| (0..k).map(move |kx| ((oy * st + ky) * ih + ox * st + kx) * c + ch));
+                            let v: std::vec::Vec<i32> = taps.map(|at| value(x[at])).collect();
+                            let q = if kind == LayerKind::MaxPool2d {
+                                *v.iter().max().unwrap()
+                            } else {
+                                // The nearest integer to the mean, ties up.
+                                let (sum, n) = (f64::from(v.iter().sum::<i32>()), v.len() as f64);
+                                (sum / n + 0.5).floor() as i32
+                            };
+                            expected[(oy * oh + ox) * c + ch] = q as u8;
+                        }
+                    }
+                }
+                let mut data = x.clone();
+                pool(&rec, &mut data, signed).unwrap();
+                assert_eq!(
+                    &data[..expected.len()],
+                    &expected[..],
+                    "{kind:?}, c {c}, {ih}x{ih}, k {k}, s {st}, signed {signed}"
+                );
+            }
+        }
     }
 
     /// Transposed convolutions (plain and four pixels at a time, rows with and without padding,
