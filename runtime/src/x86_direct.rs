@@ -21,12 +21,16 @@
 //! - fewer than four channels on cells of whole 8-term chunks (`by_pixels_block`, the decoder's
 //!   last layer): eight pixels of a row at a time, two per register, each chunk one `vpmaddwd`
 //!   against the tap's weights, the eight sums requantized together.
+//! - a convolution whose kernel rows are not whole words (3x3 over one or three channels: a
+//!   CNN's first layer) first copies each output pixel's kernel rows into cells of whole words
+//!   and reorders its weights to match (`conv_expanded`), then runs as the first case.
 //!
 //! Every product and pair sum is exact in i32 (|255 x 128| x 2 < 2^31) and integer sums do not
 //! depend on their order, so the outputs are the portable kernels' bits (the tests below and
 //! `crate::check_kernel_builds`). Layers it does not take return `None` and run through the
-//! build's layer loops: other shapes (cells not whole words, channels not whole groups of four
-//! and more than three, a transposed convolution whose kernel is smaller than its stride), a
+//! build's layer loops: other shapes (transposed convolutions on cells not whole words, channels
+//! not whole groups of four and more than three, a transposed convolution whose kernel is smaller
+//! than its stride), a
 //! requantization shift of at most 32, or tables larger than its stack buffers (8,192 input
 //! values, 16,384 weights, 64 channels, 512 words in a patch: about 56 KiB of stack in all).
 #![allow(unsafe_code)]
@@ -43,7 +47,7 @@ use core::arch::x86_64::{
 use core::mem::MaybeUninit;
 
 use crate::Error;
-use crate::format::{LayerKind, LayerRecord, REQUANT_LEN, class_taps};
+use crate::format::{LayerKind, LayerRecord, REQUANT_LEN, class_taps, packed_at, padded_terms};
 use crate::kernels::{OutRange, Weights, requant_params};
 
 /// Most i16 values of the padded input (16 KiB on the stack).
@@ -112,9 +116,13 @@ pub(crate) fn layer(
     if !(by_channels || by_pixels) || empty || oc > 8 * OCTETS_MAX {
         return None;
     }
+    // A convolution whose kernel row is not whole words (3x3 over one or three channels: a
+    // CNN's first layer) reads its rows from a copy with each row's cells padded to whole words
+    // (`conv_expanded`); its channels must be whole groups.
+    let expanded = rec.kind == LayerKind::Conv2d && !(kw * ic).is_multiple_of(4);
     let transposed = match rec.kind {
         // A word must not straddle two kernel rows.
-        LayerKind::Conv2d if (kw * ic).is_multiple_of(4) => false,
+        LayerKind::Conv2d if (kw * ic).is_multiple_of(4) || by_channels => false,
         // A word must lie in one cell: a class's kernel row reads its cells backwards. Every
         // class must have taps (a kernel at least the stride), so that no class is refused
         // after others were written.
@@ -136,7 +144,10 @@ pub(crate) fn layer(
         Padded { hp, wp, top: pad, left: pad }
     };
     let len = padded.hp.checked_mul(padded.wp)?.checked_mul(ic)?;
-    let w_total = (0..blocks_n).try_fold(0usize, |sum, b| sum.checked_add(rec.block_terms(b)?.checked_mul(oc)?))?;
+    // (Rows of whole words: every block's terms are, but an expanded convolution's file rows
+    // are padded to whole words.)
+    let w_total =
+        (0..blocks_n).try_fold(0usize, |sum, b| sum.checked_add(padded_terms(rec.block_terms(b)?).checked_mul(oc)?))?;
     if len > INPUT_MAX
         || w_total > WEIGHTS_MAX
         || tables.w.len() < w_total
@@ -150,7 +161,6 @@ pub(crate) fn layer(
     let mut x_buf = [MaybeUninit::<i16>::uninit(); INPUT_MAX];
     let x = widen_padded(input.get(..ih * iw * ic)?, signed, (ih, iw, ic), padded, &mut x_buf)?;
     let mut w_buf = [MaybeUninit::<i16>::uninit(); WEIGHTS_MAX];
-    let w = widen_weights(tables.w.get(..w_total)?, &mut w_buf);
     let range = OutRange::of(rec).with_shifts(tables.requant);
     if !range.high_shifts {
         // A shift of at most 32 (no layer of the bundled models): the layer loops requantize
@@ -172,6 +182,11 @@ pub(crate) fn layer(
         }
     }
     let params = Params { octets, range, oc, ow };
+    if expanded {
+        // SAFETY: AVX2 (this function's contract).
+        return unsafe { conv_expanded(rec, x, padded, &params, tables.w.get(..w_total)?, &mut w_buf, output) };
+    }
+    let w = widen_weights(tables.w.get(..w_total)?, &mut w_buf);
     let mut w_at = 0;
     let mut off_buf = [MaybeUninit::<usize>::uninit(); WORDS_MAX];
     for b in 0..blocks_n {
@@ -251,6 +266,86 @@ pub(crate) fn layer(
             unsafe { by_pixels_block(x, w, &block, offsets, &params, output) }?;
         }
     }
+    Some(Ok(()))
+}
+
+/// A convolution whose kernel rows are not whole words, from the padded copy `x`: each output
+/// pixel's kernel rows copied once per call into cells of whole words (`e` values: the row's
+/// `kw x ic` values and zeros), the weights reordered to match (each kernel row's terms then
+/// zeros, in the file's groups of four channels), then the convolution of those cells with one
+/// tap per kernel row (`by_channels_block`). The copy costs about four instructions a value and
+/// the kernel then reads whole words, where the layer loops gathered a patch per pixel.
+///
+/// # Safety
+/// The CPU has AVX2.
+#[target_feature(enable = "avx2")]
+unsafe fn conv_expanded(
+    rec: &LayerRecord,
+    x: &[i16],
+    padded: Padded,
+    p: &Params,
+    file_w: &[u8],
+    w_buf: &mut [MaybeUninit<i16>],
+    output: &mut [u8],
+) -> Option<Result<(), Error>> {
+    let ic = usize::from(rec.input.c);
+    let (oc, oh, ow) = (usize::from(rec.output.c), usize::from(rec.output.h), usize::from(rec.output.w));
+    let (kh, kw, s) = (usize::from(rec.kernel.0), usize::from(rec.kernel.1), usize::from(rec.stride).max(1));
+    let run = kw * ic;
+    let (e, kp) = (padded_terms(run), padded_terms(kh * run));
+    // The copy: row y of the padded input, output column n: the cell at padded (y, n s).
+    let row = ow * e;
+    let len = padded.hp.checked_mul(row)?;
+    let words = kh * e / 4;
+    if len > INPUT_MAX || oc * kh * e > w_buf.len() || file_w.len() < oc * kp || words > WORDS_MAX || oh == 0 || ow == 0
+    {
+        return None;
+    }
+    let mut xe_buf = [MaybeUninit::<i16>::uninit(); INPUT_MAX];
+    let cells = xe_buf.get_mut(..len)?.as_chunks_mut::<4>().0;
+    let mut cells = cells.iter_mut();
+    for y in 0..padded.hp {
+        for n in 0..ow {
+            // n s + kw <= wp: the cell's run lies in row y.
+            let at = (y * padded.wp + n * s) * ic;
+            let mut src = x.get(at..at + run)?.iter().copied().chain(core::iter::repeat(0));
+            for _ in 0..e / 4 {
+                let cell = cells.next()?;
+                for v in cell.iter_mut() {
+                    v.write(src.next().unwrap_or(0));
+                }
+            }
+        }
+    }
+    // SAFETY: the loops wrote hp x ow cells of e values: all `len`; MaybeUninit<i16> has i16's
+    // layout.
+    let xe = unsafe { core::slice::from_raw_parts(xe_buf.as_ptr().cast::<i16>(), len) };
+    // The weights in the file's groups (`packed_at`) over the new rows of kh x e terms.
+    let kpe = kh * e;
+    let wbuf = w_buf.get_mut(..oc * kpe)?;
+    for o in 0..oc {
+        for ky in 0..kh {
+            for u in 0..e {
+                let t = ky * e + u;
+                let v = if u < run { *file_w.get(packed_at(oc, kp, o, ky * run + u))? as i8 } else { 0 };
+                wbuf.get_mut(packed_at(oc, kpe, o, t))?.write(i16::from(v));
+            }
+        }
+    }
+    // SAFETY: every (o, t) was written once, and `packed_at` is a permutation of 0 .. oc x kpe
+    // (`format::tests::packed_layout_is_a_permutation_of_the_rows`).
+    let w = unsafe { core::slice::from_raw_parts(wbuf.as_ptr().cast::<i16>(), oc * kpe) };
+    let mut off_buf = [MaybeUninit::<usize>::uninit(); WORDS_MAX];
+    let offsets = word_offsets(&mut off_buf, (0..kh).map(|ky| (ky * row, e / 4)));
+    let block =
+        Block { oy0: 0, ox0: 0, step: 1, rows: oh, cols: ow, base: 0, row_step: s * row, col_step: e, words, w_at: 0 };
+    // Every read: the last pixel's corner plus its last kernel row's cell, within the copy.
+    let last = (oh - 1) * block.row_step + (ow - 1) * e + (kh - 1) * row + e;
+    if offsets.len() != words || last > xe.len() {
+        return None;
+    }
+    // SAFETY: AVX2 (the contract); reads within `xe` (checked above) and `w` (oc x kpe values).
+    unsafe { by_channels_block(xe, w, &block, offsets, p, output) }?;
     Some(Ok(()))
 }
 
@@ -829,6 +924,12 @@ mod tests {
             (T, ((16, 4, 4), (4, 8, 8)), (3, 2, 1, 1)),    // output padding
             (T, ((8, 4, 4), (4, 12, 12)), (3, 3, 0, 0)),   // stride 3: one tap per class
             (T, ((12, 5, 5), (4, 9, 9)), (5, 2, 2, 0)),    // classes of 3 x 3 .. 2 x 2 taps
+            // Kernel rows not whole words: copied into cells of whole words (`conv_expanded`).
+            (C, ((1, 28, 28), (16, 28, 28)), (3, 1, 1, 0)), // the CNN baseline's first layer
+            (C, ((3, 8, 8), (8, 8, 8)), (3, 1, 1, 0)),      // RGB: rows of 9 values in 12
+            (C, ((3, 9, 9), (12, 5, 5)), (3, 2, 1, 0)),     // stride 2, three groups
+            (C, ((1, 10, 10), (4, 10, 10)), (5, 1, 2, 0)),  // rows of 5 in 8
+            (C, ((2, 7, 7), (40, 5, 5)), (3, 1, 0, 0)),     // ten groups: passes of 8 and 2
         ];
         for (n, &(kind, io, geometry)) in shapes.iter().enumerate() {
             for (flags, signed) in [(LAYER_RELU, false), (LAYER_SIGNED, true), (LAYER_SIGNED | LAYER_RELU, true)] {
@@ -848,6 +949,7 @@ mod tests {
             (T, ((12, 5, 5), (1, 10, 10)), (4, 2, 1, 0)), // one channel on cells of 12
             (T, ((5, 4, 4), (3, 9, 9)), (3, 2, 0, 0)),    // cells of 5: a word straddles two
             (C, ((3, 6, 6), (5, 6, 6)), (3, 1, 1, 0)),    // five channels: no whole groups
+            (C, ((3, 6, 6), (2, 6, 6)), (3, 1, 1, 0)),    // rows not whole words, two channels
             (T, ((4, 4, 4), (4, 7, 7)), (1, 2, 0, 0)),    // classes without taps
             (C, ((4, 2, 0), (4, 4, 2)), (1, 1, 1, 0)),    // an empty input (parse refuses it)
             (L, ((64, 1, 1), (16, 1, 1)), (1, 1, 0, 0)),
