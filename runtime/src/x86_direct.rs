@@ -29,10 +29,11 @@
 //! depend on their order, so the outputs are the portable kernels' bits (the tests below and
 //! `crate::check_kernel_builds`). Layers it does not take return `None` and run through the
 //! build's layer loops: other shapes (transposed convolutions on cells not whole words, channels
-//! not whole groups of four and more than three, a transposed convolution whose kernel is smaller
-//! than its stride), a
-//! requantization shift of at most 32, or tables larger than its stack buffers (8,192 input
-//! values, 16,384 weights, 64 channels, 512 words in a patch: about 56 KiB of stack in all).
+//! not whole groups of four and more than three, fewer than four or not whole groups for a
+//! convolution whose kernel rows are not whole words, a transposed convolution whose kernel is
+//! smaller than its stride), a requantization shift of at most 32, or tables larger than its
+//! stack buffers (8,192 input values, 16,384 weights, 64 channels, 512 words in a patch: about
+//! 56 KiB of stack, 76 KiB with `conv_expanded`'s copy).
 #![allow(unsafe_code)]
 
 use core::arch::x86_64::{
