@@ -75,7 +75,7 @@ struct Block {
     row_step: usize,
     col_step: usize,
     words: usize,
-    /// Byte offset of the block's rows in the weight table.
+    /// Where the block's rows start in the weight table, in weights.
     w_at: usize,
 }
 
