@@ -191,10 +191,23 @@ fn main() -> anyhow::Result<()> {
         config.model.kind()
     );
     println!();
-    println!("| operation | {} |", names.join(" | "));
-    println!("|---|{}", "---|".repeat(names.len()));
+    // The fastest int8 build against burn in the same round: a ratio travels between machines
+    // (and through a busy one) better than a time.
+    let secs =
+        |op: &str, who: usize| contenders.iter().zip(&best).find(|(c, _)| c.op == op && c.who == who).map(|(_, s)| *s);
+    let ratio = |op: &str| match (secs(op, 0), secs(op, burn_who)) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
+        _ => "-".to_string(),
+    };
+    let fastest = builds.first().copied().unwrap_or("int8");
+    println!("| operation | {} | {fastest} / burn |", names.join(" | "));
+    println!("|---|{}---|", "---|".repeat(names.len()));
     for op in ["encode", "decode", "classify"] {
-        println!("| {op} | {} |", (0..names.len()).map(|w| cell(op, w)).collect::<Vec<_>>().join(" | "));
+        println!(
+            "| {op} | {} | {} |",
+            (0..names.len()).map(|w| cell(op, w)).collect::<Vec<_>>().join(" | "),
+            ratio(op)
+        );
     }
     println!();
     println!(
