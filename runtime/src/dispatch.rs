@@ -289,30 +289,16 @@ pub fn check_kernel_builds() -> Result<usize, KernelMismatch> {
         for signed_input in [false, true] {
             let mismatch = |build, what| KernelMismatch { build, case, signed_input, what };
             let mut r = Rng::new(case as u64 * 2 + u64::from(signed_input));
-            let rec = LayerRecord {
-                kind,
-                // u8 inputs come after a ReLU; i8 ones feed signed outputs (-127..=127), and on
-                // odd cases signed outputs with a ReLU (0..=127): each output range the kernels'
-                // saturating requantization distinguishes (and u8 outputs where the case says).
-                flags: match (signed_input, case % 2) {
-                    (false, _) => LAYER_RELU,
-                    (true, _) if u8_from_i8 => LAYER_RELU,
-                    (true, 0) => LAYER_SIGNED,
-                    (true, _) => LAYER_SIGNED | LAYER_RELU,
-                },
-                kernel: (k, k),
-                stride: s,
-                padding: p,
-                output_padding: 0,
-                input,
-                output,
-                out_scale: 1.0,
-                weights: 0,
-                bias: 0,
-                requant: 0,
-                lut: 0,
-                source: 0,
+            // u8 inputs come after a ReLU; i8 ones feed signed outputs (-127..=127), and on odd
+            // cases signed outputs with a ReLU (0..=127): each output range the kernels'
+            // saturating requantization distinguishes (and u8 outputs where the case says).
+            let flags = match (signed_input, case % 2) {
+                (false, _) => LAYER_RELU,
+                (true, _) if u8_from_i8 => LAYER_RELU,
+                (true, 0) => LAYER_SIGNED,
+                (true, _) => LAYER_SIGNED | LAYER_RELU,
             };
+            let rec = LayerRecord::shape_only(kind, flags, (input, output), (k, s, p, 0));
             let oc = usize::from(output.c);
             let n_w = rec.weights_len();
             let (Some(w), Some(x), Some(a), Some(b), Some(patch), Some(bias), Some(requant)) = (

@@ -549,6 +549,33 @@ pub const fn class_taps(k_len: usize, s: usize, r: usize) -> usize {
 }
 
 impl LayerRecord {
+    /// A record of the layer's shape alone (square kernel, unit output scale, no table offsets),
+    /// for checks that call the kernels with tables of their own (`check_kernel_builds`, tests).
+    #[must_use]
+    pub(crate) fn shape_only(
+        kind: LayerKind,
+        flags: u8,
+        (input, output): (Shape, Shape),
+        (kernel, stride, padding, output_padding): (u8, u8, u8, u8),
+    ) -> Self {
+        Self {
+            kind,
+            flags,
+            kernel: (kernel, kernel),
+            stride,
+            padding,
+            output_padding,
+            input,
+            output,
+            out_scale: 1.0,
+            weights: 0,
+            bias: 0,
+            requant: 0,
+            lut: 0,
+            source: 0,
+        }
+    }
+
     /// Terms (weights per output channel, before padding) of weight block `block`: the one block
     /// of a convolution or linear layer, or residue class `block = ry * s + rx` of a transposed
     /// convolution. `None` past the last block, for layers without weights, and for a depthwise

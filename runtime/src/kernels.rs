@@ -524,22 +524,12 @@ mod tests {
             requant[8 * j..8 * j + 4].copy_from_slice(&mult.to_le_bytes());
             requant[8 * j + 4..8 * j + 8].copy_from_slice(&shift.to_le_bytes());
         }
-        let rec = LayerRecord {
-            kind: LayerKind::Linear,
-            flags: LAYER_SIGNED,
-            kernel: (1, 1),
-            stride: 1,
-            padding: 0,
-            output_padding: 0,
-            input: Shape { c: ic as u16, h: 1, w: 1 },
-            output: Shape { c: oc as u16, h: 1, w: 1 },
-            out_scale: 1.0,
-            weights: 0,
-            bias: 0,
-            requant: 0,
-            lut: 0,
-            source: 0,
-        };
+        let rec = LayerRecord::shape_only(
+            LayerKind::Linear,
+            LAYER_SIGNED,
+            (Shape { c: ic as u16, h: 1, w: 1 }, Shape { c: oc as u16, h: 1, w: 1 }),
+            (1, 1, 0, 0),
+        );
         let tables = Weights { w: &w, bias: &bias, requant: &requant };
         let mut x = [0u8; IC];
         x.iter_mut().for_each(|b| *b = r.next_u32() as u8);
@@ -574,22 +564,11 @@ mod tests {
             for (kind, signed) in
                 [false, true].into_iter().flat_map(|s| [(LayerKind::MaxPool2d, s), (LayerKind::AvgPool2d, s)])
             {
-                let rec = LayerRecord {
-                    kind,
-                    flags: 0,
-                    kernel: (k as u8, k as u8),
-                    stride: st as u8,
-                    padding: 0,
-                    output_padding: 0,
-                    input: Shape { c: c as u16, h: ih as u16, w: ih as u16 },
-                    output: Shape { c: c as u16, h: oh as u16, w: oh as u16 },
-                    out_scale: 1.0,
-                    weights: 0,
-                    bias: 0,
-                    requant: 0,
-                    lut: 0,
-                    source: 0,
-                };
+                let (input, output) = (
+                    Shape { c: c as u16, h: ih as u16, w: ih as u16 },
+                    Shape { c: c as u16, h: oh as u16, w: oh as u16 },
+                );
+                let rec = LayerRecord::shape_only(kind, 0, (input, output), (k as u8, st as u8, 0, 0));
                 let mut r = crate::Rng::new((c * 1000 + ih * 10 + k) as u64);
                 let x: std::vec::Vec<u8> = (0..c * ih * ih).map(|_| r.next_u32() as u8).collect();
                 let value = |b: u8| if signed { i32::from(b as i8) } else { i32::from(b) };
@@ -640,22 +619,15 @@ mod tests {
         ] {
             let oh = (ih - 1) * st + k - 2 * pad;
             for signed in [false, true] {
-                let rec = LayerRecord {
-                    kind: LayerKind::ConvTranspose2d,
-                    flags: if signed { LAYER_SIGNED } else { LAYER_RELU },
-                    kernel: (k as u8, k as u8),
-                    stride: st as u8,
-                    padding: pad as u8,
-                    output_padding: 0,
-                    input: Shape { c: ic as u16, h: ih as u16, w: ih as u16 },
-                    output: Shape { c: oc as u16, h: oh as u16, w: oh as u16 },
-                    out_scale: 1.0,
-                    weights: 0,
-                    bias: 0,
-                    requant: 0,
-                    lut: 0,
-                    source: 0,
-                };
+                let rec = LayerRecord::shape_only(
+                    LayerKind::ConvTranspose2d,
+                    if signed { LAYER_SIGNED } else { LAYER_RELU },
+                    (
+                        Shape { c: ic as u16, h: ih as u16, w: ih as u16 },
+                        Shape { c: oc as u16, h: oh as u16, w: oh as u16 },
+                    ),
+                    (k as u8, st as u8, pad as u8, 0),
+                );
                 let mut r = crate::Rng::new((ic * 100 + oc) as u64);
                 // Random bytes everywhere, the rows' padding too: files hold zeros there, but the
                 // kernels promise to multiply it by zero activations, and this checks they do.

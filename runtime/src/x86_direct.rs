@@ -860,22 +860,7 @@ mod tests {
         low_shift: bool,
     ) -> Case {
         let sh = |(c, h, w): (u8, u8, u8)| Shape { c: c.into(), h: h.into(), w: w.into() };
-        let rec = LayerRecord {
-            kind,
-            flags,
-            kernel: (k, k),
-            stride: s,
-            padding: p,
-            output_padding: op,
-            input: sh(i),
-            output: sh(o),
-            out_scale: 1.0,
-            weights: 0,
-            bias: 0,
-            requant: 0,
-            lut: 0,
-            source: 0,
-        };
+        let rec = LayerRecord::shape_only(kind, flags, (sh(i), sh(o)), (k, s, p, op));
         let mut r = Rng::new(u64::from(i.0) * 7919 + u64::from(o.0) * 31 + u64::from(k) + u64::from(flags) * 1_000_003);
         let mut bytes = |n: usize| (0..n).map(|_| r.next_u32() as u8).collect::<Vec<u8>>();
         let w = bytes(rec.weights_len());
