@@ -7,6 +7,8 @@ pub mod objective;
 pub mod outputs;
 pub mod presets;
 pub mod pruner;
+#[cfg(test)]
+mod pruning_savings;
 pub mod sampler;
 pub mod space;
 pub mod storage;
