@@ -24,14 +24,14 @@ pub struct Tpe {
     pub seed: u64,
     /// Whether larger objective values are better.
     pub maximise: bool,
-    /// Random trials before modelling starts.
+    /// Finished trials (complete or pruned) drawn at random before modelling starts.
     pub startup: usize,
     /// Candidates drawn from `l` per parameter.
     pub candidates: usize,
 }
 
 impl Tpe {
-    /// 10 random trials first, 24 candidates per parameter.
+    /// 10 random trials first, 24 candidates per parameter (Optuna's defaults).
     #[must_use]
     pub fn new(seed: u64, maximise: bool) -> Self {
         Self { seed, maximise, startup: 10, candidates: 24 }
@@ -126,7 +126,10 @@ impl Sampler for Tpe {
     fn sample(&self, space: &SearchSpace, trials: &[TrialRecord], number: u32) -> anyhow::Result<Option<Sample>> {
         let mut complete: Vec<&TrialRecord> =
             trials.iter().filter(|t| t.state == TrialState::Complete && t.value.is_some_and(f64::is_finite)).collect();
-        if complete.len() < self.startup {
+        // As Optuna: pruned trials count towards the random start (under a pruner that stops
+        // many, counting complete ones alone would keep a short study random to its end).
+        let pruned = trials.iter().filter(|t| t.state == TrialState::Pruned).count();
+        if complete.is_empty() || complete.len() + pruned < self.startup {
             return Random { seed: self.seed }.sample(space, trials, number);
         }
         let sign = if self.maximise { -1.0 } else { 1.0 };
@@ -196,6 +199,32 @@ mod tests {
         let tpe = median(seeds.clone().map(|s| best_of(&Tpe::new(s, false), &space, 40)).collect());
         let random = median(seeds.map(|s| best_of(&Random { seed: s }, &space, 40)).collect());
         assert!(tpe < 0.6 * random, "median best of 40 trials over 25 seeds: tpe {tpe}, random {random}");
+    }
+
+    #[test]
+    fn pruned_trials_count_towards_the_random_start() {
+        let space = SearchSpace::from_toml("[params]\n\"x\" = { float = [0.0, 1.0] }", "s").unwrap();
+        let ended = |complete: u32, pruned: u32| -> Vec<TrialRecord> {
+            (0..complete + pruned)
+                .map(|i| {
+                    let state = if i < complete { TrialState::Complete } else { TrialState::Pruned };
+                    let mut t =
+                        TrialRecord::new(i, state, Params::from([("x".into(), Value::Float(0.1 * f64::from(i)))]));
+                    t.value = Some(f64::from(i));
+                    t
+                })
+                .collect()
+        };
+        let (tpe, random) = (Tpe::new(3, false), Random { seed: 3 });
+        let x = |s: &dyn Sampler, trials: &[TrialRecord]| {
+            s.sample(&space, trials, trials.len() as u32).unwrap().unwrap().params["x"].clone()
+        };
+        let nine = ended(4, 5);
+        assert_eq!(x(&tpe, &nine), x(&random, &nine), "9 ended: still random");
+        let ten = ended(4, 6);
+        assert_ne!(x(&tpe, &ten), x(&random, &ten), "10 ended, 6 of them pruned: modelled");
+        let pruned_only = ended(0, 10);
+        assert_eq!(x(&tpe, &pruned_only), x(&random, &pruned_only), "nothing complete to model");
     }
 
     #[test]
