@@ -6,9 +6,9 @@
 //!   classifier fine-tuned on it, then the int8-vs-float agreement (`bottleneck validate`) and
 //!   per-image latency of the int8 runtime, burn and tract (`cargo bench --bench inference`).
 //! - `training`: seconds per epoch of the conv autoencoder on each CPU backend.
-//! - `tuning` (only when named; about 45 minutes): a 20-trial TPE study of the conv autoencoder
-//!   with the median pruner, the same 20 trials replayed without pruning, and the default
-//!   configuration, on the full data.
+//! - `tuning` (only when named; 54 minutes on 2 cores): a 20-trial TPE study of the conv
+//!   autoencoder with the median pruner, the same 20 trials replayed without pruning and under
+//!   successive halving, and the default configuration, on the full data.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -543,7 +543,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             return Err(format!("unknown benchmark {a:?} (inference, training, wasm-size, tuning)"));
         }
     }
-    // The study benchmark takes about 45 minutes: only when asked for by name.
+    // The study benchmark takes about an hour: only when asked for by name.
     if args.iter().any(|a| a == "tuning") {
         tuning()?;
     }

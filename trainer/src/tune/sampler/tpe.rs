@@ -128,8 +128,8 @@ impl Sampler for Tpe {
             trials.iter().filter(|t| t.state == TrialState::Complete && t.value.is_some_and(f64::is_finite)).collect();
         // As Optuna: pruned trials count towards the random start (under a pruner that stops
         // many, counting complete ones alone would keep a short study random to its end).
-        let pruned = trials.iter().filter(|t| t.state == TrialState::Pruned).count();
-        if complete.is_empty() || complete.len() + pruned < self.startup {
+        let pruned: Vec<&Params> = trials.iter().filter(|t| t.state == TrialState::Pruned).map(|t| &t.params).collect();
+        if complete.is_empty() || complete.len() + pruned.len() < self.startup {
             return Random { seed: self.seed }.sample(space, trials, number);
         }
         let sign = if self.maximise { -1.0 } else { 1.0 };
@@ -137,11 +137,7 @@ impl Sampler for Tpe {
         let n_good = (complete.len() as f64 * 0.25).ceil().clamp(1.0, 25.0) as usize;
         let good: Vec<&Params> = complete[..n_good].iter().map(|t| &t.params).collect();
         // Pruned trials were worse than most at some epoch: they count as bad.
-        let bad: Vec<&Params> = complete[n_good..]
-            .iter()
-            .map(|t| &t.params)
-            .chain(trials.iter().filter(|t| t.state == TrialState::Pruned).map(|t| &t.params))
-            .collect();
+        let bad: Vec<&Params> = complete[n_good..].iter().map(|t| &t.params).chain(pruned).collect();
         let mut params = Params::new();
         for p in &space.params {
             let mut rng = SplitMix64::derive(self.seed, &format!("tpe-{number}-{}", p.key));
