@@ -50,22 +50,7 @@ fn profile_reports_every_layer_in_order_and_changes_no_output() {
 #[test]
 fn macs_count_every_tap_the_kernels_run() {
     use bottleneck_runtime::format::{LayerKind, LayerRecord, Shape};
-    let rec = |kind, input, output, k, s, p| LayerRecord {
-        kind,
-        flags: 0,
-        kernel: (k, k),
-        stride: s,
-        padding: p,
-        output_padding: 0,
-        input,
-        output,
-        out_scale: 1.0,
-        weights: 0,
-        bias: 0,
-        requant: 0,
-        lut: 0,
-        source: 0,
-    };
+    let rec = |kind, input, output, k, s, p| LayerRecord::shape_only(kind, 0, (input, output), (k, s, p, 0));
     let sh = |c, h, w| Shape { c, h, w };
     // 14 x 14 outputs of 4 x 4 taps over 1 channel, 8 output channels.
     assert_eq!(rec(LayerKind::Conv2d, sh(1, 28, 28), sh(8, 14, 14), 4, 2, 1).macs(), 14 * 14 * 16 * 8);

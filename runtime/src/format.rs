@@ -550,9 +550,10 @@ pub const fn class_taps(k_len: usize, s: usize, r: usize) -> usize {
 
 impl LayerRecord {
     /// A record of the layer's shape alone (square kernel, unit output scale, no table offsets),
-    /// for checks that call the kernels with tables of their own (`check_kernel_builds`, tests).
+    /// for checks that call the kernels with tables of their own (`check_kernel_builds`, tests)
+    /// or ask only what the shape implies ([`LayerRecord::macs`]).
     #[must_use]
-    pub(crate) fn shape_only(
+    pub fn shape_only(
         kind: LayerKind,
         flags: u8,
         (input, output): (Shape, Shape),
